@@ -21,7 +21,7 @@ class ThreadPool {
   void resize(int n) {
     stop();
     stopping_ = false;
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { loop(i); });
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, g = generation_] { loop(i, g); });
   }
 
   void run(const std::function<void(int)>& job) {
@@ -45,8 +45,8 @@ class ThreadPool {
   }
 
  private:
-  void loop(int index) {
-    uint64_t seen = 0;
+  // seen: the generation when this worker was created (earlier jobs are not its business).
+  void loop(int index, uint64_t seen) {
     for (;;) {
       std::unique_lock<std::mutex> lk(mu_);
       cv_.wait(lk, [&] { return stopping_ || generation_ != seen; });

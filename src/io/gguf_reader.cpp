@@ -186,7 +186,11 @@ GGUFFile::GGUFFile(const std::string& path) : map_(path) {
     t.offset = c.read<uint64_t>("tensor offset");
     if (t.offset % alignment_ != 0)
       throw Error(path, "corrupt header: tensor '" + t.name + "' offset is not aligned");
-    t.nbytes = static_cast<size_t>(n / traits->block_size) * traits->type_size;
+    // Saturate instead of wrapping, so the end-of-file check below rejects absurd shapes.
+    const uint64_t blocks = static_cast<uint64_t>(n / traits->block_size);
+    t.nbytes = blocks > std::numeric_limits<size_t>::max() / traits->type_size
+                   ? std::numeric_limits<size_t>::max()
+                   : static_cast<size_t>(blocks * traits->type_size);
     if (tensor_index_.count(t.name)) throw Error(path, "corrupt header: duplicate tensor '" + t.name + "'");
     tensor_index_[t.name] = tensors_.size();
     tensors_.push_back(std::move(t));

@@ -20,6 +20,18 @@ std::string models_dir() {
   return std::string(home ? home : "/root") + "/.cache/squish/models";
 }
 
+std::string python_exe() {
+  if (const char* e = std::getenv("SQUISH_PYTHON")) return e;
+  std::string venv;
+  if (const char* e = std::getenv("SQUISH_VENV")) {
+    venv = e;
+  } else {
+    const char* home = std::getenv("HOME");
+    venv = std::string(home ? home : "/root") + "/.cache/squish/venv";
+  }
+  return std::filesystem::exists(venv + "/bin/python") ? venv + "/bin/python" : "python3";
+}
+
 std::string smollm2_path() { return models_dir() + "/SmolLM2-135M-Instruct.Q4_1.gguf"; }
 std::string gemma3_path() { return models_dir() + "/gemma-3-270m-q4_k_m.gguf"; }
 

@@ -8,6 +8,8 @@ namespace squish::test {
 std::string source_dir();
 // Directory holding the default models ($SQUISH_MODELS or ~/.cache/squish/models).
 std::string models_dir();
+// Python with the oracle packages ($SQUISH_PYTHON, else $SQUISH_VENV/bin/python, else python3).
+std::string python_exe();
 // Path of the SmolLM2-135M-Instruct Q4_1 GGUF.
 std::string smollm2_path();
 // Path of the Gemma 3 270M Q4_K_M GGUF.
