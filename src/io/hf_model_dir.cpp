@@ -1,0 +1,335 @@
+// HF model directories seen through llama.cpp's convert_hf_to_gguf.py: tensor names mapped to
+// GGUF's, shapes reversed to ggml order, and the converter's value transformations:
+//   llama  q_proj / k_proj rows permuted from HF's half-split RoPE layout to interleaved pairs;
+//   gemma3 every *norm.weight gets +1 (Gemma3RMSNorm multiplies by 1 + w), computed in the
+//          stored dtype as torch does; token_embd cut to the tokenizer's vocabulary.
+#include "squish/io/hf_model_dir.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "squish/common/error.h"
+#include "squish/formats/half.h"
+
+namespace squish {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr uintmax_t kMaxTokenizerBytes = 512ull << 20;
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+json read_json(const std::string& path, uintmax_t max_bytes) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec) throw Error(path, "cannot open: " + ec.message());
+  if (size > max_bytes) throw Error(path, "file is absurdly large");
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    return json::parse(ss.str());
+  } catch (const json::exception& e) {
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    throw Error(path, "not valid JSON: " + what);
+  }
+}
+
+// Per-layer HF suffix -> GGUF suffix (after "model.layers.N." / "blk.N.").
+std::string map_layer_suffix(Arch arch, const std::string& s) {
+  static const std::pair<const char*, const char*> kCommon[] = {
+      {"input_layernorm.weight", "attn_norm.weight"},
+      {"self_attn.q_proj.weight", "attn_q.weight"},
+      {"self_attn.k_proj.weight", "attn_k.weight"},
+      {"self_attn.v_proj.weight", "attn_v.weight"},
+      {"self_attn.o_proj.weight", "attn_output.weight"},
+      {"self_attn.q_proj.bias", "attn_q.bias"},
+      {"self_attn.k_proj.bias", "attn_k.bias"},
+      {"self_attn.v_proj.bias", "attn_v.bias"},
+      {"self_attn.o_proj.bias", "attn_output.bias"},
+      {"mlp.gate_proj.weight", "ffn_gate.weight"},
+      {"mlp.up_proj.weight", "ffn_up.weight"},
+      {"mlp.down_proj.weight", "ffn_down.weight"},
+  };
+  for (const auto& [hf, gg] : kCommon)
+    if (s == hf) return gg;
+  if (arch == Arch::Gemma3) {
+    if (s == "post_attention_layernorm.weight") return "post_attention_norm.weight";
+    if (s == "pre_feedforward_layernorm.weight") return "ffn_norm.weight";
+    if (s == "post_feedforward_layernorm.weight") return "post_ffw_norm.weight";
+    if (s == "self_attn.q_norm.weight") return "attn_q_norm.weight";
+    if (s == "self_attn.k_norm.weight") return "attn_k_norm.weight";
+  } else if (s == "post_attention_layernorm.weight") {
+    return "ffn_norm.weight";
+  }
+  return "";
+}
+
+// The HF name normalised to "model.…" / "lm_head.…"; "" for tensors the text converter skips.
+std::string normalise_hf_name(const std::string& name) {
+  if (ends_with(name, ".rotary_emb.inv_freq")) return "";
+  static const char* kSkip[] = {"vision_tower.", "multi_modal_projector.", "model.vision_tower.",
+                                "model.multi_modal_projector.", "vision_model.", "audio_tower."};
+  for (const char* p : kSkip)
+    if (starts_with(name, p)) return "";
+  if (starts_with(name, "language_model.")) return name.substr(15);            // gemma3 (old)
+  if (starts_with(name, "model.language_model."))                              // gemma3 (new)
+    return "model." + name.substr(21);
+  return name;
+}
+
+// Expected ggml shape of a mapped tensor, or empty when any shape is accepted.
+std::vector<int64_t> expected_shape(const ModelConfig& c, const std::string& gguf_suffix,
+                                    int64_t n_vocab) {
+  const int64_t q = c.n_head * c.head_dim_k, kv = c.n_head_kv * c.head_dim_k;
+  const int64_t v = c.n_head_kv * c.head_dim_v;
+  if (gguf_suffix == "token_embd.weight" || gguf_suffix == "output.weight") return {c.n_embd, n_vocab};
+  if (gguf_suffix == "attn_q.weight") return {c.n_embd, q};
+  if (gguf_suffix == "attn_k.weight") return {c.n_embd, kv};
+  if (gguf_suffix == "attn_v.weight") return {c.n_embd, v};
+  if (gguf_suffix == "attn_output.weight") return {c.n_head * c.head_dim_v, c.n_embd};
+  if (gguf_suffix == "attn_q.bias") return {q};
+  if (gguf_suffix == "attn_k.bias") return {kv};
+  if (gguf_suffix == "attn_v.bias") return {v};
+  if (gguf_suffix == "attn_output.bias") return {c.n_embd};
+  if (gguf_suffix == "ffn_gate.weight" || gguf_suffix == "ffn_up.weight") return {c.n_embd, c.n_ff};
+  if (gguf_suffix == "ffn_down.weight") return {c.n_ff, c.n_embd};
+  if (gguf_suffix == "attn_q_norm.weight" || gguf_suffix == "attn_k_norm.weight") return {c.head_dim_k};
+  if (ends_with(gguf_suffix, "norm.weight")) return {c.n_embd};
+  return {};
+}
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+// Rounds v to the precision of dtype t (the converter's arithmetic happens in the stored dtype).
+float round_to_dtype(float v, STDType t) {
+  if (t == STDType::BF16) return bf16_to_fp32(fp32_to_bf16(v));
+  if (t == STDType::F16) return fp16_to_fp32(fp32_to_fp16(v));
+  return v;
+}
+
+// Number of tokens the converter keeps in gemma3's token_embd (tokenizer.json vocab + added
+// tokens), or 0 when unknown.
+int64_t gemma3_tokenizer_vocab(const std::string& dir, const std::string& tokenizer_json) {
+  if (fs::exists(fs::path(dir) / "tokenizer.model") || tokenizer_json.empty()) return 0;
+  const json tj = read_json(tokenizer_json, kMaxTokenizerBytes);
+  const auto model = tj.find("model");
+  if (model == tj.end() || !model->is_object() || !model->contains("vocab"))
+    throw Error(tokenizer_json, "no model.vocab");
+  const auto& vocab = (*model)["vocab"];
+  int64_t n = static_cast<int64_t>(vocab.size());
+  if (const auto at = tj.find("added_tokens"); at != tj.end() && at->is_array())
+    n += static_cast<int64_t>(at->size());
+  return n;
+}
+
+}  // namespace
+
+int64_t HFTensorInfo::n_elements() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+HFModelDir::HFModelDir(const std::string& dir) : dir_(dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error(dir, "not a directory");
+  const fs::path d(dir);
+  const std::string config_path = (d / "config.json").string();
+  if (!fs::exists(config_path)) throw Error(config_path, "missing (not an HF model directory)");
+  config_ = read_hf_config(config_path, &extras_);
+  if (fs::exists(d / "generation_config.json"))
+    gen_ = read_hf_generation_config((d / "generation_config.json").string());
+  if (fs::exists(d / "tokenizer.json")) tokenizer_json_ = (d / "tokenizer.json").string();
+  if (fs::exists(d / "tokenizer_config.json")) {
+    tokenizer_config_ = (d / "tokenizer_config.json").string();
+    const json tc = read_json(tokenizer_config_, 64ull << 20);
+    if (tc.is_object() && tc.contains("chat_template")) {
+      const json& ct = tc["chat_template"];
+      if (ct.is_string()) {
+        chat_template_ = ct.get<std::string>();
+      } else if (ct.is_array()) {  // [{name, template}, …]: the default one
+        for (const auto& e : ct)
+          if (e.is_object() && e.value("name", "") == "default" && e.contains("template") &&
+              e["template"].is_string())
+            chat_template_ = e["template"].get<std::string>();
+      }
+    }
+  }
+  if (chat_template_.empty() && fs::exists(d / "chat_template.jinja")) {
+    std::ifstream in(d / "chat_template.jinja", std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    chat_template_ = ss.str();
+  }
+
+  st_ = SafeTensorsSet::open(dir);
+  const std::string& where = st_.path();
+  const Arch arch = config_.arch;
+
+  // Map every tensor; anything the converter would not know is an error, as it is there.
+  for (const SafeTensor* t : st_.tensors()) {
+    const std::string hf = normalise_hf_name(t->name);
+    if (hf.empty()) continue;
+    std::string gg;
+    if (hf == "model.embed_tokens.weight") gg = "token_embd.weight";
+    else if (hf == "model.norm.weight") gg = "output_norm.weight";
+    else if (hf == "lm_head.weight") gg = "output.weight";
+    else if (starts_with(hf, "model.layers.")) {
+      const size_t dot = hf.find('.', 13);
+      const std::string num = hf.substr(13, dot == std::string::npos ? std::string::npos : dot - 13);
+      if (dot != std::string::npos && !num.empty() && num.size() <= 6 &&
+          std::all_of(num.begin(), num.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+        const int64_t layer = std::stoll(num);
+        if (layer >= config_.n_layer)
+          throw Error(t->file, "tensor '" + t->name + "' is for layer " + num + " but config.json has " +
+                                   std::to_string(config_.n_layer) + " layers");
+        const std::string suffix = map_layer_suffix(arch, hf.substr(dot + 1));
+        if (!suffix.empty()) gg = "blk." + num + "." + suffix;
+      }
+    }
+    if (gg.empty()) throw Error(t->file, "cannot map tensor '" + t->name + "' to a GGUF name");
+    if (t->dtype != STDType::F32 && t->dtype != STDType::F16 && t->dtype != STDType::BF16 &&
+        t->dtype != STDType::F8_E4M3 && t->dtype != STDType::F8_E5M2)
+      throw Error(t->file, "tensor '" + t->name + "' has integer dtype " + st_dtype_name(t->dtype) +
+                               " (quantized checkpoints are not supported)");
+    if (t->shape.empty() || t->shape.size() > 2)
+      throw Error(t->file, "tensor '" + t->name + "' has rank " + std::to_string(t->shape.size()) +
+                               ", expected 1 or 2");
+    HFTensorInfo info;
+    info.gguf_name = gg;
+    info.hf_name = t->name;
+    info.shape.assign(t->shape.rbegin(), t->shape.rend());
+    info.source = t;
+    if (!index_.emplace(gg, tensors_.size()).second)
+      throw Error(t->file, "tensor '" + t->name + "' maps to " + gg + " twice");
+    tensors_.push_back(std::move(info));
+  }
+
+  const HFTensorInfo* embd = find("token_embd.weight");
+  if (!embd) throw Error(where, "missing tensor model.embed_tokens.weight (token_embd.weight)");
+  if (embd->shape.size() != 2) throw Error(where, "model.embed_tokens.weight is not a matrix");
+  // gemma3: the converter drops embedding rows beyond the tokenizer's vocabulary.
+  if (arch == Arch::Gemma3) {
+    const int64_t n_real = gemma3_tokenizer_vocab(dir, tokenizer_json_);
+    if (n_real > 0 && n_real < embd->shape[1]) tensors_[index_.at("token_embd.weight")].shape[1] = n_real;
+  }
+  config_.n_vocab = find("token_embd.weight")->shape[1];
+  config_.tied_embeddings = find("output.weight") == nullptr;
+  config_.validate(config_path);
+
+  // Every tensor the architecture needs, with the shape config.json implies.
+  std::vector<std::string> required = {"token_embd.weight", "output_norm.weight"};
+  for (int64_t il = 0; il < config_.n_layer; ++il) {
+    const std::string b = "blk." + std::to_string(il) + ".";
+    for (const char* s : {"attn_norm.weight", "attn_q.weight", "attn_k.weight", "attn_v.weight",
+                          "attn_output.weight", "ffn_norm.weight", "ffn_gate.weight", "ffn_up.weight",
+                          "ffn_down.weight"})
+      required.push_back(b + s);
+    if (arch == Arch::Qwen2)
+      for (const char* s : {"attn_q.bias", "attn_k.bias", "attn_v.bias"}) required.push_back(b + s);
+    if (arch == Arch::Gemma3)
+      for (const char* s : {"attn_q_norm.weight", "attn_k_norm.weight", "post_attention_norm.weight",
+                            "post_ffw_norm.weight"})
+        required.push_back(b + s);
+  }
+  for (const auto& name : required)
+    if (!find(name)) throw Error(where, "missing tensor " + name);
+  for (auto& t : tensors_) {
+    const std::string suffix = starts_with(t.gguf_name, "blk.")
+                                   ? t.gguf_name.substr(t.gguf_name.find('.', 4) + 1)
+                                   : t.gguf_name;
+    const auto want = expected_shape(config_, suffix, config_.n_vocab);
+    if (!want.empty() && want != t.shape)
+      throw Error(t.source->file, "tensor '" + t.hf_name + "' has ggml shape " + shape_str(t.shape) +
+                                      ", expected " + shape_str(want) + " from config.json");
+  }
+}
+
+std::vector<int32_t> HFModelDir::eos_token_ids() const {
+  return gen_.eos_token_ids.empty() ? extras_.eos_token_ids : gen_.eos_token_ids;
+}
+
+const HFTensorInfo* HFModelDir::find(const std::string& gguf_name) const {
+  const auto it = index_.find(gguf_name);
+  return it == index_.end() ? nullptr : &tensors_[it->second];
+}
+
+const HFTensorInfo& HFModelDir::tensor(const std::string& gguf_name) const {
+  const HFTensorInfo* t = find(gguf_name);
+  if (!t) throw Error(st_.path(), "missing tensor " + gguf_name);
+  return *t;
+}
+
+std::vector<float> HFModelDir::tensor_f32(const std::string& gguf_name) const {
+  const HFTensorInfo& t = tensor(gguf_name);
+  std::vector<float> out(static_cast<size_t>(t.n_elements()));
+  tensor_f32(t, out.data());
+  return out;
+}
+
+void HFModelDir::tensor_f32(const HFTensorInfo& t, float* dst) const {
+  const SafeTensor& src = *t.source;
+  const size_t n = static_cast<size_t>(t.n_elements());
+  const bool q = ends_with(t.gguf_name, "attn_q.weight") || ends_with(t.gguf_name, "attn_q.bias");
+  const bool k = ends_with(t.gguf_name, "attn_k.weight") || ends_with(t.gguf_name, "attn_k.bias");
+  if (config_.arch == Arch::Llama && (q || k)) {
+    // HF stores each head's rotary pairs as (first half, second half); ggml's interleaved RoPE
+    // wants them adjacent: out row h*hd + 2i + j <- in row h*hd + j*hd/2 + i.
+    const int64_t heads = q ? config_.n_head : config_.n_head_kv;
+    const int64_t rows = t.shape.size() == 2 ? t.shape[1] : t.shape[0];
+    const int64_t cols = t.shape.size() == 2 ? t.shape[0] : 1;
+    const int64_t hd = rows / heads, half = hd / 2;
+    if (hd * heads != rows || half * 2 != hd)
+      throw Error(src.file, "tensor '" + t.hf_name + "' rows do not split into " +
+                                std::to_string(heads) + " heads of even size");
+    std::vector<float> row(static_cast<size_t>(cols));
+    const size_t row_bytes = static_cast<size_t>(cols) * st_dtype_size(src.dtype);
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t i = 0; i < half; ++i)
+        for (int64_t j = 0; j < 2; ++j) {
+          const int64_t in_row = h * hd + j * half + i, out_row = h * hd + 2 * i + j;
+          st_convert_to_f32(src.dtype, src.data + static_cast<size_t>(in_row) * row_bytes,
+                            dst + out_row * cols, static_cast<size_t>(cols));
+        }
+    return;
+  }
+  if (n * st_dtype_size(src.dtype) > src.nbytes)
+    throw Error(src.file, "tensor '" + t.hf_name + "' is smaller than its mapped shape");
+  if (n == static_cast<size_t>(src.n_elements())) {
+    src.to_f32(dst);
+  } else {  // token_embd cut to the vocabulary: convert the leading rows only
+    st_convert_to_f32(src.dtype, src.data, dst, n);
+  }
+  if (config_.arch == Arch::Gemma3 && ends_with(t.gguf_name, "norm.weight"))
+    for (size_t i = 0; i < n; ++i) dst[i] = round_to_dtype(dst[i] + 1.f, src.dtype);
+}
+
+std::unique_ptr<HFModelDir> load_hf_model_dir(const std::string& dir) {
+  return std::make_unique<HFModelDir>(dir);
+}
+
+bool is_hf_model_dir(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec) && fs::exists(fs::path(path) / "config.json", ec);
+}
+
+}  // namespace squish
