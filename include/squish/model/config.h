@@ -37,6 +37,21 @@ struct ModelConfig {
   bool tied_embeddings = false;    // output.weight absent: reuse token_embd
   float attn_logit_softcap = 0.f;  // 0: none
   float final_logit_softcap = 0.f; // 0: none
+  float attention_scale = 0.f;     // multiplies q·k; 0: 1/sqrt(head_dim_k)
+
+  // The scale applied to attention scores (attention_scale, else 1/sqrt(head_dim_k)).
+  float kq_scale() const;
+  // RoPE base and frequency scale of layer il (gemma3 sliding-window layers use the local base).
+  float layer_rope_base(int64_t il) const;
+  float layer_rope_scale(int64_t il) const;
+  // Whether layer il uses sliding-window attention.
+  bool is_swa(int64_t il) const {
+    return sliding_window > 0 && il >= 0 && static_cast<size_t>(il) < layer_is_swa.size() &&
+           layer_is_swa[static_cast<size_t>(il)];
+  }
+  // Checks every field for sanity (positive sizes, divisibility, bounded counts); throws Error
+  // naming `file`.
+  void validate(const std::string& file) const;
 
   // Reads the config from GGUF metadata; throws Error naming the file for unknown architectures
   // or missing keys.

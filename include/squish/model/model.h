@@ -1,6 +1,7 @@
 // A loaded model (weights dequantized to F32 + tokenizer) and sessions that run it with a KV cache.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -13,6 +14,19 @@ namespace squish {
 
 class ModelWeights;  // defined by the implementation
 class KVCache;       // defined by the implementation
+class SessionScratch;  // per-session work buffers (implementation)
+
+// The input of one linear layer during Session::eval: `data` is [n_tokens x n_cols] row-major,
+// valid only during the call. layer is the block index (n_layer for the output projection).
+struct LinearInput {
+  int64_t layer;
+  const std::string& tensor;  // GGUF tensor name, e.g. "blk.3.attn_q.weight"
+  const float* data;
+  int64_t n_tokens;
+  int64_t n_cols;
+};
+// Receives linear-layer inputs (for calibration statistics). Called from the evaluating thread.
+using LinearObserver = std::function<void(const LinearInput&)>;
 
 // A model ready for inference. Thread-safe for concurrent sessions (weights are read-only).
 class Model {
@@ -57,11 +71,22 @@ class Session {
   int64_t n_ctx() const { return n_ctx_; }
   // Clears the cache.
   void reset();
+  // Drops cache positions >= n (n <= n_past()), e.g. to re-evaluate from a shared prefix.
+  void truncate(int64_t n);
   const Model& model() const { return *model_; }
+  // Installs (or with an empty function removes) an observer of every linear layer's input.
+  // q/k/v (and gate/up) share one input and are reported once each under their own names.
+  void set_observer(LinearObserver observer) { observer_ = std::move(observer); }
+  // Bytes held by the KV cache.
+  size_t kv_cache_bytes() const;
 
  private:
+  void eval_ubatch(std::span<const int32_t> tokens, bool all_logits, float* logits);
+
   std::shared_ptr<const Model> model_;
   std::unique_ptr<KVCache> cache_;
+  std::unique_ptr<SessionScratch> scratch_;
+  LinearObserver observer_;
   int64_t n_ctx_;
   int64_t n_past_ = 0;
 };

@@ -1,0 +1,100 @@
+// Model::load: a GGUF file or an HF model directory to F32 weights, tokenizer and chat template.
+#include "squish/model/model.h"
+
+#include <filesystem>
+
+#include "squish/common/error.h"
+#include "squish/common/parallel.h"
+#include "squish/formats/ggml_type.h"
+#include "squish/io/gguf_reader.h"
+#include "squish/io/hf_model_dir.h"
+#include "squish/model/weights.h"
+
+namespace squish {
+
+Model::Model(ModelConfig config, std::unique_ptr<Tokenizer> tokenizer,
+             std::unique_ptr<ModelWeights> weights, std::string path, std::string chat_template)
+    : config_(std::move(config)), tokenizer_(std::move(tokenizer)), weights_(std::move(weights)),
+      path_(std::move(path)), chat_template_(std::move(chat_template)) {}
+
+Model::~Model() = default;
+
+namespace {
+
+// GGUF tensors, dequantized row-parallel straight into the destination.
+TensorSource gguf_source(const GGUFFile& f) {
+  TensorSource s;
+  s.path = f.path();
+  s.find = [&f](const std::string& name, std::vector<int64_t>* shape) {
+    const GGUFTensor* t = f.find_tensor(name);
+    if (!t) return false;
+    *shape = t->shape;
+    return true;
+  };
+  s.read = [&f](const std::string& name, float* dst) {
+    const GGUFTensor& t = f.tensor(name);
+    if (!can_dequantize(t.type))
+      throw Error(f.path(), "tensor " + name + " has type " + type_name(t.type) +
+                                " which squish cannot dequantize");
+    const int64_t cols = t.row_length(), rows = t.n_rows();
+    const size_t rb = row_bytes(t.type, cols);
+    if (rb * static_cast<size_t>(rows) > t.nbytes)
+      throw Error(f.path(), "tensor " + name + " data is shorter than its shape");
+    parallel_for(rows, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) dequantize_row(t.type, t.data + r * rb, dst + r * cols, cols);
+    }, 64);
+  };
+  return s;
+}
+
+std::shared_ptr<Model> load_gguf(const std::string& path) {
+  GGUFFile f(path);
+  ModelConfig config = ModelConfig::from_gguf(f);
+  auto weights = ModelWeights::load(config, gguf_source(f));
+  auto tokenizer = Tokenizer::from_gguf(f);
+  if (tokenizer->vocab_size() > config.n_vocab)
+    throw Error(path, "tokenizer has " + std::to_string(tokenizer->vocab_size()) +
+                          " tokens but the model only " + std::to_string(config.n_vocab));
+  std::string tmpl = f.get_string("tokenizer.chat_template", "");
+  return std::make_shared<Model>(std::move(config), std::move(tokenizer), std::move(weights), path,
+                                 std::move(tmpl));
+}
+
+std::shared_ptr<Model> load_hf(const std::string& dir) {
+  auto hf = load_hf_model_dir(dir);
+  ModelConfig config = hf->config();
+  // llama.cpp ties the output when the converted file has no output.weight.
+  config.tied_embeddings = hf->find("output.weight") == nullptr;
+  if (const HFTensorInfo* e = hf->find("token_embd.weight"); e && e->shape.size() == 2)
+    config.n_vocab = e->shape[1];
+  config.validate(dir);
+  TensorSource s;
+  s.path = dir;
+  const HFModelDir* h = hf.get();
+  s.find = [h](const std::string& name, std::vector<int64_t>* shape) {
+    const HFTensorInfo* t = h->find(name);
+    if (!t) return false;
+    *shape = t->shape;
+    return true;
+  };
+  s.read = [h](const std::string& name, float* dst) { h->tensor_f32(h->tensor(name), dst); };
+  auto weights = ModelWeights::load(config, s);
+  if (hf->tokenizer_json_path().empty()) throw Error(dir, "no tokenizer.json in the model directory");
+  auto tokenizer = Tokenizer::from_hf_json(hf->tokenizer_json_path());
+  return std::make_shared<Model>(std::move(config), std::move(tokenizer), std::move(weights), dir,
+                                 hf->chat_template());
+}
+
+}  // namespace
+
+std::shared_ptr<Model> Model::load(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    if (!is_hf_model_dir(path))
+      throw Error(path, "is a directory without config.json (not an HF model directory)");
+    return load_hf(path);
+  }
+  return load_gguf(path);
+}
+
+}  // namespace squish
