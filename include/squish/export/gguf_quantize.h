@@ -1,0 +1,50 @@
+// `squish quantize`: converts a model (GGUF or HF directory) into a GGUF file of a llama.cpp
+// quantization mix, tensor types chosen by llama.cpp's rules, metadata and tokenizer carried over.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "squish/formats/ggml_type.h"
+#include "squish/quant/file_type.h"
+
+namespace squish {
+
+class ImportanceMatrix;
+class ModelSource;
+
+// Options of one quantization run.
+struct QuantizeOptions {
+  FileType ftype = FileType::Q4_K_M;
+  bool leave_output_tensor = false;          // keep output.weight in its input type
+  bool pure = false;                         // no mix rules: every tensor gets the base type
+  bool overwrite = false;                    // --force
+  const ImportanceMatrix* imatrix = nullptr; // per-column importance, may be null
+  std::string imatrix_path;                  // for messages
+  std::function<void(const std::string&)> on_warning;  // called as soon as a warning arises
+};
+
+// What happened to one tensor.
+struct QuantizedTensor {
+  std::string name;
+  GGMLType from = GGMLType::F32, to = GGMLType::F32;
+  uint64_t bytes_in = 0, bytes_out = 0;
+  bool used_imatrix = false;
+};
+
+// Summary of a run.
+struct QuantizeReport {
+  std::vector<QuantizedTensor> tensors;
+  std::vector<std::string> warnings;  // fallbacks and missing imatrix entries
+  uint64_t input_bytes = 0;           // size of the input file(s)
+  uint64_t output_bytes = 0;          // size of the written file
+  double seconds = 0;                 // wall time of the conversion
+};
+
+// Quantizes `source` into the GGUF file `out_path` (atomically). Throws squish::Error naming the
+// file on bad input, an existing output without overwrite, or a failed write (nothing is left).
+QuantizeReport quantize_to_gguf(const ModelSource& source, const std::string& out_path,
+                                const QuantizeOptions& options);
+
+}  // namespace squish
