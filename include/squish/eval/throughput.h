@@ -1,0 +1,36 @@
+// Inference speed measured with llama-bench's definitions: pp<N> = tokens/s evaluating an N-token
+// random prompt in one batch from an empty cache; tg<N> = tokens/s generating N tokens one at a time
+// from an empty cache. Each test runs once untimed (warm-up), then `reps` timed repetitions; the
+// reported rate is the mean (and standard deviation) of the per-repetition rates.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace squish {
+
+class Model;
+
+// What to measure.
+struct SpeedOptions {
+  int64_t n_prompt = 512;  // pp test length (0: skip)
+  int64_t n_gen = 128;     // tg test length (0: skip)
+  int reps = 5;            // timed repetitions per test
+  uint32_t seed = 1;       // seed of the random token ids
+  bool warmup = true;      // one untimed run first
+};
+
+// One test's measurements.
+struct SpeedTest {
+  std::string name;              // "pp512", "tg128"
+  int64_t n_tokens = 0;
+  std::vector<double> seconds;   // per repetition
+  double tokens_per_second = 0;  // mean of n_tokens / seconds[i]
+  double stddev = 0;             // standard deviation of the per-repetition rates
+};
+
+// Runs the pp and tg tests on a model with the current thread setting.
+std::vector<SpeedTest> measure_speed(const std::shared_ptr<const Model>& model, const SpeedOptions& opts);
+
+}  // namespace squish

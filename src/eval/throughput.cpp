@@ -1,0 +1,80 @@
+#include "squish/eval/throughput.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "squish/common/error.h"
+#include "squish/model/model.h"
+
+namespace squish {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Random token ids as llama-bench uses them; BOS first when the vocabulary adds it.
+std::vector<int32_t> random_tokens(const Model& m, int64_t n, std::mt19937& rng) {
+  const int32_t n_vocab = static_cast<int32_t>(m.config().n_vocab);
+  std::uniform_int_distribution<int32_t> dist(0, n_vocab - 1);
+  std::vector<int32_t> t(n);
+  for (auto& x : t) x = dist(rng);
+  if (n > 0 && m.tokenizer().add_bos() && m.tokenizer().bos_id() >= 0) t[0] = m.tokenizer().bos_id();
+  return t;
+}
+
+double run_prompt(Session& s, const std::vector<int32_t>& tokens) {
+  s.reset();
+  const auto t0 = Clock::now();
+  s.eval(tokens, /*all_logits=*/false);
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double run_generation(Session& s, const std::vector<int32_t>& tokens) {
+  s.reset();
+  const auto t0 = Clock::now();
+  for (int32_t t : tokens) s.eval(std::span<const int32_t>(&t, 1), false);
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+SpeedTest summarise(std::string name, int64_t n_tokens, std::vector<double> seconds) {
+  SpeedTest t;
+  t.name = std::move(name);
+  t.n_tokens = n_tokens;
+  t.seconds = std::move(seconds);
+  std::vector<double> rates;
+  for (double s : t.seconds) rates.push_back(s > 0 ? n_tokens / s : 0.0);
+  double sum = 0;
+  for (double r : rates) sum += r;
+  t.tokens_per_second = rates.empty() ? 0 : sum / rates.size();
+  double var = 0;
+  for (double r : rates) var += (r - t.tokens_per_second) * (r - t.tokens_per_second);
+  t.stddev = rates.size() > 1 ? std::sqrt(var / (rates.size() - 1)) : 0.0;
+  return t;
+}
+
+}  // namespace
+
+std::vector<SpeedTest> measure_speed(const std::shared_ptr<const Model>& model, const SpeedOptions& opts) {
+  if (opts.reps < 1) throw Error("bench", "repetitions must be at least 1");
+  if (opts.n_prompt < 0 || opts.n_gen < 0) throw Error("bench", "token counts must not be negative");
+  std::mt19937 rng(opts.seed);
+  std::vector<SpeedTest> out;
+  if (opts.n_prompt > 0) {
+    Session s(model, opts.n_prompt);
+    if (opts.warmup) run_prompt(s, random_tokens(*model, opts.n_prompt, rng));
+    std::vector<double> secs;
+    for (int r = 0; r < opts.reps; ++r) secs.push_back(run_prompt(s, random_tokens(*model, opts.n_prompt, rng)));
+    out.push_back(summarise("pp" + std::to_string(opts.n_prompt), opts.n_prompt, std::move(secs)));
+  }
+  if (opts.n_gen > 0) {
+    Session s(model, opts.n_gen);
+    if (opts.warmup) run_generation(s, random_tokens(*model, 1, rng));
+    std::vector<double> secs;
+    for (int r = 0; r < opts.reps; ++r) secs.push_back(run_generation(s, random_tokens(*model, opts.n_gen, rng)));
+    out.push_back(summarise("tg" + std::to_string(opts.n_gen), opts.n_gen, std::move(secs)));
+  }
+  return out;
+}
+
+}  // namespace squish
