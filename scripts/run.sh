@@ -28,7 +28,8 @@ done
 echo "== perplexity (wikitext-2-test, n_ctx 512, $chunks chunks)"
 printf '| model | PPL |\n|---|---|\n' > out/summary.md
 for m in "$model" out/smollm2-Q4_K_M.gguf out/smollm2-Q8_0.gguf; do
-  ppl=$("$squish" perplexity "$m" --file "$text" --ctx 512 --chunks "$chunks" --json | "$SQUISH_VENV/bin/python" -c 'import json,sys; r=json.load(sys.stdin); print(f"{r[\"ppl\"]:.4f} ± {r[\"stderr\"]:.4f}")')
+  ppl=$("$squish" perplexity "$m" --file "$text" --ctx 512 --chunks "$chunks" --json |
+        "$SQUISH_VENV/bin/python" -c 'import json, sys; r = json.load(sys.stdin); print("%.4f ± %.4f" % (r["ppl"], r["stderr"]))')
   printf '| %s | %s |\n' "$(basename "$m")" "$ppl" | tee -a out/summary.md
 done
 echo "summary written to out/summary.md"

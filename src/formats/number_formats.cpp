@@ -344,6 +344,16 @@ QuantizedMatrix quantize_matrix(const float* x, int64_t rows, int64_t cols, cons
 
 void dequantize_matrix(const QuantizedMatrix& q, float* out) {
   const int64_t total = q.rows * q.cols, ngroups = total / q.group;
+  if (!q.g_idx.empty()) {  // act-order groups: per-row groups chosen by column
+    const int64_t per_row = q.cols / q.group;
+    for (int64_t r = 0; r < q.rows; ++r)
+      for (int64_t c = 0; c < q.cols; ++c) {
+        const int64_t g = r * per_row + q.g_idx[c], k = r * q.cols + c;
+        const float z = q.zeros.empty() ? 0.0f : q.zeros[g];
+        out[k] = q.scales[g] * (decode_code(q.spec, q.codes[k]) - z);
+      }
+    return;
+  }
   for (int64_t g = 0; g < ngroups; ++g) {
     const float s = q.scales[g];
     const float z = q.zeros.empty() ? 0.0f : q.zeros[g];

@@ -40,6 +40,9 @@ struct QuantizedMatrix {
                                   // ternary: -1/0/1
   std::vector<float> scales;      // per group (after double quantization, the decoded value)
   std::vector<float> zeros;       // per group, asymmetric INT only (integer-valued)
+  // Optional (GPTQ act-order): the group of each column, so the scale of (r, c) is
+  // scales[r * (cols / group) + g_idx[c]]. Empty: groups are contiguous (c / group).
+  std::vector<int32_t> g_idx;
   // Double quantization: 8-bit codes of the scales, their per-256 FP32 scales and the offset.
   std::vector<int8_t> scale_codes;
   std::vector<float> scale_block_scales;
