@@ -3,9 +3,9 @@
 #include "squish/model/tokenizer_bpe.h"
 
 #include <cstdlib>
-#include <queue>
 
 #include "squish/model/unicode.h"
+#include "symbol_merge.h"
 
 namespace squish {
 
@@ -30,23 +30,6 @@ int BpeTokenizer::rank(std::string_view left, std::string_view right) const {
   return it == ranks_.end() ? -1 : it->second;
 }
 
-namespace {
-
-struct Symbol {
-  int prev, next;
-  size_t start, len;  // bytes of the word
-};
-
-struct Bigram {
-  int rank;
-  int left, right;
-  size_t size;
-  // priority_queue pops the "largest": lowest rank, then leftmost.
-  bool operator<(const Bigram& o) const { return rank > o.rank || (rank == o.rank && left > o.left); }
-};
-
-}  // namespace
-
 void BpeTokenizer::encode_word(const std::string& word, std::vector<int32_t>& out) const {
   if (ignore_merges_) {
     if (int32_t id = vocab_.find(word); id >= 0) {
@@ -54,37 +37,13 @@ void BpeTokenizer::encode_word(const std::string& word, std::vector<int32_t>& ou
       return;
     }
   }
-  std::vector<Symbol> sym;
-  for (size_t off = 0; off < word.size();) {
-    const size_t n = std::min(word.size() - off, unicode::utf8_len(static_cast<uint8_t>(word[off])));
-    const int idx = static_cast<int>(sym.size());
-    sym.push_back({idx - 1, off + n == word.size() ? -1 : idx + 1, off, n});
-    off += n;
-  }
-  std::priority_queue<Bigram> queue;
-  auto add = [&](int l, int r) {
-    if (l < 0 || r < 0) return;
-    const std::string_view w(word);
-    const int rk = rank(w.substr(sym[l].start, sym[l].len), w.substr(sym[r].start, sym[r].len));
-    if (rk >= 0) queue.push({rk, l, r, sym[l].len + sym[r].len});
-  };
-  for (int i = 1; i < static_cast<int>(sym.size()); ++i) add(i - 1, i);
-  while (!queue.empty()) {
-    const Bigram b = queue.top();
-    queue.pop();
-    Symbol& l = sym[b.left];
-    Symbol& r = sym[b.right];
-    // Stale: one side already merged away or grown since the pair was queued.
-    if (l.len == 0 || r.len == 0 || l.len + r.len != b.size) continue;
-    l.len += r.len;
-    r.len = 0;
-    l.next = r.next;
-    if (r.next >= 0) sym[r.next].prev = b.left;
-    add(l.prev, b.left);
-    add(b.left, l.next);
-  }
-  for (int i = sym.empty() ? -1 : 0; i >= 0; i = sym[i].next) {
-    const std::string_view piece = std::string_view(word).substr(sym[i].start, sym[i].len);
+  const auto pieces = detail::merge_symbols(
+      word, [&](std::string_view l, std::string_view r, std::string_view) -> std::optional<double> {
+        const int rk = rank(l, r);  // lower rank merges first
+        if (rk < 0) return std::nullopt;
+        return -static_cast<double>(rk);
+      });
+  for (const std::string_view piece : pieces) {
     if (int32_t id = vocab_.find(piece); id >= 0) {
       out.push_back(id);
     } else {

@@ -5,28 +5,15 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <queue>
 
 #include "squish/model/unicode.h"
+#include "symbol_merge.h"
 
 namespace squish {
 
 namespace {
 
 const std::string kSpace = "\xe2\x96\x81";  // U+2581, SentencePiece's visible space
-
-struct Symbol {
-  int prev, next;
-  size_t start, len;
-};
-
-struct Bigram {
-  float score;
-  int left, right;
-  size_t size;
-  // priority_queue pops the "largest": highest score, then leftmost.
-  bool operator<(const Bigram& o) const { return score < o.score || (score == o.score && left > o.left); }
-};
 
 }  // namespace
 
@@ -52,39 +39,14 @@ void SpmTokenizer::encode_fragment(std::string_view raw, bool prev_special, std:
       text.push_back(c);
     }
   }
-  std::vector<Symbol> sym;
-  sym.reserve(text.size());
-  for (size_t off = 0; off < text.size();) {
-    const size_t n = std::min(text.size() - off, unicode::utf8_len(static_cast<uint8_t>(text[off])));
-    const int idx = static_cast<int>(sym.size());
-    sym.push_back({idx - 1, off + n == text.size() ? -1 : idx + 1, off, n});
-    off += n;
-  }
-  const std::string_view t(text);
-  std::priority_queue<Bigram> queue;
-  auto add = [&](int l, int r) {
-    if (l < 0 || r < 0) return;
-    const size_t size = sym[l].len + sym[r].len;
-    const int32_t id = vocab_.find(t.substr(sym[l].start, size));
-    if (id >= 0) queue.push({vocab_.score[id], l, r, size});
-  };
-  for (int i = 1; i < static_cast<int>(sym.size()); ++i) add(i - 1, i);
-  while (!queue.empty()) {
-    const Bigram b = queue.top();
-    queue.pop();
-    Symbol& l = sym[b.left];
-    Symbol& r = sym[b.right];
-    if (l.len == 0 || r.len == 0 || l.len + r.len != b.size) continue;
-    l.len += r.len;
-    r.len = 0;
-    l.next = r.next;
-    if (r.next >= 0) sym[r.next].prev = b.left;
-    add(l.prev, b.left);
-    add(b.left, l.next);
-  }
+  const auto pieces = detail::merge_symbols(
+      text, [&](std::string_view, std::string_view, std::string_view joined) -> std::optional<double> {
+        const int32_t id = vocab_.find(joined);  // highest-scoring token merges first
+        if (id < 0) return std::nullopt;
+        return static_cast<double>(vocab_.score[id]);
+      });
   // Every merged symbol is a token; a single character without one falls back to its bytes.
-  for (int i = sym.empty() ? -1 : 0; i >= 0; i = sym[i].next) {
-    const std::string_view piece = t.substr(sym[i].start, sym[i].len);
+  for (const std::string_view piece : pieces) {
     if (int32_t id = vocab_.find(piece); id >= 0) {
       out.push_back(id);
     } else {
