@@ -1,6 +1,8 @@
 // ModelSource over a memory-mapped GGUF file.
 #include <filesystem>
 
+#include "squish/common/shape.h"
+
 #include "squish/common/error.h"
 #include "squish/export/model_source.h"
 #include "squish/io/gguf_reader.h"
@@ -50,17 +52,9 @@ class GGUFSource final : public ModelSource {
 
 }  // namespace
 
-int64_t SourceTensor::n_elements() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
+int64_t SourceTensor::n_elements() const { return shape_elements(shape); }
 
-int64_t SourceTensor::n_rows() const {
-  int64_t n = 1;
-  for (size_t i = 1; i < shape.size(); ++i) n *= shape[i];
-  return n;
-}
+int64_t SourceTensor::n_rows() const { return shape_rows(shape); }
 
 const GGUFValue* ModelSource::find(const std::string& key) const {
   for (const auto& [k, v] : metadata())

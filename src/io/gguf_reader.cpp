@@ -1,5 +1,7 @@
 #include "squish/io/gguf_reader.h"
 
+#include "squish/common/shape.h"
+
 #include <cstring>
 #include <limits>
 
@@ -114,17 +116,9 @@ GGUFValue read_value(Cursor& c, GGUFValueType type, const std::string& path,
 
 }  // namespace
 
-int64_t GGUFTensor::n_elements() const {
-  int64_t n = 1;
-  for (auto d : shape) n *= d;
-  return n;
-}
+int64_t GGUFTensor::n_elements() const { return shape_elements(shape); }
 
-int64_t GGUFTensor::n_rows() const {
-  int64_t n = 1;
-  for (size_t i = 1; i < shape.size(); ++i) n *= shape[i];
-  return n;
-}
+int64_t GGUFTensor::n_rows() const { return shape_rows(shape); }
 
 GGUFFile::GGUFFile(const std::string& path) : map_(path) {
   Cursor c(path, map_.data(), map_.size());

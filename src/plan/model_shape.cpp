@@ -1,5 +1,7 @@
 #include "squish/plan/model_shape.h"
 
+#include "squish/common/shape.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -73,11 +75,7 @@ void validate(const ModelShape& m, const std::string& file) {
 
 }  // namespace
 
-int64_t PlanTensor::n_elements() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
+int64_t PlanTensor::n_elements() const { return shape_elements(shape); }
 
 double ModelShape::tensor_params() const {
   double s = 0;
