@@ -91,4 +91,10 @@ void AtomicFile::commit() {
   live_temporaries().erase(tmp_);
 }
 
+void write_file_atomic(const std::string& path, std::string_view data, bool overwrite) {
+  AtomicFile f(path, overwrite);
+  f.write(data.data(), data.size());
+  f.commit();
+}
+
 }  // namespace squish

@@ -88,6 +88,7 @@ PerplexityResult perplexity(const std::vector<int32_t>& tokens, int64_t n_vocab,
         nll[r] = token_nll(logits.data() + r * n_vocab, n_vocab, tokens[start + first + r + 1]);
     });
     for (double v : nll) acc.add(v);
+    if (opts.on_scored) opts.on_scored(logits.data(), tokens.data() + start + first + 1, n_score);
     res.running_ppl.push_back(acc.ppl());
     if (opts.on_chunk) opts.on_chunk(c + 1, n_chunk, acc.ppl());
   }
@@ -100,8 +101,15 @@ PerplexityResult perplexity(const std::vector<int32_t>& tokens, int64_t n_vocab,
 
 PerplexityResult perplexity(const std::shared_ptr<const Model>& model, const std::string& text,
                             const PerplexityOptions& opts, const std::string& source) {
+  const std::vector<int32_t> tokens =
+      model->tokenizer().encode(text, /*add_special=*/true, /*parse_special=*/false);
+  return perplexity(model, tokens, opts, source);
+}
+
+PerplexityResult perplexity(const std::shared_ptr<const Model>& model,
+                            const std::vector<int32_t>& tokens, const PerplexityOptions& opts,
+                            const std::string& source) {
   const Tokenizer& tok = model->tokenizer();
-  const std::vector<int32_t> tokens = tok.encode(text, /*add_special=*/true, /*parse_special=*/false);
   const int32_t bos = tok.add_bos() ? tok.bos_id() : -1;
   Session session(model, opts.n_ctx);
   const int64_t n_vocab = model->config().n_vocab;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 namespace squish {
 
@@ -35,5 +36,8 @@ class AtomicFile {
 
 // Removes temporaries of interrupted writes if the process gets SIGINT/SIGTERM.
 void install_interrupt_cleanup();
+
+// Writes a whole file atomically (see AtomicFile).
+void write_file_atomic(const std::string& path, std::string_view data, bool overwrite);
 
 }  // namespace squish

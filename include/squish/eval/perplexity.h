@@ -22,6 +22,9 @@ struct PerplexityOptions {
   int64_t max_chunks = -1;   // evaluate at most this many chunks (-1: every whole chunk)
   // Called after each chunk with its 1-based index, the number of chunks and the running perplexity.
   std::function<void(int64_t chunk, int64_t n_chunks, double running_ppl)> on_chunk;
+  // Called once per chunk, in order, with the scored rows (n x n_vocab logits) and the token each
+  // row predicts: the hook for KL divergence and for saving base logits.
+  std::function<void(const float* logits, const int32_t* targets, int64_t n)> on_scored;
 };
 
 // Outcome of a perplexity run.
@@ -72,6 +75,11 @@ using ChunkReset = std::function<void()>;
 PerplexityResult perplexity(const std::vector<int32_t>& tokens, int64_t n_vocab, int32_t bos,
                             const ChunkReset& reset, const ChunkEvaluator& eval,
                             const PerplexityOptions& opts, const std::string& source);
+
+// The method with a loaded model on text already tokenized with add_special = true.
+PerplexityResult perplexity(const std::shared_ptr<const Model>& model,
+                            const std::vector<int32_t>& tokens, const PerplexityOptions& opts,
+                            const std::string& source);
 
 // The method with a loaded model on raw text (tokenized here with add_special = true).
 PerplexityResult perplexity(const std::shared_ptr<const Model>& model, const std::string& text,
