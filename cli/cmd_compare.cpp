@@ -1,0 +1,56 @@
+// `squish compare MODEL`: a quantization matrix measured against the model itself, as a table and charts.
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "command.h"
+#include "squish/common/parallel.h"
+#include "squish/eval/compare.h"
+#include "squish/eval/eval_data.h"
+
+namespace squish::cli {
+namespace {
+
+struct CompareArgs {
+  CompareOptions opt;
+  std::string model;
+  std::string types = "Q8_0,Q6_K,Q5_K_M,Q4_K_M,Q4_0,Q3_K_M,Q2_K";
+  int threads = 0;
+};
+
+void run_compare_cmd(CompareArgs& a) {
+  if (a.threads > 0) set_num_threads(a.threads);
+  std::stringstream ss(a.types);
+  for (std::string t; std::getline(ss, t, ',');)
+    if (!t.empty()) a.opt.types.push_back(t);
+  if (a.opt.text_path.empty()) a.opt.text_path = shared_data_path("wikitext-2-test.txt");
+  if (a.opt.cache_dir.empty()) {
+    const char* home = std::getenv("HOME");
+    a.opt.cache_dir = std::string(home ? home : ".") + "/.cache/squish/compare";
+  }
+  const CompareReport r = run_compare(a.model, a.opt);
+  std::fputs(r.to_markdown().c_str(), stdout);
+  std::printf("\nwritten: %s/{report.md,results.json,kld_vs_size.svg,kld_vs_size.png,ppl_vs_bpw.svg,ppl_vs_bpw.png}\n",
+              a.opt.out_dir.c_str());
+}
+
+CommandRegistrar reg(57, [](CLI::App& app) {
+  auto a = std::make_shared<CompareArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "compare", "Quantize into a matrix of types, measure PPL/KLD/speed of each, write a table and charts");
+  cmd->add_option("model", a->model, "GGUF file or HF model directory")->required();
+  cmd->add_option("--types", a->types, "Comma-separated GGUF mixes")->capture_default_str();
+  cmd->add_option("-f,--file", a->opt.text_path, "Evaluation text (default: ../shared/data/wikitext-2-test.txt)");
+  cmd->add_option("-c,--ctx", a->opt.n_ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(4, 1 << 20));
+  cmd->add_option("--chunks", a->opt.chunks, "Chunks evaluated per configuration")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("-o,--out", a->opt.out_dir, "Output directory")->required();
+  cmd->add_option("--cache", a->opt.cache_dir, "Cache of quantized files and results (default: ~/.cache/squish/compare)");
+  cmd->add_option("-t,--threads", a->threads, "Worker threads (default: all cores)");
+  cmd->add_flag("--force", a->opt.overwrite, "Overwrite existing report files");
+  cmd->callback([a] { run_compare_cmd(*a); });
+});
+
+}  // namespace
+}  // namespace squish::cli

@@ -1,0 +1,55 @@
+// `squish compare`: quantize one model into a matrix of configurations, evaluate each against the
+// model itself (perplexity and KL divergence on the same text), and report a table and charts.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace squish {
+
+// The matrix and how to measure it.
+struct CompareOptions {
+  std::vector<std::string> types;  // GGUF mixes (Q4_K_M, Q8_0, ...); each one configuration
+  std::string text_path;           // evaluation text
+  int64_t n_ctx = 512;
+  int64_t chunks = 8;
+  std::string cache_dir;           // quantized files and per-configuration results are reused
+  std::string out_dir;             // report.md, results.json and the charts
+  bool overwrite = false;
+  bool progress = true;
+};
+
+// One measured configuration (the first row is the model itself, the reference).
+struct CompareRow {
+  std::string config;
+  std::string path;
+  uint64_t bytes = 0;
+  double bpw = 0;            // file bits per weight
+  double ppl = 0, ppl_stderr = 0;
+  double kld = 0, kld_stderr = 0;
+  double same_top = 1;       // fraction of positions whose top token equals the reference's
+  double tokens_per_second = 0;
+  bool cached = false;       // taken from the cache
+
+  // As JSON.
+  nlohmann::json to_json() const;
+  // From JSON (a cached result).
+  static CompareRow from_json(const nlohmann::json& j);
+};
+
+// Outcome of a comparison.
+struct CompareReport {
+  std::string model_path;
+  std::vector<CompareRow> rows;
+  // The Markdown table (size, bpw, PPL, ΔPPL, KLD, top-1 %, tokens/s) with notes.
+  std::string to_markdown() const;
+};
+
+// Runs the matrix; writes report.md, results.json, kld_vs_size.{svg,png}, ppl_vs_bpw.{svg,png}
+// into options.out_dir (atomically each). Throws Error on unknown types (with suggestions) before
+// any work.
+CompareReport run_compare(const std::string& model_path, const CompareOptions& options);
+
+}  // namespace squish

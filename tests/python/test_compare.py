@@ -1,0 +1,69 @@
+"""`squish compare`: the matrix table, results, cache, and charts a person can open (SVG parsed as
+XML, PNG decoded here with zlib)."""
+from __future__ import annotations
+
+import json
+import struct
+import xml.etree.ElementTree as ET
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from conftest import SMOLLM2, run_squish
+
+ARGS = ["--types", "Q8_0,Q2_K", "--ctx", "256", "--chunks", "1"]
+
+
+def decode_png(path: Path) -> np.ndarray:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, size = 8, b"", None
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        assert zlib.crc32(kind + body) == struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0]
+        if kind == b"IHDR":
+            size = struct.unpack(">IIBBBBB", body)
+            assert size[2:5] == (8, 2, 0)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    w, h = size[0], size[1]
+    raw = np.frombuffer(zlib.decompress(idat), dtype=np.uint8).reshape(h, 1 + 3 * w)
+    assert (raw[:, 0] == 0).all()
+    return raw[:, 1:].reshape(h, w, 3)
+
+
+def test_compare_table_results_and_charts(tmp_path):
+    out, cache = tmp_path / "report", tmp_path / "cache"
+    p = run_squish("compare", SMOLLM2, *ARGS, "-o", out, "--cache", cache)
+    lines = [l for l in p.stdout.splitlines() if l.startswith("| ")]
+    assert [l.split("|")[1].strip() for l in lines[1:]] == ["input", "Q8_0", "Q2_K"]
+    rows = json.loads((out / "results.json").read_text())
+    base, q8, q2 = rows
+    assert base["kld"] == 0 and base["same_top"] == 1
+    assert 0 < q8["kld"] < q2["kld"]            # fewer bits, more divergence
+    assert q2["bytes"] < q8["bytes"] and q2["same_top"] < q8["same_top"]
+    assert abs(q8["ppl"] - base["ppl"]) < abs(q2["ppl"] - base["ppl"])
+    svg = ET.parse(out / "kld_vs_size.svg").getroot()
+    circles = svg.findall(".//{http://www.w3.org/2000/svg}circle")
+    assert len(circles) == 2 and {c.find("{http://www.w3.org/2000/svg}title").text for c in circles} == {"Q8_0", "Q2_K"}
+    ET.parse(out / "ppl_vs_bpw.svg")
+    for name in ("kld_vs_size.png", "ppl_vs_bpw.png"):
+        img = decode_png(out / name)
+        assert img.shape == (500, 800, 3)
+        assert (img != 255).any(axis=2).mean() > 0.005            # something is drawn
+        blue = (img == np.array([0x1f, 0x77, 0xb4], dtype=np.uint8)).all(axis=2)
+        assert blue.sum() > 60                                      # the points' markers
+    # A second run reuses the cache and gives the same numbers; existing reports need --force.
+    again = run_squish("compare", SMOLLM2, *ARGS, "-o", out, "--cache", cache, check=False)
+    assert again.returncode == 1 and "exists" in again.stderr
+    run_squish("compare", SMOLLM2, *ARGS, "-o", out, "--cache", cache, "--force")
+    assert json.loads((out / "results.json").read_text()) == rows
+
+
+def test_unknown_type_suggests(tmp_path):
+    p = run_squish("compare", SMOLLM2, "--types", "Q4_K_N", "-o", tmp_path / "o", "--cache",
+                   tmp_path / "c", check=False)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1 and "Q4_K_M" in p.stderr
