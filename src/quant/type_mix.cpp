@@ -156,25 +156,29 @@ GGMLType rule_type(const MixModelInfo& m, MixState& st, const MixTensor& t, Cate
 // Replaces a type whose block does not fit the row length by llama.cpp's fallback.
 void apply_fallback(const MixTensor& t, MixChoice& c) {
   const int64_t ncols = t.shape[0];
-  const int64_t blk = type_traits(c.type).block_size;
-  if (ncols % blk == 0) return;
+  const GGMLType fb = block_fallback(c.type, ncols);
+  if (fb == c.type) return;
+  c.fell_back = true;
+  c.warning = t.name + ": row length " + std::to_string(ncols) + " is not a multiple of " +
+              std::to_string(type_traits(c.type).block_size) + " (required by " +
+              type_name(c.type) + "); falling back to " + type_name(fb);
+  c.type = fb;
+}
+
+}  // namespace
+
+GGMLType block_fallback(GGMLType t, int64_t ncols) {
+  if (ncols % type_traits(t).block_size == 0) return t;
   GGMLType fb;
-  switch (c.type) {
+  switch (t) {
     case GGMLType::Q2_K: case GGMLType::Q3_K: fb = GGMLType::Q4_0; break;
     case GGMLType::Q4_K: fb = GGMLType::Q5_0; break;
     case GGMLType::Q5_K: fb = GGMLType::Q5_1; break;
     case GGMLType::Q6_K: fb = GGMLType::Q8_0; break;
     default: fb = GGMLType::F16; break;
   }
-  if (ncols % type_traits(fb).block_size != 0) fb = GGMLType::F16;
-  c.fell_back = true;
-  c.warning = t.name + ": row length " + std::to_string(ncols) + " is not a multiple of " +
-              std::to_string(blk) + " (required by " + type_name(c.type) + "); falling back to " +
-              type_name(fb);
-  c.type = fb;
+  return ncols % type_traits(fb).block_size == 0 ? fb : GGMLType::F16;
 }
-
-}  // namespace
 
 bool tensor_is_quantizable(const std::string& name, size_t dims, bool leave_output_tensor) {
   if (dims < 2) return false;

@@ -39,6 +39,9 @@ class Model {
   const ModelConfig& config() const { return config_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const ModelWeights& weights() const { return *weights_; }
+  // Mutable weights, for experiments that change a tensor between evaluations (e.g. sensitivity
+  // analysis). No session of this model may run while they change.
+  ModelWeights& edit_weights() { return *weights_; }
   // The path it was loaded from.
   const std::string& path() const { return path_; }
   // Chat template from metadata (may be empty).

@@ -51,6 +51,10 @@ bool tensor_is_quantizable(const std::string& name, size_t n_dims, bool leave_ou
 // names sorted within): indices into `tensors`.
 std::vector<size_t> llama_tensor_order(const std::vector<MixTensor>& tensors);
 
+// The type llama.cpp uses instead of t for rows of ncols elements when t's block does not fit
+// (Q2_K/Q3_K → Q4_0, Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0, else F16); t itself when it fits.
+GGMLType block_fallback(GGMLType t, int64_t ncols);
+
 // Chooses each tensor's type. Tensors are visited in llama_tensor_order (the counters behind
 // "use more bits" depend on it); the result is indexed like `tensors`.
 std::vector<MixChoice> choose_tensor_types(const MixModelInfo& model,
