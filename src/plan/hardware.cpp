@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "squish/common/edit_distance.h"
 #include "squish/common/error.h"
 
 namespace squish::plan {
@@ -74,18 +75,6 @@ const std::vector<Hardware>& hardware_table() {
       cpu("EPYC Genoa", 460.8, true, "Zen 4, 12-channel DDR5-4800, AVX-512 VNNI"),
   };
   return t;
-}
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 std::vector<std::string> closest_hardware(const std::string& name, size_t n) {

@@ -5,6 +5,7 @@
 
 #include "squish/common/error.h"
 #include "squish/io/gguf_reader.h"
+#include "squish/common/edit_distance.h"
 #include "squish/plan/planner.h"
 #include "test_support.h"
 
@@ -185,7 +186,7 @@ TEST(Plan, UnknownHardwareSuggestsClosest) {
   EXPECT_EQ(closest_hardware("a100 80").at(0), "A100-80");
   EXPECT_EQ(find_hardware("rtx-4090").name, "RTX 4090");
   EXPECT_EQ(find_hardware("m2max").memory_gb, 96);
-  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+  EXPECT_EQ(squish::edit_distance("kitten", "sitting"), 3u);
 }
 
 TEST(Plan, BadModelInput) {

@@ -35,7 +35,5 @@ Hardware find_hardware(const std::string& name);
 // Up to `n` known names closest to `name` by edit distance of the normalised names.
 std::vector<std::string> closest_hardware(const std::string& name, size_t n = 3);
 
-// Levenshtein distance between two strings.
-size_t edit_distance(const std::string& a, const std::string& b);
 
 }  // namespace squish::plan
