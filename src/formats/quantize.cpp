@@ -73,4 +73,8 @@ void quantize_row(GGMLType t, const float* src, void* dst, int64_t n, const floa
   fn(src, dst, n, uses_importance(t) ? importance : nullptr);
 }
 
+void encode_legacy_block(GGMLType t, float d, const int32_t* codes, void* dst) {
+  detail::encode_legacy_block(t, d, codes, dst);
+}
+
 }  // namespace squish

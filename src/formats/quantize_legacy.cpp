@@ -6,6 +6,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "quantize_internal.h"
@@ -229,4 +230,33 @@ void quantize_q8_0(const float* x, void* dst, int64_t n, const float* /*qw*/) {
   }
 }
 
+void encode_legacy_block(GGMLType t, float d, const int32_t* codes, void* dst) {
+  uint8_t L[kQK];
+  switch (t) {
+    case GGMLType::Q4_0: {
+      auto* y = static_cast<BlockQ4_0*>(dst);
+      y->d = fp32_to_fp16(d);
+      for (int j = 0; j < kQK / 2; ++j)
+        y->qs[j] = static_cast<uint8_t>((codes[j] & 15) | ((codes[j + kQK / 2] & 15) << 4));
+      return;
+    }
+    case GGMLType::Q5_0: {
+      auto* y = static_cast<BlockQ5_0*>(dst);
+      y->d = fp32_to_fp16(d);
+      for (int j = 0; j < kQK; ++j) L[j] = static_cast<uint8_t>(codes[j] & 31);
+      pack_q5(L, y->qs, y->qh);
+      return;
+    }
+    case GGMLType::Q8_0: {
+      auto* y = static_cast<BlockQ8_0*>(dst);
+      y->d = fp32_to_fp16(d);
+      for (int j = 0; j < kQK; ++j) y->qs[j] = static_cast<int8_t>(codes[j]);
+      return;
+    }
+    default:
+      throw std::invalid_argument("encode_legacy_block: not a legacy symmetric type");
+  }
+}
+
 }  // namespace squish::detail
+

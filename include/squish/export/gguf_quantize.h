@@ -11,8 +11,10 @@
 
 namespace squish {
 
+class HessianSet;
 class ImportanceMatrix;
 class ModelSource;
+struct GptqReport;
 
 // Options of one quantization run.
 struct QuantizeOptions {
@@ -23,6 +25,12 @@ struct QuantizeOptions {
   const ImportanceMatrix* imatrix = nullptr; // per-column importance, may be null
   std::string imatrix_path;                  // for messages
   std::function<void(const std::string&)> on_warning;  // called as soon as a warning arises
+  // GPTQ inside the blocks of Q4_0/Q5_0/Q8_0 tensors whose input statistics are in the set
+  // (a "calibrated GGUF"); other tensors are quantized as usual. May be null.
+  const HessianSet* gptq = nullptr;
+  double gptq_damp = 0.01;
+  // Called after each GPTQ tensor with its error figures (GPTQ vs plain rounding).
+  std::function<void(const std::string& tensor, const GptqReport&)> on_gptq;
 };
 
 // What happened to one tensor.
@@ -31,6 +39,7 @@ struct QuantizedTensor {
   GGMLType from = GGMLType::F32, to = GGMLType::F32;
   uint64_t bytes_in = 0, bytes_out = 0;
   bool used_imatrix = false;
+  bool used_gptq = false;
 };
 
 // Summary of a run.

@@ -16,4 +16,9 @@ bool uses_importance(GGMLType t);
 void quantize_row(GGMLType t, const float* src, void* dst, int64_t n,
                   const float* importance = nullptr);
 
+// Encodes one block of a legacy symmetric type from its scale and its codes as ggml stores them:
+// Q4_0 0..15 (value (q-8)·d), Q5_0 0..31 (value (q-16)·d), Q8_0 -128..127 (value q·d); d is
+// rounded to F16. For quantizers that choose codes themselves (GPTQ inside GGUF blocks).
+void encode_legacy_block(GGMLType t, float d, const int32_t* codes, void* dst);
+
 }  // namespace squish

@@ -1,0 +1,132 @@
+// The GPTQ solver: damped Cholesky of H⁻¹, column loop with in-block error feedback, lazy updates.
+#include "squish/quant/gptq.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <Eigen/Dense>
+
+#include "squish/common/parallel.h"
+
+namespace squish {
+
+namespace {
+
+using MatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Upper Cholesky factor U of H⁻¹ (H⁻¹ = UᵀU) after damping; retries with more damping when H is
+// not positive definite.
+MatD inverse_cholesky_upper(MatD H, double damp) {
+  const int64_t n = H.rows();
+  const double mean_diag = H.diagonal().mean();
+  for (int attempt = 0; attempt < 6; ++attempt, damp *= 10) {
+    MatD Hd = H;
+    Hd.diagonal().array() += damp * (mean_diag > 0 ? mean_diag : 1.0);
+    Eigen::LLT<MatD> llt(Hd);
+    if (llt.info() != Eigen::Success) continue;
+    const MatD Hinv = llt.solve(MatD::Identity(n, n));
+    Eigen::LLT<MatD> llt_inv(Hinv);
+    if (llt_inv.info() != Eigen::Success) continue;
+    return llt_inv.matrixU();
+  }
+  throw std::runtime_error("GPTQ: the Hessian is not positive definite even with heavy damping");
+}
+
+// Round-to-nearest on the quantizer's grid (groups chosen from the original weights).
+std::vector<float> round_to_nearest(const std::vector<float>& wt, int64_t rows, int64_t cols,
+                                    ColumnQuantizer& q) {
+  std::vector<float> out(wt.size());
+  for (int64_t c = 0; c < cols; ++c) {
+    if (c % q.group_size() == 0) q.begin_group(c, wt.data(), rows);
+    q.quantize_column(c, wt.data() + c * rows, out.data() + c * rows, rows);
+  }
+  return out;
+}
+
+}  // namespace
+
+double relative_output_error(const float* W, const float* Wq, int64_t rows, int64_t cols,
+                             const std::vector<double>& H) {
+  const Eigen::Map<const MatD> Hm(H.data(), cols, cols);
+  MatD Wm(rows, cols), Dm(rows, cols);
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    Wm.data()[i] = W[i];
+    Dm.data()[i] = static_cast<double>(W[i]) - Wq[i];
+  }
+  const double num = (Dm * Hm).cwiseProduct(Dm).sum();
+  const double den = (Wm * Hm).cwiseProduct(Wm).sum();
+  return den > 0 ? num / den : 0.0;
+}
+
+GptqReport gptq_quantize(float* W, int64_t rows, int64_t cols, const std::vector<double>& H,
+                         ColumnQuantizer& q, const GptqOptions& opt, ColumnQuantizer* rtn) {
+  if (static_cast<int64_t>(H.size()) != cols * cols) throw std::invalid_argument("GPTQ: H has the wrong size");
+  if (opt.block % q.group_size() != 0 && q.group_size() % opt.block != 0)
+    throw std::invalid_argument("GPTQ: block and group sizes must nest");
+  MatD Hm = Eigen::Map<const MatD>(H.data(), cols, cols);
+  std::vector<float> wt(static_cast<size_t>(rows * cols));  // column-major working copy
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) wt[c * rows + r] = W[r * cols + c];
+  for (int64_t c = 0; c < cols; ++c)
+    if (Hm(c, c) == 0) {  // a dead input: its weights never matter
+      Hm(c, c) = 1;
+      std::fill(wt.begin() + c * rows, wt.begin() + (c + 1) * rows, 0.0f);
+    }
+  const std::vector<float> original = wt;
+  const MatD U = inverse_cholesky_upper(Hm, opt.damp);
+
+  GptqReport rep;
+  const int64_t block = std::max(opt.block, q.group_size());
+  std::vector<float> err, qcol(static_cast<size_t>(rows));
+  for (int64_t i1 = 0; i1 < cols; i1 += block) {
+    const int64_t i2 = std::min(i1 + block, cols), count = i2 - i1;
+    err.assign(static_cast<size_t>(count * rows), 0.0f);
+    for (int64_t i = i1; i < i2; ++i) {
+      if (i % q.group_size() == 0) q.begin_group(i, wt.data(), rows);
+      float* w = wt.data() + i * rows;
+      q.quantize_column(i, w, qcol.data(), rows);
+      const double d = U(i, i);
+      float* e = err.data() + (i - i1) * rows;
+      for (int64_t r = 0; r < rows; ++r) {
+        const double diff = static_cast<double>(w[r]) - qcol[r];
+        rep.loss += diff * diff / (d * d);
+        e[r] = static_cast<float>(diff / d);
+      }
+      for (int64_t j = i + 1; j < i2; ++j) {
+        const float u = static_cast<float>(U(i, j));
+        float* wj = wt.data() + j * rows;
+        for (int64_t r = 0; r < rows; ++r) wj[r] -= e[r] * u;
+      }
+      std::copy(qcol.begin(), qcol.end(), w);
+    }
+    // Lazy update of the columns after the block: W[:, i2:] -= Err · U[i1:i2, i2:].
+    parallel_for(cols - i2, [&](int64_t j0, int64_t j1) {
+      for (int64_t j = i2 + j0; j < i2 + j1; ++j) {
+        float* wj = wt.data() + j * rows;
+        for (int64_t k = 0; k < count; ++k) {
+          const float u = static_cast<float>(U(i1 + k, j));
+          if (u == 0) continue;
+          const float* e = err.data() + k * rows;
+          for (int64_t r = 0; r < rows; ++r) wj[r] -= e[r] * u;
+        }
+      }
+    });
+  }
+  std::vector<float> orig_rm(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      orig_rm[r * cols + c] = W[r * cols + c];
+      W[r * cols + c] = wt[c * rows + r];
+    }
+  rep.rel_error = relative_output_error(orig_rm.data(), W, rows, cols, H);
+  if (rtn) {
+    const std::vector<float> rq = round_to_nearest(original, rows, cols, *rtn);
+    std::vector<float> rq_rm(rq.size());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) rq_rm[r * cols + c] = rq[c * rows + r];
+    rep.rel_error_rtn = relative_output_error(orig_rm.data(), rq_rm.data(), rows, cols, H);
+  }
+  return rep;
+}
+
+}  // namespace squish
