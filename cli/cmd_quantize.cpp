@@ -85,6 +85,7 @@ void run_quantize(const QuantizeArgs& a) {
   opt.on_warning = [](const std::string& w) { std::fprintf(stderr, "squish: warning: %s\n", w.c_str()); };
   opt.gptq = hessians.get();
   opt.gptq_damp = a.damp;
+  opt.gptq_measure = a.verbose;
   if (hessians)
     opt.on_gptq = [&](const std::string& name, const GptqReport& g) {
       err_gptq += g.rel_error;
@@ -106,7 +107,10 @@ void run_quantize(const QuantizeArgs& a) {
   if (imatrix)
     std::printf("importance matrix %s used for %lld tensors\n", a.imatrix.c_str(),
                 static_cast<long long>(n_imatrix));
-  if (n_gptq > 0)
+  if (n_gptq > 0 && !a.verbose)
+    std::printf("GPTQ in %lld tensors (-v for their output errors vs plain rounding)\n",
+                static_cast<long long>(n_gptq));
+  if (n_gptq > 0 && a.verbose)
     std::printf("GPTQ in %lld tensors: mean relative output error %.6f vs %.6f for plain rounding\n",
                 static_cast<long long>(n_gptq), err_gptq / n_gptq, err_rtn / n_gptq);
   std::printf("%.2f s, %.1f MB/s of input, %d threads\n", r.seconds,
@@ -130,7 +134,7 @@ CommandRegistrar reg(30, [](CLI::App& app) {
   cmd->add_option("--seq-len", a->seq_len, "Tokens per calibration sample")->capture_default_str()->check(CLI::Range(2, 1 << 20));
   cmd->add_option("--seed", a->seed, "Seed of the calibration windows")->capture_default_str();
   cmd->add_option("--damp", a->damp, "GPTQ dampening (fraction of the mean Hessian diagonal)")->capture_default_str()->check(CLI::Range(0.0, 10.0));
-  cmd->add_flag("-v,--verbose", a->verbose, "Per-tensor GPTQ error figures");
+  cmd->add_flag("-v,--verbose", a->verbose, "GPTQ output errors per tensor and overall, vs plain rounding (slower)");
   cmd->add_flag("--pure", a->pure, "No mix rules: every quantizable tensor gets the base type");
   cmd->callback([a] { run_quantize(*a); });
 });

@@ -199,8 +199,9 @@ QuantizeReport quantize_to_gguf(const ModelSource& source, const std::string& ou
       out_buf.resize(static_cast<size_t>(qt.bytes_out));
       GptqOptions go;
       go.damp = opt.gptq_damp;
+      go.measure = opt.gptq_measure;
       const GptqReport g = gptq_encode_gguf(to, w.data(), rows, cols, *hessian, go, out_buf.data(),
-                                            static_cast<bool>(opt.on_gptq));
+                                            opt.gptq_measure);
       if (opt.on_gptq) opt.on_gptq(t.name, g);
       writer.write_data(out_buf.data(), out_buf.size());
       qt.used_gptq = true;

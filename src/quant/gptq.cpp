@@ -118,7 +118,7 @@ GptqReport gptq_quantize(float* W, int64_t rows, int64_t cols, const std::vector
       orig_rm[r * cols + c] = W[r * cols + c];
       W[r * cols + c] = wt[c * rows + r];
     }
-  rep.rel_error = relative_output_error(orig_rm.data(), W, rows, cols, H);
+  if (opt.measure) rep.rel_error = relative_output_error(orig_rm.data(), W, rows, cols, H);
   if (rtn) {
     const std::vector<float> rq = round_to_nearest(original, rows, cols, *rtn);
     std::vector<float> rq_rm(rq.size());

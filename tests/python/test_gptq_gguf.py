@@ -22,7 +22,7 @@ CAL = ["--samples", "4", "--seq-len", "64"]
 @pytest.mark.parametrize("mix", ["Q4_0", "Q8_0"])
 def test_calibrated_gguf_reads_runs_and_beats_rounding(tmp_path, mix):
     out = tmp_path / "g.gguf"
-    p = run_squish("quantize", TINY, out, "--type", mix, "--method", "gptq", *CAL)
+    p = run_squish("quantize", TINY, out, "--type", mix, "--method", "gptq", *CAL, "-v")
     m = re.search(r"GPTQ in (\d+) tensors: mean relative output error ([\d.]+) vs ([\d.]+)", p.stdout)
     assert m and int(m.group(1)) == 14 and float(m.group(2)) < float(m.group(3))
     r = gguf.GGUFReader(str(out))

@@ -29,6 +29,7 @@ struct QuantizeOptions {
   // (a "calibrated GGUF"); other tensors are quantized as usual. May be null.
   const HessianSet* gptq = nullptr;
   double gptq_damp = 0.01;
+  bool gptq_measure = false;  // compute GPTQ's and plain rounding's output errors (slow)
   // Called after each GPTQ tensor with its error figures (GPTQ vs plain rounding).
   std::function<void(const std::string& tensor, const GptqReport&)> on_gptq;
 };

@@ -26,6 +26,7 @@ class ColumnQuantizer {
 struct GptqOptions {
   double damp = 0.01;    // added to the diagonal: damp × mean(diag H)
   int64_t block = 128;   // columns per lazy update block (a multiple of the group size)
+  bool measure = true;   // compute rel_error (a rows × cols² product: costly on big matrices)
 };
 
 // Error figures of one matrix: tr(ΔW H ΔWᵀ) relative to tr(W H Wᵀ), for GPTQ and for plain
