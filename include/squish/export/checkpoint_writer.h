@@ -1,0 +1,52 @@
+// HF SafeTensors checkpoint export: a model (GGUF file or HF directory) plus its quantized linear
+// weights written as an HF model directory that transformers / vLLM / compressed-tensors load —
+// GGUF names mapped back to HF names (llama q/k RoPE un-permuted, gemma3 norms −1), quantized
+// weights packed by one adapter per format, config.json (+ quantization_config), tokenizer and
+// generation_config files, sharded above a size threshold, written atomically.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "squish/export/model_source.h"
+#include "squish/formats/number_formats.h"
+
+namespace squish {
+
+// Checkpoint layout of the quantized weights.
+enum class CheckpointFormat {
+  Unquantized,       // every tensor in its HF dtype (the F32/BF16 reference); `quantized` must be empty
+  CompressedTensors, // compressed-tensors: pack-quantized INTk, int-quantized W8A8, float-quantized FP8
+  Gptq,              // AutoGPTQ v1: qweight [in/8, out] int32, qzeros (zero − 1), scales, g_idx
+  Awq,               // AutoAWQ GEMM: qweight [in, out/8] int32 interleaved, qzeros, scales
+};
+
+// Activation quantization recorded in the config (compressed-tensors W8A8 / FP8 only).
+enum class ActivationQuant { None, DynamicPerToken, StaticPerTensor };
+
+// How and where to write the checkpoint.
+struct CheckpointOptions {
+  std::string out_dir;                          // the HF directory to create
+  CheckpointFormat format = CheckpointFormat::CompressedTensors;
+  bool overwrite = false;                       // --force: replace an existing out_dir
+  uint64_t shard_bytes = 2ull << 30;            // start a new model-XXXXX-of-YYYYY shard above this
+  std::string dtype = "bfloat16";               // unquantized tensors / scales: bfloat16, float16, float32
+  ActivationQuant activations = ActivationQuant::None;
+  // Static per-tensor input scales by GGUF tensor name (ActivationQuant::StaticPerTensor).
+  std::map<std::string, float> input_scales;
+  // Free-form strings recorded in the quantization_config (e.g. {"method","gptq"}).
+  std::map<std::string, std::string> notes;
+};
+
+// Writes src with the weights in `quantized` (keyed by GGUF tensor name, e.g. "blk.0.attn_q.weight";
+// rows × cols = [out, in] as in ggml) replaced by their quantized form. Tensors not in `quantized` are
+// written in opt.dtype. Throws squish::Error naming the file and the problem (unsupported spec for
+// the format, unknown architecture, existing out_dir without overwrite ...).
+void write_checkpoint(const ModelSource& src,
+                      const std::map<std::string, QuantizedMatrix>& quantized,
+                      const CheckpointOptions& opt);
+
+// Parses "compressed-tensors" | "gptq" | "awq" | "unquantized"; throws squish::Error otherwise.
+CheckpointFormat parse_checkpoint_format(const std::string& name);
+
+}  // namespace squish
