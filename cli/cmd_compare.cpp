@@ -17,6 +17,7 @@ struct CompareArgs {
   CompareOptions opt;
   std::string model;
   std::string types = "Q8_0,Q6_K,Q5_K_M,Q4_K_M,Q4_0,Q3_K_M,Q2_K";
+  std::string methods = "rtn";
   int threads = 0;
 };
 
@@ -25,6 +26,11 @@ void run_compare_cmd(CompareArgs& a) {
   std::stringstream ss(a.types);
   for (std::string t; std::getline(ss, t, ',');)
     if (!t.empty()) a.opt.types.push_back(t);
+  a.opt.methods.clear();
+  std::stringstream ms(a.methods);
+  for (std::string m; std::getline(ms, m, ',');)
+    if (!m.empty()) a.opt.methods.push_back(m);
+  if (a.opt.calib.path.empty()) a.opt.calib.path = shared_data_path("calibration-mix.txt");
   if (a.opt.text_path.empty()) a.opt.text_path = shared_data_path("wikitext-2-test.txt");
   if (a.opt.cache_dir.empty()) {
     const char* home = std::getenv("HOME");
@@ -41,7 +47,12 @@ CommandRegistrar reg(57, [](CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "compare", "Quantize into a matrix of types, measure PPL/KLD/speed of each, write a table and charts");
   cmd->add_option("model", a->model, "GGUF file or HF model directory")->required();
-  cmd->add_option("--types", a->types, "Comma-separated GGUF mixes")->capture_default_str();
+  cmd->add_option("--types", a->types, "Comma-separated GGUF mixes, each run with every --methods entry; TYPE:gptq or TYPE:rtn for one method")->capture_default_str();
+  cmd->add_option("--methods", a->methods, "Comma-separated: rtn, gptq (GPTQ inside Q4_0/Q5_0/Q8_0 blocks)")->capture_default_str();
+  cmd->add_option("--calib", a->opt.calib.path, "Calibration text or JSONL for gptq (default: ../shared/data/calibration-mix.txt)");
+  cmd->add_option("--samples", a->opt.calib.n_samples, "Calibration samples for gptq")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--seq-len", a->opt.calib.seq_len, "Tokens per calibration sample")->capture_default_str()->check(CLI::Range(2, 1 << 20));
+  cmd->add_option("--damp", a->opt.gptq_damp, "GPTQ dampening")->capture_default_str()->check(CLI::Range(0.0, 10.0));
   cmd->add_option("-f,--file", a->opt.text_path, "Evaluation text (default: ../shared/data/wikitext-2-test.txt)");
   cmd->add_option("-c,--ctx", a->opt.n_ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(4, 1 << 20));
   cmd->add_option("--chunks", a->opt.chunks, "Chunks evaluated per configuration")->capture_default_str()->check(CLI::Range(1, 1 << 20));

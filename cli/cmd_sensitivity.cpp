@@ -49,7 +49,9 @@ void run(SensitivityArgs& a) {
   const std::string md = r.to_markdown();
   std::fputs(md.c_str(), stdout);
   if (a.out_dir.empty()) return;
-  HeatMap map{.title = "Sensitivity: KLD when one tensor is " + a.type, .legend = "mean KLD (nats)"};
+  HeatMap map;
+  map.title = "Sensitivity: KLD when one tensor is " + a.type;
+  map.legend = "mean KLD (nats)";
   for (int64_t l : r.layers) map.rows.push_back("blk." + std::to_string(l));
   map.cols = r.kinds;
   for (const SensitivityCell& c : r.cells) map.values.push_back(c.kld);

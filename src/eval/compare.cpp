@@ -1,20 +1,29 @@
 // `squish compare`: the quantization matrix, its cache, the table and the charts.
 #include "squish/eval/compare.h"
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <fstream>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "squish/common/atomic_file.h"
 #include "squish/common/error.h"
+#include "squish/common/progress.h"
 #include "squish/eval/chart.h"
 #include "squish/eval/evaluate.h"
 #include "squish/export/gguf_quantize.h"
 #include "squish/export/model_source.h"
 #include "squish/model/model.h"
+#include "squish/quant/calibration_data.h"
 #include "squish/quant/file_type.h"
+#include "squish/quant/hessian.h"
 
 namespace squish {
 
@@ -22,13 +31,45 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Identity of the input for the cache: path, size and modification time.
+// 64-bit content hash of a file (8-byte words, multiply-xorshift mixing; not cryptographic).
+uint64_t hash_file(const fs::path& path, uint64_t h) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path.string(), "cannot read");
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const size_t n = static_cast<size_t>(in.gcount());
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, buf.data() + i, 8);
+      h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+      h ^= h >> 29;
+    }
+    for (; i < n; ++i) h = (h ^ static_cast<unsigned char>(buf[i])) * 0x100000001B3ull;
+    h ^= n;
+  }
+  return h;
+}
+
+// Content hash of the input (a file, or every file of an HF directory in name order).
+uint64_t hash_input(const std::string& path) {
+  uint64_t h = 0xCBF29CE484222325ull;
+  if (!fs::is_directory(path)) return hash_file(path, h);
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(path))
+    if (e.is_regular_file()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (const fs::path& f : files) {
+    for (char c : f.filename().string()) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ull;
+    h = hash_file(f, h);
+  }
+  return h;
+}
+
+// Cache directory name of the input: its stem and content hash (a changed file is a new entry).
 std::string input_key(const std::string& path) {
-  std::error_code ec;
-  const auto size = fs::is_directory(path, ec) ? 0 : fs::file_size(path, ec);
-  const auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
-  const std::string id = fs::absolute(path).string() + "|" + std::to_string(size) + "|" + std::to_string(mtime);
-  return fmt::format("{}-{:016x}", fs::path(path).stem().string(), std::hash<std::string>{}(id));
+  return fmt::format("{}-{:016x}", fs::path(path).stem().string(), hash_input(path));
 }
 
 CompareRow measure(const std::string& config, const std::string& path, const std::string& base_logits,
@@ -76,7 +117,9 @@ Chart kld_chart(const CompareReport& rep) {
   c.x_label = "file size (MiB)";
   c.y_label = "mean KLD vs the input model (nats, log scale)";
   c.log_y = true;
-  ChartSeries all{.name = "configurations"}, front{.name = "Pareto front"};
+  ChartSeries all, front;
+  all.name = "configurations";
+  front.name = "Pareto front";
   front.line = true;
   front.markers = false;
   front.color = 0xd62728;
@@ -101,13 +144,16 @@ Chart ppl_chart(const CompareReport& rep) {
   c.title = "Perplexity vs bits per weight";
   c.x_label = "bits per weight (file)";
   c.y_label = "wikitext-2 perplexity";
-  ChartSeries s{.name = "quantized", .line = false};
+  ChartSeries s;
+  s.name = "quantized";
   for (size_t i = 1; i < rep.rows.size(); ++i) {
     s.x.push_back(rep.rows[i].bpw);
     s.y.push_back(rep.rows[i].ppl);
     s.labels.push_back(rep.rows[i].config);
   }
-  ChartSeries ref{.name = "input model", .color = 0x2ca02c};
+  ChartSeries ref;
+  ref.name = "input model";
+  ref.color = 0x2ca02c;
   ref.x = {rep.rows[0].bpw};
   ref.y = {rep.rows[0].ppl};
   ref.labels = {"input"};
@@ -152,27 +198,53 @@ std::string CompareReport::to_markdown() const {
        "Q4_1 or Q4_K_M) re-quantized onto the same 32-element grid loses almost nothing: that "
        "proves little about a method. Configurations on a different grid (Q3_K, Q2_K, the k-quant "
        "super-blocks of 256, Q8_0 of a 4-bit input) are the informative ones.\n";
+  for (const CompareRow& r : rows)
+    if (r.config.ends_with(" gptq")) {
+      s += "\n\"gptq\" rows: GPTQ (calibration text, never the evaluation text) decides the rounding "
+           "inside the Q4_0/Q5_0/Q8_0 blocks of the mix; other tensor types are rounded as usual.\n";
+      break;
+    }
   return s;
 }
 
 CompareReport run_compare(const std::string& model_path, const CompareOptions& o) {
-  std::vector<FileType> types;
-  for (const std::string& t : o.types) {
+  for (const std::string& m : o.methods)
+    if (m != "rtn" && m != "gptq") throw Error("--methods " + m, "unknown method (valid: rtn, gptq)");
+  // Every "TYPE" entry once per method; a "TYPE:METHOD" entry only with that method.
+  std::vector<std::pair<FileType, std::string>> configs;
+  for (const std::string& entry : o.types) {
+    const size_t colon = entry.find(':');
+    const std::string t = entry.substr(0, colon);
     const auto f = parse_file_type(t);
     if (!f) {
       std::string hint;
       for (const std::string& s : suggest_file_types(t)) hint += (hint.empty() ? "" : ", ") + s;
       throw Error(t, "unknown quantization type (did you mean " + hint + "?)");
     }
-    types.push_back(*f);
+    if (colon != std::string::npos) {
+      const std::string method = entry.substr(colon + 1);
+      if (method != "rtn" && method != "gptq")
+        throw Error(entry, "unknown method '" + method + "' (valid: rtn, gptq)");
+      configs.emplace_back(*f, method);
+    } else {
+      for (const std::string& m : o.methods) configs.emplace_back(*f, m);
+    }
   }
-  if (types.empty()) throw Error(model_path, "no configurations to compare");
+  if (configs.empty()) throw Error(model_path, "no configurations to compare");
   if (!fs::exists(model_path)) throw Error(model_path, "no such file or directory");
+  const bool any_gptq = std::any_of(configs.begin(), configs.end(), [](const auto& c) { return c.second == "gptq"; });
+  const std::shared_ptr<const Model> reference = any_gptq ? Model::load(model_path) : nullptr;
+  std::vector<std::vector<int32_t>> samples;  // drawn (and checked) before any long work
+  if (any_gptq) samples = calibration_samples(reference->tokenizer(), o.calib);
+  const std::string calib_tag =
+      any_gptq ? fmt::format("s{}x{}-seed{}-d{}-{:08x}", o.calib.n_samples, o.calib.seq_len, o.calib.seed,
+                             o.gptq_damp, hash_input(o.calib.path) & 0xffffffffu)
+               : "";
   const std::string cache = (fs::path(o.cache_dir) / input_key(model_path)).string();
   fs::create_directories(cache);
   fs::create_directories(o.out_dir);
   const std::string tag = fmt::format("ctx{}-c{}-{:08x}", o.n_ctx, o.chunks,
-                                      std::hash<std::string>{}(fs::absolute(o.text_path).string()) & 0xffffffffu);
+                                      hash_input(o.text_path) & 0xffffffffu);
   const std::string base_logits = cache + "/base-" + tag + ".sqlogits";
 
   CompareReport rep;
@@ -186,15 +258,29 @@ CompareReport run_compare(const std::string& model_path, const CompareOptions& o
   rep.rows.push_back(*base);
 
   const auto source = open_model_source(model_path);
-  for (FileType f : types) {
-    const std::string name = file_type_name(f);
-    const std::string qpath = cache + "/" + name + ".gguf";
-    const std::string result_json = cache + "/" + name + "-" + tag + ".json";
+  std::unique_ptr<HessianSet> hessians;  // collected once, when a GPTQ file is not cached
+  for (const auto& [f, method] : configs) {
+    const bool gptq = method == "gptq";
+    const std::string name = file_type_name(f) + (gptq ? " gptq" : "");
+    const std::string stem = gptq ? file_type_name(f) + "-gptq-" + calib_tag : file_type_name(f);
+    const std::string qpath = cache + "/" + stem + ".gguf";
+    const std::string result_json = cache + "/" + stem + "-" + tag + ".json";
     auto row = fs::exists(qpath) ? read_cached(result_json) : std::nullopt;
     if (!row) {
       if (!fs::exists(qpath)) {
         QuantizeOptions qo;
         qo.ftype = f;
+        if (gptq) {
+          if (!hessians) {
+            hessians = std::make_unique<HessianSet>();
+            std::optional<Progress> bar;
+            if (o.progress) bar.emplace("calibrate", static_cast<int64_t>(samples.size()));
+            hessians->collect(reference, samples, [&](int64_t done, int64_t) { if (bar) bar->set(done); });
+            if (bar) bar->finish();
+          }
+          qo.gptq = hessians.get();
+          qo.gptq_damp = o.gptq_damp;
+        }
         quantize_to_gguf(*source, qpath, qo);
       }
       row = measure(name, qpath, base_logits, /*save_base=*/false, o);

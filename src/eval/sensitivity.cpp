@@ -92,7 +92,9 @@ SensitivityReport run_sensitivity(const std::string& model_path, const Sensitivi
   for (int64_t l : rep.layers)
     for (const std::string& kind : rep.kinds) {
       Weight& w = linear_of(model->edit_weights().layers[l], kind);
-      SensitivityCell cell{.layer = l, .kind = kind};
+      SensitivityCell cell;
+      cell.layer = l;
+      cell.kind = kind;
       if (w.empty()) {
         cell.kld = std::numeric_limits<double>::quiet_NaN();
       } else {

@@ -3,6 +3,7 @@ XML, PNG decoded here with zlib)."""
 from __future__ import annotations
 
 import json
+import shutil
 import struct
 import xml.etree.ElementTree as ET
 import zlib
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import SMOLLM2, run_squish
+from conftest import SHARED, SMOLLM2, run_squish
 
 ARGS = ["--types", "Q8_0,Q2_K", "--ctx", "256", "--chunks", "1"]
 
@@ -61,9 +62,31 @@ def test_compare_table_results_and_charts(tmp_path):
     assert again.returncode == 1 and "exists" in again.stderr
     run_squish("compare", SMOLLM2, *ARGS, "-o", out, "--cache", cache, "--force")
     assert json.loads((out / "results.json").read_text()) == rows
+    # The cache is keyed by content: the same bytes under another name hit the same entry.
+    copy = tmp_path / SMOLLM2.name
+    shutil.copyfile(SMOLLM2, copy)
+    run_squish("compare", copy, *ARGS, "-o", tmp_path / "report2", "--cache", cache)
+    assert len([d for d in cache.iterdir() if d.is_dir()]) == 1
+    assert json.loads((tmp_path / "report2" / "results.json").read_text())[1:] == rows[1:]
 
 
 def test_unknown_type_suggests(tmp_path):
     p = run_squish("compare", SMOLLM2, "--types", "Q4_K_N", "-o", tmp_path / "o", "--cache",
                    tmp_path / "c", check=False)
     assert p.returncode == 1 and p.stderr.count("\n") == 1 and "Q4_K_M" in p.stderr
+
+
+def test_methods_are_checked_before_any_work(tmp_path):
+    """An unknown method, and GPTQ calibrated on the evaluation text, are one-line errors; nothing is
+    quantized or written."""
+    p = run_squish("compare", SMOLLM2, "--types", "Q4_0", "--methods", "rtn,gptx", "-o", tmp_path / "o",
+                   "--cache", tmp_path / "c", check=False)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1 and "gptx" in p.stderr and "gptq" in p.stderr
+    p = run_squish("compare", SMOLLM2, "--types", "Q4_0:gptx", "-o", tmp_path / "o", "--cache", tmp_path / "c",
+                   check=False)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1 and "Q4_0:gptx" in p.stderr
+    p = run_squish("compare", SMOLLM2, "--types", "Q4_0", "--methods", "gptq", "--calib",
+                   SHARED / "wikitext-2-test.txt", "-o", tmp_path / "o", "--cache", tmp_path / "c",
+                   check=False)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1 and "wikitext" in p.stderr
+    assert not (tmp_path / "o").exists() and not (tmp_path / "c").exists()

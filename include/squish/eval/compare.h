@@ -7,11 +7,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "squish/quant/calibration_data.h"
+
 namespace squish {
 
 // The matrix and how to measure it.
 struct CompareOptions {
-  std::vector<std::string> types;  // GGUF mixes (Q4_K_M, Q8_0, ...); each one configuration
+  std::vector<std::string> types;  // GGUF mixes (Q4_K_M, Q8_0, ...)
+  std::vector<std::string> methods = {"rtn"};  // rtn, gptq; every type × method is one configuration
+  CalibrationSpec calib;           // calibration samples for gptq (never the evaluation text)
+  double gptq_damp = 0.01;         // GPTQ dampening (fraction of the mean Hessian diagonal)
   std::string text_path;           // evaluation text
   int64_t n_ctx = 512;
   int64_t chunks = 8;
