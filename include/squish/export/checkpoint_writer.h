@@ -36,6 +36,9 @@ struct CheckpointOptions {
   std::map<std::string, float> input_scales;
   // Free-form strings recorded in the quantization_config (e.g. {"method","gptq"}).
   std::map<std::string, std::string> notes;
+  // HF directory whose tokenizer files (tokenizer.json, tokenizer_config.json, special_tokens_map.json,
+  // tokenizer.model, chat_template.jinja) are copied; "" = none (GGUF sources then get no tokenizer).
+  std::string tokenizer_from;
 };
 
 // Writes src with the weights in `quantized` (keyed by GGUF tensor name, e.g. "blk.0.attn_q.weight";
@@ -45,6 +48,21 @@ struct CheckpointOptions {
 void write_checkpoint(const ModelSource& src,
                       const std::map<std::string, QuantizedMatrix>& quantized,
                       const CheckpointOptions& opt);
+
+// The matrix exactly as the checkpoint stores it (scales rounded to the stored scale dtype: FP16 for
+// GPTQ/AWQ, opt.dtype for compressed-tensors); dequantize_matrix() of it equals what a loader gets.
+QuantizedMatrix stored_matrix(const QuantizedMatrix& q, const CheckpointOptions& opt);
+
+// Writes one F32 SafeTensors file at `path` holding, under HF names ("….q_proj.weight", HF row
+// order), the dequantized values of every stored_matrix() — what a loader of the checkpoint must
+// reconstruct. For tests and audits.
+void write_dequantized_reference(const ModelSource& src,
+                                 const std::map<std::string, QuantizedMatrix>& quantized,
+                                 const CheckpointOptions& opt, const std::string& path);
+
+// HF name of a GGUF tensor ("blk.0.attn_q.weight" -> "model.layers.0.self_attn.q_proj.weight") for
+// architecture "llama" | "qwen2" | "gemma3"; throws squish::Error for names without a mapping.
+std::string hf_tensor_name(const std::string& arch, const std::string& gguf_name);
 
 // Parses "compressed-tensors" | "gptq" | "awq" | "unquantized"; throws squish::Error otherwise.
 CheckpointFormat parse_checkpoint_format(const std::string& name);
