@@ -3,6 +3,7 @@
 // quantized by RTN (calibrated methods: `squish quantize --method`), or unquantized (the F32/BF16
 // reference). --dequant-out writes the dequantized weights a loader must reconstruct.
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -41,6 +42,8 @@ void run_export(const ExportArgs& a) {
   opt.tokenizer_from = a.tokenizer_from;
   opt.shard_bytes = static_cast<uint64_t>(a.shard_mb * 1024 * 1024);
   if (a.w8a8) opt.activations = ActivationQuant::DynamicPerToken;
+  if (!a.force && std::filesystem::exists(a.out))
+    throw Error(a.out, "already exists (use --force to overwrite)");
   const auto src = open_model_source(a.model);
   std::map<std::string, QuantizedMatrix> quantized;
   if (opt.format != CheckpointFormat::Unquantized) {
