@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "checkpoint_adapter.h"
+#include "hf_tokenizer_json.h"
 #include "squish/common/atomic_file.h"
 #include "squish/common/error.h"
 #include "squish/formats/half.h"
@@ -376,7 +377,9 @@ void write_checkpoint(const ModelSource& src, const std::map<std::string, Quanti
   write_file_atomic(tmp + "/config.json", config.dump(2), true);
   write_file_atomic(tmp + "/generation_config.json", make_generation_config(src).dump(2), true);
   for (const auto& [name, text] : extra) write_file_atomic(tmp + "/" + name, text, true);
-  if (!opt.tokenizer_from.empty()) {
+  if (opt.tokenizer_from.empty()) {
+    write_hf_tokenizer_from_gguf(src, tmp);
+  } else {
     for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                           "tokenizer.model", "chat_template.jinja"}) {
       const fs::path from = fs::path(opt.tokenizer_from) / f;
