@@ -172,3 +172,37 @@ def test_export_refuses_existing_dir_and_bad_specs(tmp_path):
     r = run_squish("export", str(TINY / "llama" / "model.gguf"), str(tmp_path / "y"), "--format", "awq",
                    "--bits", "3", "--group-size", "16", check=False)
     assert r.returncode == 1 and "AWQ" in r.stderr and not (tmp_path / "y").exists()
+
+
+def test_smollm2_export_runs_in_transformers_like_llama_cpp(tmp_path):
+    """SmolLM2 (GGUF) -> HF directory: the tokenizer.json squish writes from the GGUF tokenizes like
+    squish, and transformers' next-token choices on the export equal llama.cpp's on the GGUF."""
+    from conftest import SMOLLM2
+    if not SMOLLM2.exists():
+        pytest.skip("SmolLM2 not downloaded")
+    llama_cpp = pytest.importorskip("llama_cpp")
+    tokenizers = pytest.importorskip("tokenizers")
+    out = tmp_path / "smol"
+    run_squish("export", str(SMOLLM2), str(out), "--format", "compressed-tensors", "--bits", "8",
+               "--group-size", "0", "--dtype", "float32")
+    text = Path("/work/shared/data/wikitext-2-test.txt").read_bytes()[:2000].decode("utf-8", "ignore")
+    (tmp_path / "t.txt").write_text(text)
+    ids = [int(x) for x in run_squish("tokenize", str(SMOLLM2), "--file", str(tmp_path / "t.txt"),
+                                      "--no-special", "--ids-only").stdout.split()]
+    assert tokenizers.Tokenizer.from_file(str(out / "tokenizer.json")).encode(text).ids == ids
+    ids = ids[:48]
+    m = transformers.AutoModelForCausalLM.from_pretrained(
+        str(out), dtype=torch.float32,
+        quantization_config=transformers.CompressedTensorsConfig(run_compressed=False))
+    with torch.no_grad():
+        hf = m(torch.tensor([ids])).logits[0].numpy()
+    # llama.cpp runs the GGUF (Q4_1); the export is INT8 per channel of that network: the
+    # argmax may differ only where llama.cpp's top-2 margin is tiny.
+    llm = llama_cpp.Llama(model_path=str(SMOLLM2), logits_all=True, n_ctx=64, n_threads=2, verbose=False)
+    llm.eval(ids)
+    ref = np.array(llm.scores[: len(ids)])
+    top = np.sort(ref, -1)
+    margin = top[:, -1] - top[:, -2]
+    agree = hf.argmax(-1) == ref.argmax(-1)
+    assert (agree | (margin < 0.5)).all()
+    assert agree.mean() >= 0.9
