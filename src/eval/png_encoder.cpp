@@ -1,8 +1,12 @@
-// PNG encoding (signature, IHDR, IDAT with a stored-block zlib stream, IEND; CRC-32, Adler-32).
+// PNG encoding (signature, IHDR, IDAT deflated with zlib, IEND; CRC-32).
 #include "png_encoder.h"
 
 #include <array>
 #include <string_view>
+
+#include <zlib.h>
+
+#include "squish/common/error.h"
 
 namespace squish::detail {
 
@@ -35,27 +39,13 @@ void chunk(std::vector<uint8_t>& out, std::string_view type, const std::vector<u
   put_u32(out, crc32(out.data() + start, out.size() - start));
 }
 
-// zlib stream (RFC 1950) of stored deflate blocks (RFC 1951, BTYPE 00).
-std::vector<uint8_t> zlib_stored(const std::vector<uint8_t>& raw) {
-  std::vector<uint8_t> z = {0x78, 0x01};
-  size_t pos = 0;
-  do {
-    const size_t n = std::min<size_t>(65535, raw.size() - pos);
-    const bool last = pos + n == raw.size();
-    z.push_back(last ? 1 : 0);
-    z.push_back(static_cast<uint8_t>(n));
-    z.push_back(static_cast<uint8_t>(n >> 8));
-    z.push_back(static_cast<uint8_t>(~n));
-    z.push_back(static_cast<uint8_t>(~n >> 8));
-    z.insert(z.end(), raw.begin() + pos, raw.begin() + pos + n);
-    pos += n;
-  } while (pos < raw.size());
-  uint32_t a = 1, b = 0;
-  for (uint8_t v : raw) {
-    a = (a + v) % 65521;
-    b = (b + a) % 65521;
-  }
-  put_u32(z, (b << 16) | a);
+// zlib stream (RFC 1950) of the filtered scanlines, deflated by zlib at its best level.
+std::vector<uint8_t> zlib_deflate(const std::vector<uint8_t>& raw) {
+  uLongf n = compressBound(static_cast<uLong>(raw.size()));
+  std::vector<uint8_t> z(n);
+  if (compress2(z.data(), &n, raw.data(), static_cast<uLong>(raw.size()), Z_BEST_COMPRESSION) != Z_OK)
+    throw Error("png", "zlib compression failed");
+  z.resize(n);
   return z;
 }
 
@@ -75,7 +65,7 @@ std::vector<uint8_t> encode_png_rgb(const std::vector<uint8_t>& rgb, int width, 
     const auto row = rgb.begin() + static_cast<size_t>(y) * 3 * width;
     raw.insert(raw.end(), row, row + 3 * width);
   }
-  chunk(out, "IDAT", zlib_stored(raw));
+  chunk(out, "IDAT", zlib_deflate(raw));
   chunk(out, "IEND", {});
   return out;
 }
