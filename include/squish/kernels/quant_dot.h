@@ -1,0 +1,39 @@
+// Integer dot products of GGUF weight blocks with int8-quantized activations (W4A8 / W8A8),
+// without dequantizing the weights: the building block of squish's quantized linear layers.
+#pragma once
+#include <cstdint>
+
+#include "squish/formats/ggml_type.h"
+
+namespace squish::kernels {
+
+// Instruction sets a quantized kernel can use, best last.
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+
+// The ISA the quantized kernels use: the best the CPU has, or SQUISH_ISA=scalar|avx2|avx512.
+Isa active_isa();
+// "scalar", "avx2", "avx512".
+const char* isa_name(Isa isa);
+
+// Whether quant_dot supports weights of this type (currently Q4_0 and Q8_0).
+bool can_quant_dot(GGMLType weight_type);
+
+// Quantizes n activations (a multiple of 32) into Q8_0 blocks (row_bytes(Q8_0, n) bytes at dst).
+void quantize_activations_q8_0(const float* x, void* dst, int64_t n);
+
+// Dot product of one weight row of type t (n elements, GGUF bytes) with Q8_0 activations,
+// using the given ISA (throws for an ISA the CPU lacks is the caller's job: see active_isa).
+float quant_dot(Isa isa, GGMLType t, const void* weight_row, const void* act_q8_0, int64_t n);
+
+// y[j] = dot(W row j, x) for j < rows; W holds rows of type t with row_bytes(t, n) bytes each.
+// x is quantized to Q8_0 once; uses active_isa().
+void quant_gemv(GGMLType t, const void* W, int64_t rows, int64_t n, const float* x, float* y);
+
+// The portable reference of quant_dot (plain integer loops).
+float quant_dot_scalar(GGMLType t, const void* weight_row, const void* act_q8_0, int64_t n);
+// The AVX-512 VNNI version (call only when active_isa() allows avx512).
+float quant_dot_avx512(GGMLType t, const void* weight_row, const void* act_q8_0, int64_t n);
+// The AVX2 version (call only when the CPU has AVX2).
+float quant_dot_avx2(GGMLType t, const void* weight_row, const void* act_q8_0, int64_t n);
+
+}  // namespace squish::kernels

@@ -1,0 +1,104 @@
+// Quantized dot products: the scalar reference against dequantize-then-F32 (squish's bit-exact
+// dequantizers), every ISA path against the scalar reference, and the GEMV against F32.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "squish/formats/ggml_type.h"
+#include "squish/formats/quantize.h"
+#include "squish/kernels/quant_dot.h"
+
+namespace sk = squish::kernels;
+using squish::GGMLType;
+
+namespace {
+
+std::vector<float> random_vector(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.f, 1.f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+std::vector<uint8_t> quantized(GGMLType t, const std::vector<float>& x) {
+  std::vector<uint8_t> q(squish::row_bytes(t, static_cast<int64_t>(x.size())));
+  squish::quantize_row(t, x.data(), q.data(), static_cast<int64_t>(x.size()));
+  return q;
+}
+
+std::vector<float> dequantized(GGMLType t, const void* q, int64_t n) {
+  std::vector<float> x(static_cast<size_t>(n));
+  squish::dequantize_row(t, q, x.data(), n);
+  return x;
+}
+
+double dot(const std::vector<float>& a, const std::vector<float>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += double{a[i]} * b[i];
+  return s;
+}
+
+class QuantDot : public ::testing::TestWithParam<GGMLType> {};
+
+TEST_P(QuantDot, ScalarEqualsDequantizedDot) {
+  const GGMLType t = GetParam();
+  for (int64_t n : {32, 256, 576, 1536}) {
+    const auto w = quantized(t, random_vector(static_cast<size_t>(n), 11));
+    const auto x = random_vector(static_cast<size_t>(n), 12);
+    std::vector<uint8_t> act(squish::row_bytes(GGMLType::Q8_0, n));
+    sk::quantize_activations_q8_0(x.data(), act.data(), n);
+    const double want = dot(dequantized(t, w.data(), n), dequantized(GGMLType::Q8_0, act.data(), n));
+    const float got = sk::quant_dot_scalar(t, w.data(), act.data(), n);
+    EXPECT_NEAR(got, want, 1e-5 * n) << "n=" << n;
+  }
+}
+
+TEST_P(QuantDot, EveryIsaEqualsScalar) {
+  const GGMLType t = GetParam();
+  const int64_t n = 2048;
+  const auto w = quantized(t, random_vector(static_cast<size_t>(n), 21));
+  const auto x = random_vector(static_cast<size_t>(n), 22);
+  std::vector<uint8_t> act(squish::row_bytes(GGMLType::Q8_0, n));
+  sk::quantize_activations_q8_0(x.data(), act.data(), n);
+  const float want = sk::quant_dot_scalar(t, w.data(), act.data(), n);
+  __builtin_cpu_init();
+  const float tol = 1e-3f * (1 + std::fabs(want));
+  if (__builtin_cpu_supports("avx2")) {
+    EXPECT_NEAR(sk::quant_dot_avx2(t, w.data(), act.data(), n), want, tol);
+  }
+  if (static_cast<int>(sk::active_isa()) >= static_cast<int>(sk::Isa::Avx512)) {
+    EXPECT_NEAR(sk::quant_dot_avx512(t, w.data(), act.data(), n), want, tol);
+  }
+}
+
+TEST_P(QuantDot, GemvTracksF32Product) {
+  const GGMLType t = GetParam();
+  const int64_t rows = 17, n = 576;
+  const auto wf = random_vector(static_cast<size_t>(rows * n), 31);
+  const auto w = quantized(t, wf);
+  const auto x = random_vector(static_cast<size_t>(n), 32);
+  std::vector<float> y(static_cast<size_t>(rows));
+  sk::quant_gemv(t, w.data(), rows, n, x.data(), y.data());
+  const auto wd = dequantized(t, w.data(), rows * n);
+  for (int64_t j = 0; j < rows; ++j) {
+    double want = 0;
+    for (int64_t i = 0; i < n; ++i) want += double{wd[j * n + i]} * x[i];
+    // Only the int8 activation rounding separates the two (about 0.4% of |x| per element).
+    EXPECT_NEAR(y[j], want, 0.02 * std::sqrt(static_cast<double>(n))) << "row " << j;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, QuantDot, ::testing::Values(GGMLType::Q4_0, GGMLType::Q8_0),
+                         [](const auto& info) { return squish::type_name(info.param); });
+
+TEST(QuantDotIsa, ActiveIsaHasAName) {
+  const std::string name = sk::isa_name(sk::active_isa());
+  EXPECT_TRUE(name == "scalar" || name == "avx2" || name == "avx512");
+  EXPECT_FALSE(sk::can_quant_dot(GGMLType::F32));
+  EXPECT_TRUE(sk::can_quant_dot(GGMLType::Q4_0));
+}
+
+}  // namespace
