@@ -46,11 +46,13 @@ class QuantDot : public ::testing::TestWithParam<GGMLType> {};
 TEST_P(QuantDot, ScalarEqualsDequantizedDot) {
   const GGMLType t = GetParam();
   for (int64_t n : {32, 256, 576, 1536}) {
+    if (n % squish::type_traits(t).block_size != 0) continue;
     const auto w = quantized(t, random_vector(static_cast<size_t>(n), 11));
     const auto x = random_vector(static_cast<size_t>(n), 12);
-    std::vector<uint8_t> act(squish::row_bytes(GGMLType::Q8_0, n));
-    sk::quantize_activations_q8_0(x.data(), act.data(), n);
-    const double want = dot(dequantized(t, w.data(), n), dequantized(GGMLType::Q8_0, act.data(), n));
+    const GGMLType at = sk::activation_type(t);
+    std::vector<uint8_t> act(squish::row_bytes(at, n));
+    sk::quantize_activations(t, x.data(), act.data(), n);
+    const double want = dot(dequantized(t, w.data(), n), dequantized(at, act.data(), n));
     const float got = sk::quant_dot_scalar(t, w.data(), act.data(), n);
     EXPECT_NEAR(got, want, 1e-5 * n) << "n=" << n;
   }
@@ -61,8 +63,9 @@ TEST_P(QuantDot, EveryIsaEqualsScalar) {
   const int64_t n = 2048;
   const auto w = quantized(t, random_vector(static_cast<size_t>(n), 21));
   const auto x = random_vector(static_cast<size_t>(n), 22);
-  std::vector<uint8_t> act(squish::row_bytes(GGMLType::Q8_0, n));
-  sk::quantize_activations_q8_0(x.data(), act.data(), n);
+  std::vector<uint8_t> act(squish::row_bytes(sk::activation_type(t), n));
+  sk::quantize_activations(t, x.data(), act.data(), n);
+  if (sk::activation_type(t) == GGMLType::Q8_K) GTEST_SKIP() << "no SIMD path for k-quants yet";
   const float want = sk::quant_dot_scalar(t, w.data(), act.data(), n);
   __builtin_cpu_init();
   const float tol = 1e-3f * (1 + std::fabs(want));
@@ -76,7 +79,7 @@ TEST_P(QuantDot, EveryIsaEqualsScalar) {
 
 TEST_P(QuantDot, GemvTracksF32Product) {
   const GGMLType t = GetParam();
-  const int64_t rows = 17, n = 576;
+  const int64_t rows = 17, n = 768;
   const auto wf = random_vector(static_cast<size_t>(rows * n), 31);
   const auto w = quantized(t, wf);
   const auto x = random_vector(static_cast<size_t>(n), 32);
@@ -86,12 +89,13 @@ TEST_P(QuantDot, GemvTracksF32Product) {
   for (int64_t j = 0; j < rows; ++j) {
     double want = 0;
     for (int64_t i = 0; i < n; ++i) want += double{wd[j * n + i]} * x[i];
-    // Only the int8 activation rounding separates the two (about 0.4% of |x| per element).
-    EXPECT_NEAR(y[j], want, 0.02 * std::sqrt(static_cast<double>(n))) << "row " << j;
+    // Only the int8 activation rounding separates the two (Q8_K rounds per 256 elements).
+    EXPECT_NEAR(y[j], want, 0.04 * std::sqrt(static_cast<double>(n))) << "row " << j;
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, QuantDot, ::testing::Values(GGMLType::Q4_0, GGMLType::Q8_0),
+INSTANTIATE_TEST_SUITE_P(Types, QuantDot, ::testing::Values(GGMLType::Q4_0, GGMLType::Q8_0,
+                                                           GGMLType::Q4_K, GGMLType::Q6_K),
                          [](const auto& info) { return squish::type_name(info.param); });
 
 TEST(QuantDotIsa, ActiveIsaHasAName) {

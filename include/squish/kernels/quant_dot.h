@@ -15,14 +15,20 @@ Isa active_isa();
 // "scalar", "avx2", "avx512".
 const char* isa_name(Isa isa);
 
-// Whether quant_dot supports weights of this type (currently Q4_0 and Q8_0).
+// Whether quant_dot supports weights of this type (Q4_0, Q8_0; Q4_K, Q6_K scalar only so far).
 bool can_quant_dot(GGMLType weight_type);
+// The int8 activation type a weight type is multiplied with: Q8_0 (legacy) or Q8_K (k-quants).
+GGMLType activation_type(GGMLType weight_type);
 
 // Quantizes n activations (a multiple of 32) into Q8_0 blocks (row_bytes(Q8_0, n) bytes at dst).
 void quantize_activations_q8_0(const float* x, void* dst, int64_t n);
+// Quantizes n activations (a multiple of 256) into Q8_K blocks with their 16-element sums.
+void quantize_activations_q8_k(const float* x, void* dst, int64_t n);
+// Quantizes n activations into activation_type(weight_type) blocks.
+void quantize_activations(GGMLType weight_type, const float* x, void* dst, int64_t n);
 
-// Dot product of one weight row of type t (n elements, GGUF bytes) with Q8_0 activations,
-// using the given ISA (throws for an ISA the CPU lacks is the caller's job: see active_isa).
+// Dot product of one weight row of type t (n elements, GGUF bytes) with activations quantized by
+// quantize_activations(t, ...), using the given ISA (the caller picks one the CPU has).
 float quant_dot(Isa isa, GGMLType t, const void* weight_row, const void* act_q8_0, int64_t n);
 
 // y[j] = dot(W row j, x) for j < rows; W holds rows of type t with row_bytes(t, n) bytes each.
