@@ -192,8 +192,9 @@ float quant_dot_scalar(GGMLType t, const void* w, const void* a, int64_t n) {
 }
 
 float quant_dot(Isa isa, GGMLType t, const void* w, const void* a, int64_t n) {
-  // The k-quants have no SIMD path yet.
-  if (activation_type(t) == GGMLType::Q8_K) return quant_dot_scalar(t, w, a, n);
+  // Only Q4_K has a SIMD (AVX-512) k-quant path so far.
+  if (activation_type(t) == GGMLType::Q8_K && !(t == GGMLType::Q4_K && isa == Isa::Avx512))
+    return quant_dot_scalar(t, w, a, n);
   switch (isa) {
     case Isa::Avx512: return quant_dot_avx512(t, w, a, n);
     case Isa::Avx2: return quant_dot_avx2(t, w, a, n);

@@ -33,9 +33,48 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+// Q4_K: unsigned nibbles times signed Q8_K activations (dpbusd needs no sign trick here).
+float dot_q4_k(const BlockQ4_K* w, const BlockQ8_K* a, int64_t nb) {
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0.f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* q = w[b].scales;
+    int sc[8], m[8];
+    for (int j = 0; j < 8; ++j) {
+      if (j < 4) {
+        sc[j] = q[j] & 63;
+        m[j] = q[j + 4] & 63;
+      } else {
+        sc[j] = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
+        m[j] = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+      }
+    }
+    __m256i sumi = _mm256_setzero_si256();
+    int32_t macc = 0;
+    for (int j = 0; j < 4; ++j) {
+      const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs + 32 * j));
+      const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].qs + 64 * j));
+      const __m256i y1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].qs + 64 * j + 32));
+      const __m256i lo = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_and_si256(qv, mask), y0);
+      const __m256i hi = _mm256_dpbusd_epi32(_mm256_setzero_si256(),
+                                             _mm256_and_si256(_mm256_srli_epi16(qv, 4), mask), y1);
+      sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(lo, _mm256_set1_epi32(sc[2 * j])));
+      sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(hi, _mm256_set1_epi32(sc[2 * j + 1])));
+      macc += m[2 * j] * (a[b].bsums[4 * j] + a[b].bsums[4 * j + 1]) +
+              m[2 * j + 1] * (a[b].bsums[4 * j + 2] + a[b].bsums[4 * j + 3]);
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * fp16_to_fp32(w[b].d)), _mm256_cvtepi32_ps(sumi), acc);
+    mins += a[b].d * fp16_to_fp32(w[b].dmin) * static_cast<float>(macc);
+  }
+  return hsum(acc) - mins;
+}
+
 }  // namespace
 
 float quant_dot_avx512(GGMLType t, const void* w, const void* a, int64_t n) {
+  if (t == GGMLType::Q4_K)
+    return dot_q4_k(static_cast<const BlockQ4_K*>(w), static_cast<const BlockQ8_K*>(a), n / kQKK);
   const auto* ab = static_cast<const BlockQ8_0*>(a);
   const int64_t nb = n / kQK;
   __m256 acc = _mm256_setzero_ps();
