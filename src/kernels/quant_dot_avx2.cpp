@@ -7,6 +7,7 @@
 #include "squish/formats/ggml_blocks.h"
 #include "squish/formats/half.h"
 #include "squish/kernels/quant_dot.h"
+#include "quant_dot_256.h"
 
 namespace squish::kernels {
 
@@ -19,49 +20,10 @@ inline __m256i dot_i8(__m256i w, __m256i a) {
   return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
 }
 
-// Q4_0's 16 bytes as 32 signed codes in -8..7 (low nibbles first).
-inline __m256i unpack_q4_0(const uint8_t* qs) {
-  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m128i mask = _mm_set1_epi8(0x0F);
-  const __m256i nib = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), mask),
-                                       _mm_and_si128(raw, mask));
-  return _mm256_sub_epi8(nib, _mm256_set1_epi8(8));
-}
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 }  // namespace
 
 float quant_dot_avx2(GGMLType t, const void* w, const void* a, int64_t n) {
-  const auto* ab = static_cast<const BlockQ8_0*>(a);
-  const int64_t nb = n / kQK;
-  __m256 acc = _mm256_setzero_ps();
-  if (t == GGMLType::Q8_0) {
-    const auto* wb = static_cast<const BlockQ8_0*>(w);
-    for (int64_t b = 0; b < nb; ++b) {
-      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb[b].qs));
-      const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[b].qs));
-      const float d = fp16_to_fp32(wb[b].d) * fp16_to_fp32(ab[b].d);
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(dot_i8(wv, av)), acc);
-    }
-    return hsum(acc);
-  }
-  if (t == GGMLType::Q4_0) {
-    const auto* wb = static_cast<const BlockQ4_0*>(w);
-    for (int64_t b = 0; b < nb; ++b) {
-      const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[b].qs));
-      const float d = fp16_to_fp32(wb[b].d) * fp16_to_fp32(ab[b].d);
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(d),
-                            _mm256_cvtepi32_ps(dot_i8(unpack_q4_0(wb[b].qs), av)), acc);
-    }
-    return hsum(acc);
-  }
-  throw Error("quant_dot", "weight type " + type_name(t) + " is not supported yet");
+  return legacy_dot_256(t, w, a, n, [](__m256i x, __m256i y) { return dot_i8(x, y); });
 }
 
 }  // namespace squish::kernels
