@@ -56,6 +56,14 @@ void run_export(const ExportArgs& a) {
                        : a.group_size == 0 ? Granularity::PerChannel
                                            : Granularity::PerTensor;
     spec.group_size = a.group_size > 0 ? a.group_size : 128;
+    for (const SourceTensor& t : src->tensors()) {  // every shape checked before any work
+      if (!is_decoder_linear(t.name)) continue;
+      try {
+        validate(spec, t.n_rows(), t.shape[0]);
+      } catch (const std::invalid_argument& e) {
+        throw squish::Error(a.model, t.name + ": " + e.what());
+      }
+    }
     for (size_t i = 0; i < src->tensors().size(); ++i) {
       const SourceTensor& t = src->tensors()[i];
       if (!is_decoder_linear(t.name)) continue;

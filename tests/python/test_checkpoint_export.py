@@ -172,6 +172,10 @@ def test_export_refuses_existing_dir_and_bad_specs(tmp_path):
     r = run_squish("export", str(TINY / "llama" / "model.gguf"), str(tmp_path / "y"), "--format", "awq",
                    "--bits", "3", "--group-size", "16", check=False)
     assert r.returncode == 1 and "AWQ" in r.stderr and not (tmp_path / "y").exists()
+    r = run_squish("export", str(TINY / "llama" / "model.gguf"), str(tmp_path / "z"), "--bits", "4",
+                   "--group-size", "48", check=False)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "model.gguf: blk." in r.stderr
+    assert "does not divide" in r.stderr and not (tmp_path / "z").exists()
 
 
 def test_smollm2_export_runs_in_transformers_like_llama_cpp(tmp_path):
