@@ -14,6 +14,7 @@ namespace squish::cli {
 namespace {
 
 struct BenchArgs {
+  std::string weights = "quantized";  // --weights
   std::string model;
   int64_t n_prompt = 512;
   int64_t n_gen = 128;
@@ -24,7 +25,7 @@ struct BenchArgs {
 
 void run_bench(const BenchArgs& a) {
   if (a.threads > 0) set_num_threads(a.threads);
-  std::shared_ptr<const Model> model = Model::load(a.model);
+  std::shared_ptr<const Model> model = Model::load(a.model, LoadOptions{a.weights == "quantized"});
   SpeedOptions opts;
   opts.n_prompt = a.n_prompt;
   opts.n_gen = a.n_gen;
@@ -50,6 +51,7 @@ CommandRegistrar reg(80, [](CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand("bench", "Prompt-processing (pp) and generation (tg) tokens/s, as llama-bench");
   cmd->add_option("model", args->model, "GGUF file or HF model directory")->required();
+  add_weights_option(cmd, args->weights);
   cmd->add_option("-p,--n-prompt", args->n_prompt, "Prompt tokens evaluated in one batch (0: skip)")
       ->capture_default_str()->check(CLI::Range(0, 1 << 20));
   cmd->add_option("-n,--n-gen", args->n_gen, "Tokens generated one at a time (0: skip)")

@@ -16,6 +16,7 @@ namespace squish::cli {
 namespace {
 
 struct GenerateArgs {
+  std::string weights = "f32";  // --weights
   std::string model;
   std::string prompt;
   std::string system;
@@ -34,7 +35,7 @@ void run_generate(const GenerateArgs& a) {
   Sampler sampler({a.temp, a.top_k, a.top_p, a.seed});
   using clock = std::chrono::steady_clock;
   const auto t_load = clock::now();
-  std::shared_ptr<const Model> model = Model::load(a.model);
+  std::shared_ptr<const Model> model = Model::load(a.model, LoadOptions{a.weights == "quantized"});
   const Tokenizer& tok = model->tokenizer();
 
   std::string text = a.prompt;
@@ -87,6 +88,7 @@ CommandRegistrar reg(40, [](CLI::App& app) {
   auto args = std::make_shared<GenerateArgs>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate text from a prompt, streamed to stdout");
   cmd->add_option("model", args->model, "GGUF file or HF model directory")->required();
+  add_weights_option(cmd, args->weights);
   cmd->add_option("-p,--prompt", args->prompt, "Prompt text")->required();
   cmd->add_option("-n,--max-tokens", args->max_tokens, "Maximum tokens to generate")
       ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 20));

@@ -16,6 +16,7 @@ namespace squish::cli {
 namespace {
 
 struct PerplexityArgs {
+  std::string weights = "f32";  // --weights
   std::string model;
   std::string file;
   int64_t ctx = 512;
@@ -29,7 +30,7 @@ void run_perplexity(const PerplexityArgs& a) {
   if (a.threads > 0) set_num_threads(a.threads);
   const std::string file = a.file.empty() ? shared_data_path("wikitext-2-test.txt") : a.file;
   const std::string text = read_perplexity_text(file);
-  std::shared_ptr<const Model> model = Model::load(a.model);
+  std::shared_ptr<const Model> model = Model::load(a.model, LoadOptions{a.weights == "quantized"});
 
   PerplexityOptions opts;
   opts.n_ctx = a.ctx;
@@ -68,6 +69,7 @@ CommandRegistrar reg(50, [](CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "perplexity", "Perplexity over a text, computed as llama.cpp's perplexity tool does");
   cmd->add_option("model", args->model, "GGUF file or HF model directory")->required();
+  add_weights_option(cmd, args->weights);
   cmd->add_option("-f,--file", args->file, "Text file (default: <repo>/../shared/data/wikitext-2-test.txt)");
   cmd->add_option("-c,--ctx", args->ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(4, 1 << 20));
   cmd->add_option("--chunks", args->chunks, "Evaluate only the first N chunks (default: all)");

@@ -17,4 +17,13 @@ struct CommandRegistrar {
 // Runs every registered setup on `app` in order.
 void setup_all_commands(CLI::App& app);
 
+// Adds `--weights quantized|f32` (how a GGUF's weights are held while running) bound to `value`.
+inline void add_weights_option(CLI::App* cmd, std::string& value) {
+  cmd->add_option("--weights", value,
+                  "quantized: run GGUF weights in their block format (quantized kernels); "
+                  "f32: dequantize them to F32 at load")
+      ->check(CLI::IsMember({"quantized", "f32"}))
+      ->capture_default_str();
+}
+
 }  // namespace squish::cli

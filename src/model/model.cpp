@@ -21,9 +21,12 @@ Model::~Model() = default;
 
 namespace {
 
-// GGUF tensors, dequantized row-parallel straight into the destination.
-TensorSource gguf_source(const GGUFFile& f) {
+// GGUF tensors, dequantized row-parallel straight into the destination, or (raw) left packed in
+// the mapped file, which `storage` keeps open.
+TensorSource gguf_source(const std::shared_ptr<const GGUFFile>& file) {
+  const GGUFFile& f = *file;
   TensorSource s;
+  s.storage = file;
   s.path = f.path();
   s.find = [&f](const std::string& name, std::vector<int64_t>* shape) {
     const GGUFTensor* t = f.find_tensor(name);
@@ -44,13 +47,23 @@ TensorSource gguf_source(const GGUFFile& f) {
       for (int64_t r = r0; r < r1; ++r) dequantize_row(t.type, t.data + r * rb, dst + r * cols, cols);
     }, 64);
   };
+  s.raw = [&f](const std::string& name, GGMLType* type, const uint8_t** data) {
+    const GGUFTensor& t = f.tensor(name);
+    if (!can_dequantize(t.type)) return false;
+    if (row_bytes(t.type, t.row_length()) * static_cast<size_t>(t.n_rows()) > t.nbytes)
+      throw Error(f.path(), "tensor " + name + " data is shorter than its shape");
+    *type = t.type;
+    *data = reinterpret_cast<const uint8_t*>(t.data);
+    return true;
+  };
   return s;
 }
 
-std::shared_ptr<Model> load_gguf(const std::string& path) {
-  GGUFFile f(path);
+std::shared_ptr<Model> load_gguf(const std::string& path, const LoadOptions& opt) {
+  auto file = std::make_shared<const GGUFFile>(path);
+  const GGUFFile& f = *file;
   ModelConfig config = ModelConfig::from_gguf(f);
-  auto weights = ModelWeights::load(config, gguf_source(f));
+  auto weights = ModelWeights::load(config, gguf_source(file), opt.keep_quantized);
   auto tokenizer = Tokenizer::from_gguf(f);
   if (tokenizer->vocab_size() > config.n_vocab)
     throw Error(path, "tokenizer has " + std::to_string(tokenizer->vocab_size()) +
@@ -87,14 +100,14 @@ std::shared_ptr<Model> load_hf(const std::string& dir) {
 
 }  // namespace
 
-std::shared_ptr<Model> Model::load(const std::string& path) {
+std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& options) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     if (!is_hf_model_dir(path))
       throw Error(path, "is a directory without config.json (not an HF model directory)");
     return load_hf(path);
   }
-  return load_gguf(path);
+  return load_gguf(path, options);
 }
 
 }  // namespace squish

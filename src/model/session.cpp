@@ -9,6 +9,7 @@
 #include "squish/common/error.h"
 #include "squish/common/parallel.h"
 #include "squish/kernels/gemm.h"
+#include "squish/kernels/quant_matmul.h"
 #include "squish/model/model.h"
 #include "squish/model/weights.h"
 
@@ -17,6 +18,14 @@ namespace squish {
 namespace {
 constexpr int64_t kUBatch = 512;     // tokens evaluated per forward pass (bounds scratch memory)
 constexpr int64_t kQueryBlock = 32;  // queries per attention work item
+
+// y = x · Wᵀ (+ bias) for n tokens, with W held as F32 or packed in its GGUF type.
+void linear(const Weight& w, int64_t n, const float* x, float* y, const float* bias = nullptr) {
+  if (w.is_packed())
+    kernels::quant_matmul(w.type, w.packed, n, w.rows(), w.cols(), x, y, bias);
+  else
+    kernels::matmul(n, w.rows(), w.cols(), x, w.ptr(), y, bias);
+}
 }  // namespace
 
 // F32 cache. Per layer and KV head: K as [n_ctx x head_dim_k] (rows are keys), V transposed as
@@ -126,7 +135,7 @@ void Session::eval_ubatch(std::span<const int32_t> tokens, bool all_logits, floa
   const int64_t n = static_cast<int64_t>(tokens.size()), p0 = n_past_;
   const int64_t E = c.n_embd, F = c.n_ff, hdk = c.head_dim_k, hdv = c.head_dim_v;
   const int64_t nh = c.n_head, nkv = c.n_head_kv, group = nh / nkv;
-  const int64_t Q = nh * hdk, K = nkv * hdk, Vd = nkv * hdv, O = nh * hdv;
+  const int64_t Q = nh * hdk, O = nh * hdv;
   const bool gemma = c.arch == Arch::Gemma3;
   const float eps = c.rms_eps;
   S.reserve(n);
@@ -138,8 +147,8 @@ void Session::eval_ubatch(std::span<const int32_t> tokens, bool all_logits, floa
   // Embeddings (gemma3 scales them by sqrt(n_embd)).
   const float embd_scale = gemma ? std::sqrt(static_cast<float>(E)) : 1.f;
   for (int64_t t = 0; t < n; ++t) {
-    const float* row = W.token_embd.ptr() + static_cast<int64_t>(tokens[t]) * E;
-    for (int64_t i = 0; i < E; ++i) x[t * E + i] = row[i] * embd_scale;
+    W.token_embd.row_f32(tokens[t], x + t * E);
+    for (int64_t i = 0; i < E; ++i) x[t * E + i] *= embd_scale;
   }
 
   for (int64_t il = 0; il < c.n_layer; ++il) {
@@ -152,9 +161,9 @@ void Session::eval_ubatch(std::span<const int32_t> tokens, bool all_logits, floa
     observe(il, names[0], h, E);
     observe(il, names[1], h, E);
     observe(il, names[2], h, E);
-    kernels::matmul(n, Q, E, h, L.attn_q.ptr(), q, L.attn_q_bias.ptr());
-    kernels::matmul(n, K, E, h, L.attn_k.ptr(), k, L.attn_k_bias.ptr());
-    kernels::matmul(n, Vd, E, h, L.attn_v.ptr(), v, L.attn_v_bias.ptr());
+    linear(L.attn_q, n, h, q, L.attn_q_bias.ptr());
+    linear(L.attn_k, n, h, k, L.attn_k_bias.ptr());
+    linear(L.attn_v, n, h, v, L.attn_v_bias.ptr());
     if (gemma) {
       ops::rms_norm(q, L.attn_q_norm.ptr(), q, n * nh, hdk, eps);
       ops::rms_norm(k, L.attn_k_norm.ptr(), k, n * nkv, hdk, eps);
@@ -214,7 +223,7 @@ void Session::eval_ubatch(std::span<const int32_t> tokens, bool all_logits, floa
       }
     });
     observe(il, names[3], attn, O);
-    kernels::matmul(n, E, O, attn, L.attn_output.ptr(), o);
+    linear(L.attn_output, n, attn, o);
     if (gemma) ops::rms_norm(o, L.post_attention_norm.ptr(), o, n, E, eps);
     ops::add(x, o, n * E);
 
@@ -223,8 +232,8 @@ void Session::eval_ubatch(std::span<const int32_t> tokens, bool all_logits, floa
     observe(il, names[4], h, E);
     observe(il, names[5], h, E);
     float *gt = S.g.data(), *up = S.u.data();
-    kernels::matmul(n, F, E, h, L.ffn_gate.ptr(), gt);
-    kernels::matmul(n, F, E, h, L.ffn_up.ptr(), up);
+    linear(L.ffn_gate, n, h, gt);
+    linear(L.ffn_up, n, h, up);
     parallel_for(n, [&](int64_t t0, int64_t t1) {
       if (gemma)
         ops::geglu(gt + t0 * F, up + t0 * F, (t1 - t0) * F);
@@ -232,7 +241,7 @@ void Session::eval_ubatch(std::span<const int32_t> tokens, bool all_logits, floa
         ops::swiglu(gt + t0 * F, up + t0 * F, (t1 - t0) * F);
     });
     observe(il, names[6], gt, F);
-    kernels::matmul(n, E, F, gt, L.ffn_down.ptr(), o);
+    linear(L.ffn_down, n, gt, o);
     if (gemma) ops::rms_norm(o, L.post_ffw_norm.ptr(), o, n, E, eps);
     ops::add(x, o, n * E);
   }
@@ -242,7 +251,7 @@ void Session::eval_ubatch(std::span<const int32_t> tokens, bool all_logits, floa
   const int64_t r0 = all_logits ? 0 : n - 1, nr = n - r0;
   ops::rms_norm(x + r0 * E, W.output_norm.ptr(), h, nr, E, eps);
   if (observer_) observer_(LinearInput{c.n_layer, S.lm_head_name, h, nr, E});
-  kernels::matmul(nr, c.n_vocab, E, h, W.lm_head().ptr(), logits);
+  linear(W.lm_head(), nr, h, logits);
   if (c.final_logit_softcap > 0.f) {
     const float cap = c.final_logit_softcap;
     for (int64_t i = 0; i < nr * c.n_vocab; ++i) logits[i] = cap * std::tanh(logits[i] / cap);

@@ -1,6 +1,7 @@
 // Loading and validating a model's F32 weights from any TensorSource.
 #include "squish/model/weights.h"
 
+#include <algorithm>
 #include <numeric>
 #include <sstream>
 
@@ -13,15 +14,30 @@ int64_t Weight::rows() const {
   return std::accumulate(shape.begin() + 1, shape.end(), int64_t{1}, std::multiplies<>());
 }
 
+void Weight::row_f32(int64_t r, float* dst) const {
+  const int64_t n = cols();
+  if (packed)
+    dequantize_row(type, packed + static_cast<size_t>(r) * row_bytes(type, n), dst, n);
+  else
+    std::copy_n(data.data() + r * n, n, dst);
+}
+
+namespace {
+size_t weight_bytes(const Weight& w) {
+  return w.packed ? row_bytes(w.type, w.cols()) * static_cast<size_t>(w.rows())
+                  : w.data.size() * sizeof(float);
+}
+}  // namespace
+
 size_t ModelWeights::bytes() const {
-  size_t n = token_embd.data.size() + output_norm.data.size() + output.data.size();
+  size_t n = weight_bytes(token_embd) + weight_bytes(output_norm) + weight_bytes(output);
   for (const auto& l : layers)
     for (const Weight* w : {&l.attn_norm, &l.attn_q, &l.attn_k, &l.attn_v, &l.attn_output,
                             &l.attn_q_bias, &l.attn_k_bias, &l.attn_v_bias, &l.attn_q_norm,
                             &l.attn_k_norm, &l.post_attention_norm, &l.post_ffw_norm, &l.ffn_norm,
                             &l.ffn_gate, &l.ffn_up, &l.ffn_down})
-      n += w->data.size();
-  return n * sizeof(float);
+      n += weight_bytes(*w);
+  return n;
 }
 
 namespace {
@@ -44,7 +60,8 @@ struct Want {
 
 }  // namespace
 
-std::unique_ptr<ModelWeights> ModelWeights::load(const ModelConfig& c, const TensorSource& src) {
+std::unique_ptr<ModelWeights> ModelWeights::load(const ModelConfig& c, const TensorSource& src,
+                                                 bool keep_quantized) {
   auto w = std::make_unique<ModelWeights>();
   std::vector<Want> wants;
   const int64_t E = c.n_embd, F = c.n_ff, V = c.n_vocab;
@@ -94,14 +111,25 @@ std::unique_ptr<ModelWeights> ModelWeights::load(const ModelConfig& c, const Ten
                                 shape_str(want.shape) + " for this " + arch_name(c.arch) + " config");
     present.push_back(&want);
   }
+  std::vector<const Want*> to_read;
   for (const Want* want : present) {
     want->dst->name = want->name;
     want->dst->shape = want->shape;
+    GGMLType type;
+    const uint8_t* bytes = nullptr;
+    if (keep_quantized && want->shape.size() == 2 && src.raw && src.raw(want->name, &type, &bytes) &&
+        type != GGMLType::F32) {
+      want->dst->type = type;
+      want->dst->packed = bytes;
+      w->storage = src.storage;
+      continue;
+    }
+    to_read.push_back(want);
     want->dst->data.resize(static_cast<size_t>(
         std::accumulate(want->shape.begin(), want->shape.end(), int64_t{1}, std::multiplies<>())));
   }
   // One tensor at a time: sources parallelise within a tensor (rows), which balances better.
-  for (const Want* want : present) src.read(want->name, want->dst->data.data());
+  for (const Want* want : to_read) src.read(want->name, want->dst->data.data());
   return w;
 }
 

@@ -28,12 +28,19 @@ struct LinearInput {
 // Receives linear-layer inputs (for calibration statistics). Called from the evaluating thread.
 using LinearObserver = std::function<void(const LinearInput&)>;
 
+// How Model::load holds the weights.
+struct LoadOptions {
+  // Keep GGUF matrices in their quantized block format (run by the quantized kernels, no F32
+  // copy); false dequantizes everything to F32 (needed to edit weights, e.g. for calibration).
+  bool keep_quantized = false;
+};
+
 // A model ready for inference. Thread-safe for concurrent sessions (weights are read-only).
 class Model {
  public:
   // Loads a GGUF file or an HF model directory (config.json + *.safetensors + tokenizer.json).
   // Throws squish::Error naming the file for unknown architectures, missing tensors, bad shapes.
-  static std::shared_ptr<Model> load(const std::string& path);
+  static std::shared_ptr<Model> load(const std::string& path, const LoadOptions& options = {});
   ~Model();
 
   const ModelConfig& config() const { return config_; }

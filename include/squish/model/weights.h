@@ -6,18 +6,27 @@
 #include <string>
 #include <vector>
 
+#include "squish/formats/ggml_type.h"
 #include "squish/model/config.h"
 
 namespace squish {
 
-// One F32 tensor; shape in ggml order (shape[0] is the row length). Empty when absent.
+// One tensor; shape in ggml order (shape[0] is the row length). Empty when absent. Held either as
+// F32 values (data) or, when the model keeps weights quantized, as rows of a GGUF type in the
+// mapped file (packed, row_bytes(type, cols) bytes per row; data then empty).
 struct Weight {
   std::string name;
   std::vector<int64_t> shape;
   std::vector<float> data;
+  GGMLType type = GGMLType::F32;   // storage type of `packed` (F32 when held in data)
+  const uint8_t* packed = nullptr; // quantized rows (owned by ModelWeights::storage)
 
   // Whether the tensor is absent.
-  bool empty() const { return data.empty(); }
+  bool empty() const { return data.empty() && packed == nullptr; }
+  // Whether the values are held quantized (packed) rather than as F32.
+  bool is_packed() const { return packed != nullptr; }
+  // Row r as F32 into dst[cols()] (dequantizing packed rows).
+  void row_f32(int64_t r, float* dst) const;
   // Row length (shape[0]).
   int64_t cols() const { return shape.empty() ? 0 : shape[0]; }
   // Number of rows (product of shape[1..]).
@@ -43,6 +52,11 @@ struct TensorSource {
   std::function<bool(const std::string& name, std::vector<int64_t>* shape)> find;
   // Writes the F32 values of `name` (product of its shape) into dst.
   std::function<void(const std::string& name, float* dst)> read;
+  // Optional: the stored rows of `name` without conversion (type and a pointer valid while the
+  // source's storage lives); false when not available.
+  std::function<bool(const std::string& name, GGMLType* type, const uint8_t** data)> raw;
+  // Keeps what raw() points into alive (e.g. the mapped file).
+  std::shared_ptr<const void> storage;
 };
 
 // All weights of a model.
@@ -53,12 +67,17 @@ class ModelWeights {
 
   // The output projection: output.weight, or token_embd when tied.
   const Weight& lm_head() const { return output.empty() ? token_embd : output; }
-  // Total bytes of F32 data held.
+  // Owner of packed weights' bytes (the mapped file); null when everything is F32.
+  std::shared_ptr<const void> storage;
+
+  // Total bytes of weight data held (F32 values plus packed rows).
   size_t bytes() const;
 
   // Loads every tensor the architecture needs from `src`, checking presence and shapes first
-  // (Error naming the file and the tensor), then reading the values.
-  static std::unique_ptr<ModelWeights> load(const ModelConfig& config, const TensorSource& src);
+  // (Error naming the file and the tensor), then reading the values. With keep_quantized, matrices
+  // stored in a non-F32 type stay packed (src.raw) instead of being dequantized.
+  static std::unique_ptr<ModelWeights> load(const ModelConfig& config, const TensorSource& src,
+                                            bool keep_quantized = false);
 };
 
 }  // namespace squish

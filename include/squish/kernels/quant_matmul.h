@@ -1,0 +1,30 @@
+// Linear layers over weights kept in their GGUF block format: C = A · Wᵀ (+ bias) without an
+// up-front F32 copy of W. Decoding (few tokens) uses integer dot products with int8-quantized
+// activations where a kernel exists (as llama.cpp does); longer batches dequantize a tile of weight
+// rows at a time into cache-resident F32 and run the F32 GEMM on it.
+#pragma once
+#include <cstdint>
+
+#include "squish/formats/ggml_type.h"
+
+namespace squish::kernels {
+
+// How quant_matmul multiplies.
+enum class QuantPath {
+  Auto,     // integer dots for m <= int8_max_tokens() when the type has a SIMD kernel (decoding,
+            // as llama.cpp), else F32 tiles
+  Int8,     // integer dots with int8 activations whenever the type has a kernel
+  F32Tiles, // dequantized F32 tiles always (exact up to summation order)
+};
+
+// The path used by default: SQUISH_QUANT_PATH=auto|int8|f32 (default auto).
+QuantPath default_quant_path();
+// Largest batch that takes the integer-dot path under QuantPath::Auto.
+int64_t int8_max_tokens();
+
+// Multi-threaded C[i, j] = Σ_t A[i, t] · W[j, t] (+ bias[j]) for i < m tokens, j < n weight rows
+// of k elements. W holds n rows of type t, row_bytes(t, k) bytes each; A is [m x k], C is [m x n].
+void quant_matmul(GGMLType t, const void* W, int64_t m, int64_t n, int64_t k, const float* A,
+                  float* C, const float* bias = nullptr, QuantPath path = default_quant_path());
+
+}  // namespace squish::kernels

@@ -1,0 +1,84 @@
+// Quantized linear layers: the SIMD row dequantizers are bit-exact with the portable reference for
+// every GGUF type, and quant_matmul's paths (F32 tiles, int8 dots) agree with the F32 product of
+// the dequantized weights.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "squish/formats/ggml_type.h"
+#include "squish/formats/quantize.h"
+#include "squish/kernels/dequant_fast.h"
+#include "squish/kernels/gemm.h"
+#include "squish/kernels/quant_dot.h"
+#include "squish/kernels/quant_matmul.h"
+
+namespace sk = squish::kernels;
+using squish::GGMLType;
+
+namespace {
+
+// Rows of varied magnitude (so scales and mins differ between blocks), quantized to type t.
+std::vector<uint8_t> random_rows(GGMLType t, int64_t rows, int64_t k, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.f, 1.f);
+  std::vector<float> x(static_cast<size_t>(rows * k));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = d(rng) * (0.01f + static_cast<float>(i % 97) / 20.f) + 0.1f;
+  const size_t rb = squish::row_bytes(t, k);
+  std::vector<uint8_t> q(rb * static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) squish::quantize_row(t, x.data() + r * k, q.data() + r * rb, k);
+  return q;
+}
+
+class QuantMatmul : public ::testing::TestWithParam<GGMLType> {};
+
+TEST_P(QuantMatmul, FastDequantizerIsBitExact) {
+  const GGMLType t = GetParam();
+  const int64_t rows = 5, k = 512;
+  const auto q = random_rows(t, rows, k, 7);
+  const size_t rb = squish::row_bytes(t, k);
+  for (int64_t r = 0; r < rows; ++r) {
+    std::vector<float> ref(k), fast(k, -1.f);
+    squish::dequantize_row(t, q.data() + r * rb, ref.data(), k);
+    sk::dequantize_row_fast(t, q.data() + r * rb, fast.data(), k);
+    ASSERT_EQ(std::memcmp(ref.data(), fast.data(), sizeof(float) * k), 0) << squish::type_name(t) << " row " << r;
+  }
+}
+
+TEST_P(QuantMatmul, PathsAgreeWithF32Product) {
+  const GGMLType t = GetParam();
+  const int64_t n = 48, k = 512;
+  const auto q = random_rows(t, n, k, 11);
+  const size_t rb = squish::row_bytes(t, k);
+  std::vector<float> w(static_cast<size_t>(n * k));
+  for (int64_t r = 0; r < n; ++r) squish::dequantize_row(t, q.data() + r * rb, w.data() + r * k, k);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> d(0.f, 1.f);
+  std::vector<float> bias(n);
+  for (auto& b : bias) b = d(rng);
+  for (int64_t m : {1, 3, 37}) {
+    std::vector<float> a(static_cast<size_t>(m * k));
+    for (auto& x : a) x = d(rng);
+    std::vector<float> ref(static_cast<size_t>(m * n)), tiles(ref.size()), int8(ref.size());
+    sk::gemm_nt_reference(m, n, k, a.data(), k, w.data(), k, ref.data(), n, bias.data());
+    sk::quant_matmul(t, q.data(), m, n, k, a.data(), tiles.data(), bias.data(), sk::QuantPath::F32Tiles);
+    sk::quant_matmul(t, q.data(), m, n, k, a.data(), int8.data(), bias.data(), sk::QuantPath::Int8);
+    double scale = 0;
+    for (float v : ref) scale = std::max(scale, std::fabs(double{v}));
+    for (size_t i = 0; i < ref.size(); ++i) {
+      ASSERT_NEAR(tiles[i], ref[i], 1e-5 * scale) << squish::type_name(t) << " m=" << m << " i=" << i;
+      // Int8 activations (or the same tiles when the type has no integer kernel) stay close.
+      ASSERT_NEAR(int8[i], ref[i], 0.03 * scale) << squish::type_name(t) << " m=" << m << " i=" << i;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, QuantMatmul,
+                         ::testing::Values(GGMLType::F16, GGMLType::BF16, GGMLType::Q4_0, GGMLType::Q4_1,
+                                           GGMLType::Q5_0, GGMLType::Q5_1, GGMLType::Q8_0, GGMLType::Q2_K,
+                                           GGMLType::Q3_K, GGMLType::Q4_K, GGMLType::Q5_K, GGMLType::Q6_K),
+                         [](const auto& info) { return squish::type_name(info.param); });
+
+}  // namespace

@@ -1,0 +1,55 @@
+"""The quantized runtime (`--weights quantized`: GGUF weights kept in their block format and run by
+squish's quantized kernels) against the same weights dequantized to F32 at load (`--weights f32`).
+
+Issue acceptance: for every format, perplexity through the quantized kernels equals perplexity
+through dequantized F32 weights within 0.1%. Prompt batches take the F32-tile path (exact up to
+summation order); decoding one token at a time takes the int8-activation path for the types that
+have SIMD integer kernels (as llama.cpp does), which is held to a looser bound and reported."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import GEMMA3, SHARED, SMOLLM2, run_squish
+
+WIKI = SHARED / "wikitext-2-test.txt"
+# Mixes covering every GGUF weight type squish runs: legacy blocks, k-quants, F16/BF16.
+TYPES = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "F16", "BF16"]
+
+
+@pytest.fixture(scope="module")
+def short_text(tmp_path_factory):
+    p = tmp_path_factory.mktemp("rt") / "short.txt"
+    p.write_bytes(WIKI.read_bytes()[:20000])
+    return p
+
+
+def ppl(model, text, weights, *extra) -> dict:
+    p = run_squish("perplexity", model, "--file", text, "--ctx", 128, "--chunks", 2, "--json",
+                   "--weights", weights, *extra)
+    return json.loads(p.stdout)
+
+
+@pytest.mark.parametrize("mix", TYPES)
+def test_quantized_kernels_equal_f32_weights(tmp_path, short_text, mix):
+    if not SMOLLM2.exists():
+        pytest.skip("SmolLM2 not fetched")
+    model = tmp_path / f"{mix}.gguf"
+    run_squish("quantize", SMOLLM2, model, "--type", mix)
+    f32 = ppl(model, short_text, "f32")
+    quant = ppl(model, short_text, "quantized")
+    assert abs(quant["ppl"] / f32["ppl"] - 1) < 1e-3, (mix, quant["ppl"], f32["ppl"])
+
+
+@pytest.mark.parametrize("model", [SMOLLM2, GEMMA3], ids=["smollm2", "gemma3"])
+def test_default_models_run_quantized(short_text, model):
+    """The shipped Q4_1 / Q4_K_M files, through the prompt path and token by token (decode path)."""
+    if not model.exists():
+        pytest.skip(f"{model} not fetched")
+    f32 = ppl(model, short_text, "f32")
+    batch = ppl(model, short_text, "quantized")
+    one_by_one = ppl(model, short_text, "quantized", "--batch", 1)
+    assert abs(batch["ppl"] / f32["ppl"] - 1) < 1e-3
+    # Int8 activations in decoding (Q4_K) cost a little accuracy, as in llama.cpp.
+    assert abs(one_by_one["ppl"] / f32["ppl"] - 1) < 2e-2
