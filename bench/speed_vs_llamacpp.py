@@ -4,8 +4,14 @@ llama-bench's definitions: pp512 = tokens/s evaluating a 512-token random prompt
 empty cache; tg128 = tokens/s generating 128 tokens one at a time from an empty cache. Each test is
 run once untimed, then --reps times; the rate is the mean of the per-repetition rates.
 
+Both run the same GGUF files: each default model converted by `squish quantize` (byte-identical to
+llama-quantize's output) to Q4_0, Q4_K_M, Q8_0 and F16 (--formats), cached under
+~/.cache/squish/bench. squish runs the weights in their block format (--weights quantized). For tg
+the table also gives the achieved weight-read bandwidth and its share of the machine's measured
+read bandwidth (the decoding roofline).
+
 Prints a table and the squish/llama.cpp ratio per test; the last line is the headline ratio (the
-geometric mean of all ratios). Not a test: no target yet (quantized kernels come later).
+geometric mean of all ratios). Target (issue #5): >= 1.0x on every test.
 """
 from __future__ import annotations
 
@@ -29,13 +35,30 @@ MODELS = {
 }
 
 
-def squish_speed(binary: str, model: Path, n_prompt: int, n_gen: int, threads: int, reps: int) -> dict:
+BENCH_DIR = Path(os.environ.get("SQUISH_CACHE", Path.home() / ".cache" / "squish")) / "bench"
+
+
+def squish_bench(binary: str, model: Path, n_prompt: int, n_gen: int, threads: int, reps: int,
+                 roofline: bool) -> dict:
     p = subprocess.run([binary, "bench", str(model), "-p", str(n_prompt), "-n", str(n_gen),
-                        "--threads", str(threads), "--reps", str(reps), "--json"],
+                        "--threads", str(threads), "--reps", str(reps), "--json",
+                        *([] if roofline else ["--no-roofline"])],
                        capture_output=True, text=True, env=dict(os.environ, SQUISH_PROGRESS="0"))
     if p.returncode != 0:
         raise SystemExit(f"squish bench failed: {p.stderr.strip()}")
-    return {t["test"]: t["tokens_per_second"] for t in json.loads(p.stdout)["tests"]}
+    return json.loads(p.stdout)
+
+
+def converted(binary: str, source: Path, fmt: str) -> Path:
+    """The model in format fmt (made once by squish quantize, atomically)."""
+    out = BENCH_DIR / f"{source.stem}-{fmt}.gguf"
+    if not out.exists():
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        p = subprocess.run([binary, "quantize", str(source), str(out), "--type", fmt],
+                           capture_output=True, text=True, env=dict(os.environ, SQUISH_PROGRESS="0"))
+        if p.returncode != 0:
+            raise SystemExit(f"squish quantize failed: {p.stderr.strip()}")
+    return out
 
 
 def mean_rate(n_tokens: int, seconds: list[float]) -> float:
@@ -63,25 +86,37 @@ def main() -> None:
     ap.add_argument("-r", "--reps", type=int, default=3)
     ap.add_argument("--squish", default=os.environ.get(
         "SQUISH_BIN", str(ROOT / os.environ.get("SQUISH_BUILD", "build") / "squish")))
+    ap.add_argument("--formats", default="Q4_0,Q4_K_M,Q8_0,F16",
+                    help="comma-separated GGUF types the default models are converted to")
     args = ap.parse_args()
 
-    rows, ratios = [], []
-    for label, path in MODELS.items():
-        if not path.exists():
-            print(f"skipping {label}: {path} not found", file=sys.stderr)
+    rows, ratios, machine_bw = [], [], 0.0
+    for label, source in MODELS.items():
+        if not source.exists():
+            print(f"skipping {label}: {source} not found", file=sys.stderr)
             continue
-        sq = squish_speed(args.squish, path, args.n_prompt, args.n_gen, args.threads, args.reps)
-        ll = llamacpp_speed(path, args.n_prompt, args.n_gen, args.threads, args.reps)
-        for test in ll:
-            ratio = sq[test] / ll[test]
-            ratios.append(ratio)
-            rows.append((label, test, sq[test], ll[test], ratio))
+        for fmt in args.formats.split(","):
+            path = converted(args.squish, source, fmt)
+            sq = squish_bench(args.squish, path, args.n_prompt, args.n_gen, args.threads, args.reps,
+                              roofline=machine_bw == 0.0)
+            machine_bw = machine_bw or sq["machine_read_bandwidth"]
+            step_bytes = sq["decode_bytes_per_token"]
+            ll = llamacpp_speed(path, args.n_prompt, args.n_gen, args.threads, args.reps)
+            for t in sq["tests"]:
+                test = t["test"]
+                ratio = t["tokens_per_second"] / ll[test]
+                ratios.append(ratio)
+                share = lambda rate: f"{100 * rate * step_bytes / machine_bw:.0f}%" if test.startswith("tg") else ""
+                rows.append((f"{label.split()[0]} {fmt}", test, t["tokens_per_second"], ll[test], ratio,
+                             share(t["tokens_per_second"]), share(ll[test])))
 
-    print(f"threads: {args.threads}, repetitions: {args.reps}")
-    print("| model | test | squish t/s | llama.cpp t/s | squish/llama.cpp |")
-    print("|---|---|---:|---:|---:|")
-    for label, test, s, l_, r in rows:
-        print(f"| {label} | {test} | {s:.2f} | {l_:.2f} | {r:.3f}x |")
+    print(f"threads: {args.threads}, repetitions: {args.reps}, machine read bandwidth {machine_bw / 1e9:.1f} GB/s")
+    print("(models re-quantized from the shipped Q4_1 / Q4_K_M files; roofline = weight bytes per token x t/s"
+          " / machine read bandwidth)")
+    print("| model | test | squish t/s | llama.cpp t/s | squish/llama.cpp | squish roofline | llama.cpp roofline |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for label, test, s, l_, r, rs, rl in rows:
+        print(f"| {label} | {test} | {s:.2f} | {l_:.2f} | {r:.3f}x | {rs} | {rl} |")
     if not ratios:
         raise SystemExit("no model measured")
     headline = math.exp(sum(math.log(r) for r in ratios) / len(ratios))

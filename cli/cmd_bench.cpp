@@ -3,15 +3,25 @@
 #include <memory>
 #include <string>
 
+#include <sys/resource.h>
+
 #include <nlohmann/json.hpp>
 
 #include "command.h"
 #include "squish/common/parallel.h"
 #include "squish/eval/throughput.h"
 #include "squish/model/model.h"
+#include "squish/model/weights.h"
 
 namespace squish::cli {
 namespace {
+
+std::string fmt1(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f", v);
+  return b;
+}
+std::string fmt2(double a, double b) { return fmt1(a) + " / " + fmt1(b); }
 
 struct BenchArgs {
   std::string weights = "quantized";  // --weights
@@ -21,7 +31,15 @@ struct BenchArgs {
   int threads = 0;
   int reps = 5;
   bool json = false;
+  bool roofline = true;
 };
+
+// Peak resident set size of this process so far, in bytes.
+double peak_rss_bytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) * 1024.0;
+}
 
 void run_bench(const BenchArgs& a) {
   if (a.threads > 0) set_num_threads(a.threads);
@@ -31,20 +49,57 @@ void run_bench(const BenchArgs& a) {
   opts.n_gen = a.n_gen;
   opts.reps = a.reps;
   const std::vector<SpeedTest> tests = measure_speed(model, opts);
+  // Bytes a decoding step reads: every weight except the embedding table (one row per token)
+  // unless it doubles as the output projection.
+  const ModelWeights& w = model->weights();
+  const double model_bytes = static_cast<double>(w.bytes());
+  const double step_bytes = model_bytes - (w.output.empty() ? 0.0 : static_cast<double>(w.token_embd.bytes()));
+  const double rss = peak_rss_bytes();  // before the bandwidth probe's buffer
+  const double machine_bw = a.roofline ? measure_read_bandwidth() : 0.0;
+  auto achieved = [&](const SpeedTest& t) {
+    return t.name.rfind("tg", 0) == 0 ? step_bytes * t.tokens_per_second : 0.0;
+  };
   if (a.json) {
-    nlohmann::json j = {{"model", a.model}, {"threads", num_threads()}, {"reps", a.reps}};
+    nlohmann::json j = {{"model", a.model}, {"threads", num_threads()}, {"reps", a.reps},
+                        {"weights", a.weights}, {"model_bytes", model_bytes},
+                        {"decode_bytes_per_token", step_bytes}, {"peak_rss_bytes", rss},
+                        {"machine_read_bandwidth", machine_bw}};
     nlohmann::json arr = nlohmann::json::array();
-    for (const SpeedTest& t : tests)
-      arr.push_back({{"test", t.name}, {"n_tokens", t.n_tokens}, {"tokens_per_second", t.tokens_per_second},
-                     {"stddev", t.stddev}, {"seconds", t.seconds}});
+    for (const SpeedTest& t : tests) {
+      nlohmann::json e = {{"test", t.name}, {"n_tokens", t.n_tokens}, {"tokens_per_second", t.tokens_per_second},
+                          {"stddev", t.stddev}, {"seconds", t.seconds}};
+      if (t.name.rfind("pp", 0) == 0) {
+        double mean = 0;
+        for (double s : t.seconds) mean += s / t.seconds.size();
+        e["time_to_first_token_ms"] = 1e3 * mean;
+      } else {
+        e["latency_p50_ms"] = t.latency_p50_ms;
+        e["latency_p95_ms"] = t.latency_p95_ms;
+        e["achieved_bandwidth"] = achieved(t);
+        if (machine_bw > 0) e["roofline_share"] = achieved(t) / machine_bw;
+      }
+      arr.push_back(e);
+    }
     j["tests"] = arr;
     std::printf("%s\n", j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
   }
-  std::printf("| model | threads | test | t/s |\n|---|---:|---:|---:|\n");
-  for (const SpeedTest& t : tests)
-    std::printf("| %s | %d | %s | %.2f ± %.2f |\n", a.model.c_str(), num_threads(), t.name.c_str(),
-                t.tokens_per_second, t.stddev);
+  std::printf("model %s: %.1f MiB of weights (%s), %.1f MiB read per decoded token; peak RSS %.1f MiB\n",
+              a.model.c_str(), model_bytes / 1048576.0, a.weights.c_str(), step_bytes / 1048576.0,
+              rss / 1048576.0);
+  if (machine_bw > 0) std::printf("machine read bandwidth: %.1f GB/s\n", machine_bw / 1e9);
+  std::printf("\n| threads | test | t/s | latency p50 / p95 (ms) | GB/s | roofline |\n"
+              "|---:|---:|---:|---:|---:|---:|\n");
+  for (const SpeedTest& t : tests) {
+    const bool tg = t.name.rfind("tg", 0) == 0;
+    double mean = 0;
+    for (double s : t.seconds) mean += s / t.seconds.size();
+    std::printf("| %d | %s | %.2f ± %.2f | %s | %s | %s |\n", num_threads(), t.name.c_str(),
+                t.tokens_per_second, t.stddev,
+                tg ? fmt2(t.latency_p50_ms, t.latency_p95_ms).c_str() : ("TTFT " + fmt1(1e3 * mean)).c_str(),
+                tg ? fmt1(achieved(t) / 1e9).c_str() : "",
+                tg && machine_bw > 0 ? (fmt1(100.0 * achieved(t) / machine_bw) + "%").c_str() : "");
+  }
 }
 
 CommandRegistrar reg(80, [](CLI::App& app) {
@@ -59,6 +114,7 @@ CommandRegistrar reg(80, [](CLI::App& app) {
   cmd->add_option("-t,--threads", args->threads, "Worker threads (default: all cores)");
   cmd->add_option("-r,--reps", args->reps, "Timed repetitions per test")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_flag("--json", args->json, "Print JSON");
+  cmd->add_flag("!--no-roofline", args->roofline, "Skip measuring the machine's read bandwidth");
   cmd->callback([args] { run_bench(*args); });
 });
 

@@ -22,21 +22,18 @@ void Weight::row_f32(int64_t r, float* dst) const {
     std::copy_n(data.data() + r * n, n, dst);
 }
 
-namespace {
-size_t weight_bytes(const Weight& w) {
-  return w.packed ? row_bytes(w.type, w.cols()) * static_cast<size_t>(w.rows())
-                  : w.data.size() * sizeof(float);
+size_t Weight::bytes() const {
+  return packed ? row_bytes(type, cols()) * static_cast<size_t>(rows()) : data.size() * sizeof(float);
 }
-}  // namespace
 
 size_t ModelWeights::bytes() const {
-  size_t n = weight_bytes(token_embd) + weight_bytes(output_norm) + weight_bytes(output);
+  size_t n = token_embd.bytes() + output_norm.bytes() + output.bytes();
   for (const auto& l : layers)
     for (const Weight* w : {&l.attn_norm, &l.attn_q, &l.attn_k, &l.attn_v, &l.attn_output,
                             &l.attn_q_bias, &l.attn_k_bias, &l.attn_v_bias, &l.attn_q_norm,
                             &l.attn_k_norm, &l.post_attention_norm, &l.post_ffw_norm, &l.ffn_norm,
                             &l.ffn_gate, &l.ffn_up, &l.ffn_down})
-      n += weight_bytes(*w);
+      n += w->bytes();
   return n;
 }
 

@@ -28,7 +28,13 @@ struct SpeedTest {
   std::vector<double> seconds;   // per repetition
   double tokens_per_second = 0;  // mean of n_tokens / seconds[i]
   double stddev = 0;             // standard deviation of the per-repetition rates
+  // Per-token latencies of tg tests (every generated token of every repetition), in ms.
+  double latency_p50_ms = 0, latency_p95_ms = 0;
 };
+
+// Sustained read bandwidth of main memory in bytes/s: the best of several passes summing a buffer
+// of `bytes` (far larger than the caches) with all parallel_for threads. The decoding roofline.
+double measure_read_bandwidth(size_t bytes = size_t{512} << 20);
 
 // Runs the pp and tg tests on a model with the current thread setting.
 std::vector<SpeedTest> measure_speed(const std::shared_ptr<const Model>& model, const SpeedOptions& opts);

@@ -25,6 +25,8 @@ struct Weight {
   bool empty() const { return data.empty() && packed == nullptr; }
   // Whether the values are held quantized (packed) rather than as F32.
   bool is_packed() const { return packed != nullptr; }
+  // Bytes held (F32 values or packed rows).
+  size_t bytes() const;
   // Row r as F32 into dst[cols()] (dequantizing packed rows).
   void row_f32(int64_t r, float* dst) const;
   // Row length (shape[0]).
