@@ -25,6 +25,7 @@ std::string fmt2(double a, double b) { return fmt1(a) + " / " + fmt1(b); }
 
 struct BenchArgs {
   std::string weights = "quantized";  // --weights
+  std::string kv_cache = "f32";  // --kv-cache-dtype
   std::string model;
   int64_t n_prompt = 512;
   int64_t n_gen = 128;
@@ -48,12 +49,17 @@ void run_bench(const BenchArgs& a) {
   opts.n_prompt = a.n_prompt;
   opts.n_gen = a.n_gen;
   opts.reps = a.reps;
+  opts.kv_type = parse_kv_cache_type(a.kv_cache);
   const std::vector<SpeedTest> tests = measure_speed(model, opts);
   // Bytes a decoding step reads: every weight except the embedding table (one row per token)
   // unless it doubles as the output projection.
   const ModelWeights& w = model->weights();
   const double model_bytes = static_cast<double>(w.bytes());
   const double step_bytes = model_bytes - (w.output.empty() ? 0.0 : static_cast<double>(w.token_embd.bytes()));
+  const ModelConfig& c = model->config();
+  const KVCacheType kv = parse_kv_cache_type(a.kv_cache);
+  const double kv_per_token = static_cast<double>(c.n_layer * c.n_head_kv) *
+                              static_cast<double>(kv_row_bytes(kv, c.head_dim_k) + kv_row_bytes(kv, c.head_dim_v));
   const double rss = peak_rss_bytes();  // before the bandwidth probe's buffer
   const double machine_bw = a.roofline ? measure_read_bandwidth() : 0.0;
   auto achieved = [&](const SpeedTest& t) {
@@ -63,7 +69,8 @@ void run_bench(const BenchArgs& a) {
     nlohmann::json j = {{"model", a.model}, {"threads", num_threads()}, {"reps", a.reps},
                         {"weights", a.weights}, {"model_bytes", model_bytes},
                         {"decode_bytes_per_token", step_bytes}, {"peak_rss_bytes", rss},
-                        {"machine_read_bandwidth", machine_bw}};
+                        {"machine_read_bandwidth", machine_bw}, {"kv_cache_dtype", kv_cache_type_name(kv)},
+                        {"kv_cache_bytes_per_token", kv_per_token}};
     nlohmann::json arr = nlohmann::json::array();
     for (const SpeedTest& t : tests) {
       nlohmann::json e = {{"test", t.name}, {"n_tokens", t.n_tokens}, {"tokens_per_second", t.tokens_per_second},
@@ -87,6 +94,8 @@ void run_bench(const BenchArgs& a) {
   std::printf("model %s: %.1f MiB of weights (%s), %.1f MiB read per decoded token; peak RSS %.1f MiB\n",
               a.model.c_str(), model_bytes / 1048576.0, a.weights.c_str(), step_bytes / 1048576.0,
               rss / 1048576.0);
+  std::printf("KV cache %s: %.1f KiB per token (%.1f MiB at 4096 tokens)\n", kv_cache_type_name(kv).c_str(),
+              kv_per_token / 1024.0, kv_per_token * 4096 / 1048576.0);
   if (machine_bw > 0) std::printf("machine read bandwidth: %.1f GB/s\n", machine_bw / 1e9);
   std::printf("\n| threads | test | t/s | latency p50 / p95 (ms) | GB/s | roofline |\n"
               "|---:|---:|---:|---:|---:|---:|\n");
@@ -107,6 +116,7 @@ CommandRegistrar reg(80, [](CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("bench", "Prompt-processing (pp) and generation (tg) tokens/s, as llama-bench");
   cmd->add_option("model", args->model, "GGUF file or HF model directory")->required();
   add_weights_option(cmd, args->weights);
+  add_kv_cache_option(cmd, args->kv_cache);
   cmd->add_option("-p,--n-prompt", args->n_prompt, "Prompt tokens evaluated in one batch (0: skip)")
       ->capture_default_str()->check(CLI::Range(0, 1 << 20));
   cmd->add_option("-n,--n-gen", args->n_gen, "Tokens generated one at a time (0: skip)")

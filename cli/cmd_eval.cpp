@@ -16,6 +16,7 @@ namespace {
 
 struct EvalArgs {
   std::string weights = "f32";  // --weights
+  std::string kv_cache = "f32";  // --kv-cache-dtype
   EvalOptions opt;
   std::string model;
   std::string output;
@@ -28,6 +29,7 @@ void run_eval(EvalArgs& a) {
   if (a.opt.text_path.empty()) a.opt.text_path = shared_data_path("wikitext-2-test.txt");
   if (!a.opt.save_base_logits.empty() && a.opt.save_base_logits == a.opt.base_logits)
     throw squish::Error(a.opt.save_base_logits, "cannot read and write the same base logits file");
+  a.opt.kv_type = parse_kv_cache_type(a.kv_cache);
   std::shared_ptr<const Model> model = Model::load(a.model, LoadOptions{a.weights == "quantized"});
   const EvalReport r = evaluate(model, a.opt);
   const std::string text = a.json ? r.to_json().dump(1) + "\n" : r.to_markdown();
@@ -45,6 +47,7 @@ CommandRegistrar reg(55, [](CLI::App& app) {
       "eval", "Perplexity, KL divergence vs a base model and multiple-choice accuracy, in one report");
   cmd->add_option("model", a->model, "GGUF file or HF model directory")->required();
   add_weights_option(cmd, a->weights);
+  add_kv_cache_option(cmd, a->kv_cache);
   cmd->add_option("-f,--file", a->opt.text_path, "Evaluation text (default: ../shared/data/wikitext-2-test.txt)");
   cmd->add_option("-c,--ctx", a->opt.n_ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(4, 1 << 20));
   cmd->add_option("--chunks", a->opt.max_chunks, "Evaluate only the first N chunks (default: all)");

@@ -17,6 +17,7 @@ namespace {
 
 struct GenerateArgs {
   std::string weights = "f32";  // --weights
+  std::string kv_cache = "f32";  // --kv-cache-dtype
   std::string model;
   std::string prompt;
   std::string system;
@@ -51,7 +52,7 @@ void run_generate(const GenerateArgs& a) {
   }
   const std::vector<int32_t> prompt = tok.encode(text, /*add_special=*/true, /*parse_special=*/true);
   if (prompt.empty()) throw Error("", "the prompt encodes to no tokens");
-  Session session(model, static_cast<int64_t>(prompt.size()) + a.max_tokens);
+  Session session(model, static_cast<int64_t>(prompt.size()) + a.max_tokens, parse_kv_cache_type(a.kv_cache));
 
   const auto t0 = clock::now();
   std::vector<float> logits = session.eval(prompt);
@@ -89,6 +90,7 @@ CommandRegistrar reg(40, [](CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("generate", "Generate text from a prompt, streamed to stdout");
   cmd->add_option("model", args->model, "GGUF file or HF model directory")->required();
   add_weights_option(cmd, args->weights);
+  add_kv_cache_option(cmd, args->kv_cache);
   cmd->add_option("-p,--prompt", args->prompt, "Prompt text")->required();
   cmd->add_option("-n,--max-tokens", args->max_tokens, "Maximum tokens to generate")
       ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 20));

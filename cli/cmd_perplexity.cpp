@@ -17,6 +17,7 @@ namespace {
 
 struct PerplexityArgs {
   std::string weights = "f32";  // --weights
+  std::string kv_cache = "f32";  // --kv-cache-dtype
   std::string model;
   std::string file;
   int64_t ctx = 512;
@@ -36,6 +37,7 @@ void run_perplexity(const PerplexityArgs& a) {
   opts.n_ctx = a.ctx;
   opts.n_batch = a.batch;
   opts.max_chunks = a.chunks;
+  opts.kv_type = parse_kv_cache_type(a.kv_cache);
   std::unique_ptr<Progress> progress;
   opts.on_chunk = [&](int64_t chunk, int64_t n_chunks, double ppl) {
     if (a.json) {
@@ -70,6 +72,7 @@ CommandRegistrar reg(50, [](CLI::App& app) {
       "perplexity", "Perplexity over a text, computed as llama.cpp's perplexity tool does");
   cmd->add_option("model", args->model, "GGUF file or HF model directory")->required();
   add_weights_option(cmd, args->weights);
+  add_kv_cache_option(cmd, args->kv_cache);
   cmd->add_option("-f,--file", args->file, "Text file (default: <repo>/../shared/data/wikitext-2-test.txt)");
   cmd->add_option("-c,--ctx", args->ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(4, 1 << 20));
   cmd->add_option("--chunks", args->chunks, "Evaluate only the first N chunks (default: all)");

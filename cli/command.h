@@ -26,4 +26,12 @@ inline void add_weights_option(CLI::App* cmd, std::string& value) {
       ->capture_default_str();
 }
 
+// Adds `--kv-cache-dtype f32|f16|bf16|fp8|int8|int4` bound to `value` (parsed when the command runs).
+inline void add_kv_cache_option(CLI::App* cmd, std::string& value) {
+  cmd->add_option("--kv-cache-dtype", value,
+                  "KV cache element type: f32 (exact), f16, bf16, fp8 (E4M3, per-row scale), "
+                  "int8 / int4 (Q8_0 / Q4_0 blocks of 32)")
+      ->capture_default_str();
+}
+
 }  // namespace squish::cli

@@ -80,6 +80,7 @@ EvalReport evaluate(const std::shared_ptr<const Model>& model, const EvalOptions
   po.n_ctx = o.n_ctx;
   po.n_batch = o.n_ctx;
   po.max_chunks = o.max_chunks;
+  po.kv_type = o.kv_type;
   std::unique_ptr<Progress> progress;
   po.on_chunk = [&](int64_t chunk, int64_t n_chunks, double) {
     if (!o.progress) return;

@@ -111,7 +111,7 @@ PerplexityResult perplexity(const std::shared_ptr<const Model>& model,
                             const std::string& source) {
   const Tokenizer& tok = model->tokenizer();
   const int32_t bos = tok.add_bos() ? tok.bos_id() : -1;
-  Session session(model, opts.n_ctx);
+  Session session(model, opts.n_ctx, opts.kv_type);
   const int64_t n_vocab = model->config().n_vocab;
   // Positions before `first` are evaluated without logits; the rest with all of theirs.
   auto eval = [&](std::span<const int32_t> toks, int64_t pos0, int64_t first) {

@@ -101,14 +101,14 @@ std::vector<SpeedTest> measure_speed(const std::shared_ptr<const Model>& model, 
   std::mt19937 rng(opts.seed);
   std::vector<SpeedTest> out;
   if (opts.n_prompt > 0) {
-    Session s(model, opts.n_prompt);
+    Session s(model, opts.n_prompt, opts.kv_type);
     if (opts.warmup) run_prompt(s, random_tokens(*model, opts.n_prompt, rng));
     std::vector<double> secs;
     for (int r = 0; r < opts.reps; ++r) secs.push_back(run_prompt(s, random_tokens(*model, opts.n_prompt, rng)));
     out.push_back(summarise("pp" + std::to_string(opts.n_prompt), opts.n_prompt, std::move(secs)));
   }
   if (opts.n_gen > 0) {
-    Session s(model, opts.n_gen);
+    Session s(model, opts.n_gen, opts.kv_type);
     if (opts.warmup) run_generation(s, random_tokens(*model, 1, rng), nullptr);
     std::vector<double> secs, lat;
     for (int r = 0; r < opts.reps; ++r)

@@ -5,6 +5,7 @@
 #include <new>
 #include <string>
 
+#include "squish/model/kv_cache.h"
 #include "ops.h"
 #include "squish/common/error.h"
 #include "squish/common/parallel.h"
@@ -27,26 +28,6 @@ void linear(const Weight& w, int64_t n, const float* x, float* y, const float* b
     kernels::matmul(n, w.rows(), w.cols(), x, w.ptr(), y, bias);
 }
 }  // namespace
-
-// F32 cache. Per layer and KV head: K as [n_ctx x head_dim_k] (rows are keys), V transposed as
-// [head_dim_v x n_ctx] so that both attention products read contiguous rows.
-class KVCache {
- public:
-  KVCache(const ModelConfig& c, int64_t n_ctx)
-      : n_ctx_(n_ctx), n_kv_(c.n_head_kv), hdk_(c.head_dim_k), hdv_(c.head_dim_v),
-        k_(static_cast<size_t>(c.n_layer * c.n_head_kv * n_ctx * c.head_dim_k)),
-        v_(static_cast<size_t>(c.n_layer * c.n_head_kv * n_ctx * c.head_dim_v)) {}
-
-  // Keys of layer il, KV head g: row p is position p.
-  float* k(int64_t il, int64_t g) { return k_.data() + (il * n_kv_ + g) * n_ctx_ * hdk_; }
-  // Transposed values of layer il, KV head g: row d holds dimension d for every position.
-  float* vt(int64_t il, int64_t g) { return v_.data() + (il * n_kv_ + g) * hdv_ * n_ctx_; }
-  size_t bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
-
- private:
-  int64_t n_ctx_, n_kv_, hdk_, hdv_;
-  std::vector<float> k_, v_;
-};
 
 // Activations of one micro-batch and the tensor names reported to observers.
 class SessionScratch {
@@ -79,18 +60,18 @@ class SessionScratch {
   int64_t cap_ = 0;
 };
 
-Session::Session(std::shared_ptr<const Model> model, int64_t n_ctx)
+Session::Session(std::shared_ptr<const Model> model, int64_t n_ctx, KVCacheType kv_type)
     : model_(std::move(model)), n_ctx_(n_ctx) {
   const ModelConfig& c = model_->config();
   if (n_ctx <= 0 || n_ctx > (int64_t{1} << 22))
     throw Error(model_->path(), "context size " + std::to_string(n_ctx) + " is out of range");
   const double bytes = static_cast<double>(n_ctx) * c.n_layer * c.n_head_kv *
-                       (c.head_dim_k + c.head_dim_v) * sizeof(float);
+                       static_cast<double>(kv_row_bytes(kv_type, c.head_dim_k) + kv_row_bytes(kv_type, c.head_dim_v));
   if (bytes > 64.0 * (1ull << 30))
     throw Error(model_->path(), "a KV cache of " + std::to_string(n_ctx) +
                                     " positions would need " + std::to_string(bytes / (1 << 30)) +
                                     " GiB");
-  cache_ = std::make_unique<KVCache>(c, n_ctx);
+  cache_ = std::make_unique<KVCache>(c, n_ctx, kv_type);
   scratch_ = std::make_unique<SessionScratch>(c, model_->weights());
 }
 
@@ -171,22 +152,16 @@ void Session::eval_ubatch(std::span<const int32_t> tokens, bool all_logits, floa
     const float base = c.layer_rope_base(il), fscale = c.layer_rope_scale(il);
     ops::rope(q, n, nh, hdk, c.n_rot, p0, base, fscale, c.rope_neox);
     ops::rope(k, n, nkv, hdk, c.n_rot, p0, base, fscale, c.rope_neox);
-    for (int64_t g = 0; g < nkv; ++g) {
-      float* kc = cache.k(il, g);
-      float* vt = cache.vt(il, g);
-      for (int64_t t = 0; t < n; ++t) {
-        std::memcpy(kc + (p0 + t) * hdk, k + (t * nkv + g) * hdk, sizeof(float) * hdk);
-        const float* vr = v + (t * nkv + g) * hdv;
-        for (int64_t d = 0; d < hdv; ++d) vt[d * n_ctx_ + p0 + t] = vr[d];
-      }
-    }
+    for (int64_t g = 0; g < nkv; ++g)
+      for (int64_t t = 0; t < n; ++t)
+        cache.store(il, g, p0 + t, k + (t * nkv + g) * hdk, v + (t * nkv + g) * hdv);
 
     const bool swa = c.is_swa(il);
     const int64_t window = c.sliding_window;
     const float kq_scale = c.kq_scale(), softcap = c.attn_logit_softcap;
     const int64_t nqb = (n + kQueryBlock - 1) / kQueryBlock;
     parallel_for(nh * nqb, [&](int64_t b, int64_t e) {
-      std::vector<float> s;
+      std::vector<float> s, kbuf, vbuf;
       for (int64_t item = b; item < e; ++item) {
         const int64_t hd = item / nqb, q0 = (item % nqb) * kQueryBlock;
         const int64_t q1 = std::min(n, q0 + kQueryBlock), bq = q1 - q0, g = hd / group;
@@ -194,8 +169,8 @@ void Session::eval_ubatch(std::span<const int32_t> tokens, bool all_logits, floa
         const int64_t jlo = swa ? std::max<int64_t>(0, p0 + q0 - window + 1) : 0;
         const int64_t nk = jhi - jlo;
         s.resize(static_cast<size_t>(bq * nk));
-        kernels::gemm_nt(bq, nk, hdk, q + q0 * Q + hd * hdk, Q, cache.k(il, g) + jlo * hdk, hdk,
-                         s.data(), nk, nullptr);
+        const float* keys = cache.keys(il, g, jlo, jhi, kbuf);
+        kernels::gemm_nt(bq, nk, hdk, q + q0 * Q + hd * hdk, Q, keys, hdk, s.data(), nk, nullptr);
         for (int64_t i = 0; i < bq; ++i) {
           const int64_t pos = p0 + q0 + i;
           float* row = s.data() + i * nk;
@@ -218,8 +193,9 @@ void Session::eval_ubatch(std::span<const int32_t> tokens, bool all_logits, floa
           for (int64_t j = a; j < z; ++j) row[j] *= inv;
           for (int64_t j = z; j < nk; ++j) row[j] = 0.f;
         }
-        kernels::gemm_nt(bq, hdv, nk, s.data(), nk, cache.vt(il, g) + jlo, n_ctx_,
-                         attn + q0 * O + hd * hdv, O, nullptr);
+        int64_t ldv = 0;
+        const float* vt = cache.values_t(il, g, jlo, jhi, vbuf, &ldv);
+        kernels::gemm_nt(bq, hdv, nk, s.data(), nk, vt, ldv, attn + q0 * O + hd * hdv, O, nullptr);
       }
     });
     observe(il, names[3], attn, O);

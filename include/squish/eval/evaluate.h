@@ -27,6 +27,7 @@ struct EvalOptions {
   std::string choices_path;       // HellaSwag JSONL (empty: skip)
   int64_t max_choice_tasks = -1;
   bool progress = true;           // show progress bars
+  KVCacheType kv_type = KVCacheType::F32;  // element type of the KV cache
 };
 
 // What was measured.

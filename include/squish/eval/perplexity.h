@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "squish/model/kv_cache_type.h"
+
 namespace squish {
 
 class Model;
@@ -20,6 +22,7 @@ struct PerplexityOptions {
   int64_t n_ctx = 512;       // tokens per chunk
   int64_t n_batch = 512;     // tokens per evaluation call (capped at n_ctx)
   int64_t max_chunks = -1;   // evaluate at most this many chunks (-1: every whole chunk)
+  KVCacheType kv_type = KVCacheType::F32;  // element type of the KV cache
   // Called after each chunk with its 1-based index, the number of chunks and the running perplexity.
   std::function<void(int64_t chunk, int64_t n_chunks, double running_ppl)> on_chunk;
   // Called once per chunk, in order, with the scored rows (n x n_vocab logits) and the token each

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "squish/model/kv_cache_type.h"
+
 namespace squish {
 
 class Model;
@@ -19,6 +21,7 @@ struct SpeedOptions {
   int reps = 5;            // timed repetitions per test
   uint32_t seed = 1;       // seed of the random token ids
   bool warmup = true;      // one untimed run first
+  KVCacheType kv_type = KVCacheType::F32;  // element type of the KV cache
 };
 
 // One test's measurements.

@@ -8,12 +8,13 @@
 #include <vector>
 
 #include "squish/model/config.h"
+#include "squish/model/kv_cache_type.h"
 #include "squish/model/tokenizer.h"
 
 namespace squish {
 
 class ModelWeights;  // defined by the implementation
-class KVCache;       // defined by the implementation
+class KVCache;       // defined by the implementation (src/model/kv_cache.h)
 class SessionScratch;  // per-session work buffers (implementation)
 
 // The input of one linear layer during Session::eval: `data` is [n_tokens x n_cols] row-major,
@@ -68,7 +69,8 @@ class Model {
 // One sequence being evaluated: owns a KV cache of up to n_ctx positions.
 class Session {
  public:
-  Session(std::shared_ptr<const Model> model, int64_t n_ctx);
+  // kv_type: how the cache stores keys and values (F32: exact).
+  Session(std::shared_ptr<const Model> model, int64_t n_ctx, KVCacheType kv_type = KVCacheType::F32);
   ~Session();
 
   // Evaluates `tokens` at positions n_past() .. n_past()+n-1 (batched), appending to the cache.

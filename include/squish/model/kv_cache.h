@@ -1,0 +1,42 @@
+// The KV cache of a Session: per layer and KV head, one row per position for keys and for values,
+// stored as KVCacheType. F32 keeps values transposed so attention reads them without conversion;
+// the other types are converted to F32 for the positions an attention work item reads.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "squish/model/config.h"
+#include "squish/model/kv_cache_type.h"
+
+namespace squish {
+
+class KVCache {
+ public:
+  KVCache(const ModelConfig& c, int64_t n_ctx, KVCacheType type);
+
+  // Stores the key row k[head_dim_k] and value row v[head_dim_v] of KV head g, layer il, at `pos`.
+  void store(int64_t il, int64_t g, int64_t pos, const float* k, const float* v);
+  // Keys of positions [j0, j1) as F32 rows [(j1 - j0) x head_dim_k]: a pointer into the cache (F32)
+  // or into buf.
+  const float* keys(int64_t il, int64_t g, int64_t j0, int64_t j1, std::vector<float>& buf) const;
+  // Values of positions [j0, j1) transposed, F32 [head_dim_v rows, row stride *ld]: into the cache
+  // (F32) or into buf.
+  const float* values_t(int64_t il, int64_t g, int64_t j0, int64_t j1, std::vector<float>& buf,
+                        int64_t* ld) const;
+  // Bytes held.
+  size_t bytes() const { return k_.size() + v_.size(); }
+  KVCacheType type() const { return type_; }
+
+ private:
+  uint8_t* k_row(int64_t il, int64_t g, int64_t pos);
+  const uint8_t* k_row(int64_t il, int64_t g, int64_t pos) const;
+  uint8_t* v_row(int64_t il, int64_t g, int64_t pos);
+  const uint8_t* v_row(int64_t il, int64_t g, int64_t pos) const;
+
+  KVCacheType type_;
+  int64_t n_ctx_, n_kv_, hdk_, hdv_;
+  size_t kb_, vb_;  // bytes per key / value row
+  std::vector<uint8_t> k_, v_;
+};
+
+}  // namespace squish
