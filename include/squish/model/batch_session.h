@@ -1,0 +1,45 @@
+// Batched decoding: several sequences, each with its own KV cache, advanced together so that one
+// forward pass (and one read of every weight) serves a token of each.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "squish/model/kv_cache_type.h"
+#include "squish/model/model.h"
+
+namespace squish {
+
+class BatchSession {
+ public:
+  // n_seq sequences of up to n_ctx positions each.
+  BatchSession(std::shared_ptr<const Model> model, int64_t n_seq, int64_t n_ctx,
+               KVCacheType kv_type = KVCacheType::F32);
+  ~BatchSession();
+
+  // Number of sequences.
+  int64_t n_seq() const { return static_cast<int64_t>(n_past_.size()); }
+  // Positions held by sequence s.
+  int64_t n_past(int64_t s) const { return n_past_.at(static_cast<size_t>(s)); }
+  // Evaluates a prompt for sequence s alone (appending to its cache); returns its last logits.
+  std::vector<float> prefill(int64_t s, std::span<const int32_t> tokens);
+  // Appends tokens[i] to sequence i for every i in one forward pass (tokens.size() == n_seq());
+  // returns the logits of each, [n_seq x n_vocab].
+  std::vector<float> step(std::span<const int32_t> tokens);
+  // Empties every cache.
+  void reset();
+  // Bytes held by the KV caches.
+  size_t kv_cache_bytes() const;
+
+ private:
+  void check(std::span<const int32_t> tokens, std::span<const int64_t> seqs) const;
+
+  std::shared_ptr<const Model> model_;
+  std::vector<std::unique_ptr<KVCache>> caches_;
+  std::unique_ptr<SessionScratch> scratch_;
+  std::vector<int64_t> n_past_;
+  int64_t n_ctx_;
+};
+
+}  // namespace squish

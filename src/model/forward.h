@@ -1,0 +1,61 @@
+// The decoder forward pass shared by Session and BatchSession: rows of one pass may belong to
+// different sequences, each extending its own KV cache from its own position.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "squish/model/config.h"
+#include "squish/model/kv_cache.h"
+#include "squish/model/model.h"
+#include "squish/model/weights.h"
+
+namespace squish {
+
+// Activations of one micro-batch and the tensor names reported to observers.
+class SessionScratch {
+ public:
+  explicit SessionScratch(const ModelConfig& c, const ModelWeights& w) : c_(c) {
+    names.resize(static_cast<size_t>(c.n_layer));
+    for (int64_t il = 0; il < c.n_layer; ++il) {
+      const std::string b = "blk." + std::to_string(il) + ".";
+      auto& n = names[static_cast<size_t>(il)];
+      n = {b + "attn_q.weight",   b + "attn_k.weight", b + "attn_v.weight", b + "attn_output.weight",
+           b + "ffn_gate.weight", b + "ffn_up.weight", b + "ffn_down.weight"};
+    }
+    lm_head_name = w.lm_head().name;
+  }
+  void reserve(int64_t n) {
+    if (n <= cap_) return;
+    const int64_t E = c_.n_embd, Q = c_.n_head * c_.head_dim_k, K = c_.n_head_kv * c_.head_dim_k;
+    const int64_t Vd = c_.n_head_kv * c_.head_dim_v, O = c_.n_head * c_.head_dim_v;
+    x.resize(n * E), h.resize(n * E), o.resize(n * E);
+    q.resize(n * Q), k.resize(n * K), v.resize(n * Vd), attn.resize(n * O);
+    g.resize(n * c_.n_ff), u.resize(n * c_.n_ff);
+    cap_ = n;
+  }
+  std::vector<float> x, h, o, q, k, v, attn, g, u;
+  std::vector<std::vector<std::string>> names;  // per layer: q k v o gate up down
+  std::string lm_head_name;
+
+ private:
+  const ModelConfig& c_;
+  int64_t cap_ = 0;
+};
+
+// Consecutive rows [row0, row0 + n) of a pass: tokens of one sequence at positions p0 .. p0+n-1.
+struct SequenceRows {
+  KVCache* cache;
+  int64_t n_ctx;  // the cache's capacity (positions)
+  int64_t row0, n, p0;
+};
+
+// Evaluates tokens (every row belongs to exactly one entry of seqs, which are in row order),
+// appending keys and values to the caches. Writes the logits of the rows listed in logit_rows
+// (in that order, [logit_rows.size() x n_vocab]) when logits is not null. observer may be null.
+void forward(const Model& model, SessionScratch& S, const LinearObserver* observer,
+             std::span<const int32_t> tokens, std::span<const SequenceRows> seqs,
+             std::span<const int64_t> logit_rows, float* logits);
+
+}  // namespace squish
