@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "squish/common/error.h"
 #include "squish/common/parallel.h"
 #include "squish/eval/throughput.h"
 #include "squish/model/model.h"
@@ -33,6 +34,7 @@ struct BenchArgs {
   int reps = 5;
   bool json = false;
   bool roofline = true;
+  std::vector<int64_t> batches;  // --batch: batched-decoding sweep
 };
 
 // Peak resident set size of this process so far, in bytes.
@@ -50,7 +52,11 @@ void run_bench(const BenchArgs& a) {
   opts.n_gen = a.n_gen;
   opts.reps = a.reps;
   opts.kv_type = parse_kv_cache_type(a.kv_cache);
-  const std::vector<SpeedTest> tests = measure_speed(model, opts);
+  std::vector<SpeedTest> tests = measure_speed(model, opts);
+  for (int64_t b : a.batches) {
+    if (b < 1 || b > 1024) throw Error("--batch " + std::to_string(b), "batch sizes must be 1..1024");
+    tests.push_back(measure_batched_decode(model, b, opts));
+  }
   // Bytes a decoding step reads: every weight except the embedding table (one row per token)
   // unless it doubles as the output projection.
   const ModelWeights& w = model->weights();
@@ -63,7 +69,7 @@ void run_bench(const BenchArgs& a) {
   const double rss = peak_rss_bytes();  // before the bandwidth probe's buffer
   const double machine_bw = a.roofline ? measure_read_bandwidth() : 0.0;
   auto achieved = [&](const SpeedTest& t) {
-    return t.name.rfind("tg", 0) == 0 ? step_bytes * t.tokens_per_second : 0.0;
+    return t.name.rfind("tg", 0) == 0 ? step_bytes * t.tokens_per_second / static_cast<double>(t.batch) : 0.0;
   };
   if (a.json) {
     nlohmann::json j = {{"model", a.model}, {"threads", num_threads()}, {"reps", a.reps},
@@ -74,7 +80,7 @@ void run_bench(const BenchArgs& a) {
     nlohmann::json arr = nlohmann::json::array();
     for (const SpeedTest& t : tests) {
       nlohmann::json e = {{"test", t.name}, {"n_tokens", t.n_tokens}, {"tokens_per_second", t.tokens_per_second},
-                          {"stddev", t.stddev}, {"seconds", t.seconds}};
+                          {"stddev", t.stddev}, {"seconds", t.seconds}, {"batch", t.batch}};
       if (t.name.rfind("pp", 0) == 0) {
         double mean = 0;
         for (double s : t.seconds) mean += s / t.seconds.size();
@@ -105,7 +111,8 @@ void run_bench(const BenchArgs& a) {
     for (double s : t.seconds) mean += s / t.seconds.size();
     std::printf("| %d | %s | %.2f ± %.2f | %s | %s | %s |\n", num_threads(), t.name.c_str(),
                 t.tokens_per_second, t.stddev,
-                tg ? fmt2(t.latency_p50_ms, t.latency_p95_ms).c_str() : ("TTFT " + fmt1(1e3 * mean)).c_str(),
+                !tg ? ("TTFT " + fmt1(1e3 * mean)).c_str()
+                    : t.batch > 1 ? "" : fmt2(t.latency_p50_ms, t.latency_p95_ms).c_str(),
                 tg ? fmt1(achieved(t) / 1e9).c_str() : "",
                 tg && machine_bw > 0 ? (fmt1(100.0 * achieved(t) / machine_bw) + "%").c_str() : "");
   }
@@ -124,6 +131,8 @@ CommandRegistrar reg(80, [](CLI::App& app) {
   cmd->add_option("-t,--threads", args->threads, "Worker threads (default: all cores)");
   cmd->add_option("-r,--reps", args->reps, "Timed repetitions per test")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_flag("--json", args->json, "Print JSON");
+  cmd->add_option("--batch", args->batches, "Also decode this many sequences together (comma list: 1,2,4,8,16,32)")
+      ->delimiter(',');
   cmd->add_flag("!--no-roofline", args->roofline, "Skip measuring the machine's read bandwidth");
   cmd->callback([args] { run_bench(*args); });
 });

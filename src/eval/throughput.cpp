@@ -8,6 +8,7 @@
 
 #include "squish/common/error.h"
 #include "squish/common/parallel.h"
+#include "squish/model/batch_session.h"
 #include "squish/model/model.h"
 
 namespace squish {
@@ -118,6 +119,28 @@ std::vector<SpeedTest> measure_speed(const std::shared_ptr<const Model>& model, 
     out.back().latency_p95_ms = 1e3 * percentile(lat, 0.95);
   }
   return out;
+}
+
+SpeedTest measure_batched_decode(const std::shared_ptr<const Model>& model, int64_t batch,
+                                 const SpeedOptions& opts) {
+  if (opts.reps < 1 || opts.n_gen < 1) throw Error("bench", "batched decoding needs -n >= 1 and -r >= 1");
+  constexpr int64_t kPrompt = 16;
+  std::mt19937 rng(opts.seed);
+  BatchSession bs(model, batch, kPrompt + opts.n_gen, opts.kv_type);
+  auto run = [&](int64_t steps) {
+    bs.reset();
+    for (int64_t s = 0; s < batch; ++s) bs.prefill(s, random_tokens(*model, kPrompt, rng));
+    const auto t0 = Clock::now();
+    for (int64_t i = 0; i < steps; ++i) bs.step(random_tokens(*model, batch, rng));
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  if (opts.warmup) run(1);
+  std::vector<double> secs;
+  for (int r = 0; r < opts.reps; ++r) secs.push_back(run(opts.n_gen));
+  SpeedTest t = summarise("tg" + std::to_string(opts.n_gen) + "@b" + std::to_string(batch),
+                          batch * opts.n_gen, std::move(secs));
+  t.batch = batch;
+  return t;
 }
 
 }  // namespace squish

@@ -33,7 +33,14 @@ struct SpeedTest {
   double stddev = 0;             // standard deviation of the per-repetition rates
   // Per-token latencies of tg tests (every generated token of every repetition), in ms.
   double latency_p50_ms = 0, latency_p95_ms = 0;
+  int64_t batch = 1;             // sequences decoded together (batched decoding tests)
 };
+
+// Batched decoding: `batch` sequences (each first given a 16-token random prompt) advanced together
+// for opts.n_gen steps; tokens_per_second counts every sequence's tokens (batch × n_gen / time).
+// Named "tg<n_gen>@b<batch>".
+SpeedTest measure_batched_decode(const std::shared_ptr<const Model>& model, int64_t batch,
+                                 const SpeedOptions& opts);
 
 // Sustained read bandwidth of main memory in bytes/s: the best of several passes summing a buffer
 // of `bytes` (far larger than the caches) with all parallel_for threads. The decoding roofline.
