@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""W4A16 vs W8A8 under batched decoding: aggregate decode tokens/s for 1..32 sequences advanced
+together (`squish bench --batch`), same model and threads.
+
+  W4A16 = Q4_0 weights (4.5 bits), F32 activations: squish's dequantize-to-F32-tile path
+          (SQUISH_QUANT_PATH=f32), whose dequantization is shared by every sequence of the batch.
+  W8A8  = Q8_0 weights (8.5 bits), activations quantized to int8 per 32-element block, integer dot
+          products (SQUISH_QUANT_PATH=int8).
+
+Prints a Markdown table and writes an SVG chart (--svg); the last line names the crossover."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from speed_vs_llamacpp import MODELS, converted  # noqa: E402
+
+SCHEMES = {"W4A16 (Q4_0, F32 tiles)": ("Q4_0", "f32"), "W8A8 (Q8_0, int8 dots)": ("Q8_0", "int8")}
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"]
+
+
+def sweep(binary: str, model: Path, path: str, batches: list[int], n_gen: int, reps: int, threads: int) -> dict:
+    p = subprocess.run([binary, "bench", str(model), "-p", "0", "-n", str(n_gen), "-r", str(reps),
+                        "--threads", str(threads), "--no-roofline", "--json",
+                        "--batch", ",".join(map(str, batches))],
+                       capture_output=True, text=True,
+                       env=dict(os.environ, SQUISH_PROGRESS="0", SQUISH_QUANT_PATH=path))
+    if p.returncode != 0:
+        raise SystemExit(p.stderr.strip())
+    return {t["batch"]: t["tokens_per_second"] for t in json.loads(p.stdout)["tests"] if "@b" in t["test"]}
+
+
+def svg(series: dict, batches: list[int], title: str) -> str:
+    W, H, L, R, T, B = 720, 420, 70, 20, 40, 50
+    ymax = max(max(v.values()) for v in series.values()) * 1.1
+    xs = {b: L + (W - L - R) * i / (len(batches) - 1) for i, b in enumerate(batches)}
+    y = lambda v: H - B - (H - T - B) * v / ymax
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{W}" height="{H}" fill="white"/>', f'<text x="{W/2}" y="22" text-anchor="middle" font-size="14">{title}</text>',
+           f'<line x1="{L}" y1="{H-B}" x2="{W-R}" y2="{H-B}" stroke="black"/><line x1="{L}" y1="{T}" x2="{L}" y2="{H-B}" stroke="black"/>',
+           f'<text x="{W/2}" y="{H-12}" text-anchor="middle">sequences decoded together (batch)</text>',
+           f'<text x="16" y="{H/2}" transform="rotate(-90 16 {H/2})" text-anchor="middle">aggregate tokens/s</text>']
+    for b, px in xs.items():
+        out.append(f'<text x="{px}" y="{H-B+16}" text-anchor="middle">{b}</text>')
+    for i in range(6):
+        v = ymax * i / 5
+        out.append(f'<text x="{L-6}" y="{y(v)+4}" text-anchor="end">{v:.0f}</text>'
+                   f'<line x1="{L}" y1="{y(v)}" x2="{W-R}" y2="{y(v)}" stroke="#ddd"/>')
+    for k, (name, pts) in enumerate(series.items()):
+        c = COLORS[k % len(COLORS)]
+        path = " ".join(f"{xs[b]:.1f},{y(pts[b]):.1f}" for b in batches)
+        out.append(f'<polyline points="{path}" fill="none" stroke="{c}" stroke-width="2"/>')
+        out += [f'<circle cx="{xs[b]:.1f}" cy="{y(pts[b]):.1f}" r="3" fill="{c}"/>' for b in batches]
+        out.append(f'<text x="{L+10}" y="{T+16+16*k}" fill="{c}">{name}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--batches", default="1,2,4,8,16,32")
+    ap.add_argument("-n", "--n-gen", type=int, default=32)
+    ap.add_argument("-r", "--reps", type=int, default=2)
+    ap.add_argument("-t", "--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--svg", default=str(ROOT / "docs" / "batch_crossover.svg"))
+    ap.add_argument("--squish", default=os.environ.get(
+        "SQUISH_BIN", str(ROOT / os.environ.get("SQUISH_BUILD", "build") / "squish")))
+    args = ap.parse_args()
+    batches = [int(b) for b in args.batches.split(",")]
+    series, crossovers = {}, []
+    for label, source in MODELS.items():
+        if not source.exists():
+            continue
+        short = label.split()[0]
+        res = {}
+        for scheme, (fmt, path) in SCHEMES.items():
+            res[scheme] = sweep(args.squish, converted(args.squish, source, fmt), path, batches,
+                                args.n_gen, args.reps, args.threads)
+            series[f"{short} {scheme}"] = res[scheme]
+        w4, w8 = res.values()
+        first = next((b for b in batches if w4[b] > w8[b]), None)
+        crossovers.append(f"{short}: W4A16 faster from batch {first}" if first else f"{short}: W8A8 faster at every batch")
+        print(f"\n{short}, {args.threads} threads, tg{args.n_gen} aggregate tokens/s")
+        print("| batch | " + " | ".join(res) + " | W4A16/W8A8 |")
+        print("|---:|" + "---:|" * (len(res) + 1))
+        for b in batches:
+            print(f"| {b} | " + " | ".join(f"{v[b]:.1f}" for v in res.values()) + f" | {w4[b] / w8[b]:.2f}x |")
+    Path(args.svg).write_text(svg(series, batches, "Batched decoding: W4A16 vs W8A8 (squish, CPU)"))
+    print(f"\nchart: {args.svg}")
+    print("crossover: " + "; ".join(crossovers))
+
+
+if __name__ == "__main__":
+    main()
