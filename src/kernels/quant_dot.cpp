@@ -202,6 +202,13 @@ float quant_dot(Isa isa, GGMLType t, const void* w, const void* a, int64_t n) {
   }
 }
 
+void quant_dot4(Isa isa, GGMLType t, const void* w, const void* const* a, int64_t n, float* out) {
+  const bool legacy = t == GGMLType::Q4_0 || t == GGMLType::Q8_0;
+  if (legacy && isa == Isa::Avx512) return quant_dot4_avx512(t, w, a, n, out);
+  if (legacy && isa == Isa::Avx2) return quant_dot4_avx2(t, w, a, n, out);
+  for (int r = 0; r < 4; ++r) out[r] = quant_dot(isa, t, w, a[r], n);
+}
+
 void quant_gemv(GGMLType t, const void* W, int64_t rows, int64_t n, const float* x, float* y) {
   const GGMLType at = activation_type(t);
   const int64_t bs = type_traits(at).block_size;

@@ -43,7 +43,7 @@ float legacy_dot_256(GGMLType t, const void* w, const void* a, int64_t n, DotI8 
     for (int64_t b = 0; b < nb; ++b) {
       const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb[b].qs));
       const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[b].qs));
-      const float d = fp16_to_fp32(wb[b].d) * fp16_to_fp32(ab[b].d);
+      const float d = _cvtsh_ss(wb[b].d) * _cvtsh_ss(ab[b].d);
       acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(dot_i8(wv, av)), acc);
     }
     return hsum(acc);
@@ -52,13 +52,37 @@ float legacy_dot_256(GGMLType t, const void* w, const void* a, int64_t n, DotI8 
     const auto* wb = static_cast<const BlockQ4_0*>(w);
     for (int64_t b = 0; b < nb; ++b) {
       const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[b].qs));
-      const float d = fp16_to_fp32(wb[b].d) * fp16_to_fp32(ab[b].d);
+      const float d = _cvtsh_ss(wb[b].d) * _cvtsh_ss(ab[b].d);
       acc = _mm256_fmadd_ps(_mm256_set1_ps(d),
                             _mm256_cvtepi32_ps(dot_i8(unpack_q4_0(wb[b].qs), av)), acc);
     }
     return hsum(acc);
   }
   throw Error("quant_dot", "weight type " + type_name(t) + " is not supported yet");
+}
+
+// R activation rows (a[r]: Q8_0 blocks) against one Q8_0 / Q4_0 weight row, unpacking each weight
+// block once for all of them: out[r] = Σ over blocks of d_w·d_a·(w · a_r).
+template <int R, typename DotI8>
+void legacy_dot_256_rows(GGMLType t, const void* w, const void* const* a, int64_t n, float* out,
+                         DotI8 dot_i8) {
+  const int64_t nb = n / kQK;
+  const BlockQ8_0* ab[R];
+  for (int r = 0; r < R; ++r) ab[r] = static_cast<const BlockQ8_0*>(a[r]);
+  __m256 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+  const bool q8 = t == GGMLType::Q8_0;
+  const auto* w8 = static_cast<const BlockQ8_0*>(w);
+  const auto* w4 = static_cast<const BlockQ4_0*>(w);
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i wv = q8 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w8[b].qs)) : unpack_q4_0(w4[b].qs);
+    const float dw = _cvtsh_ss(q8 ? w8[b].d : w4[b].d);
+    for (int r = 0; r < R; ++r) {
+      const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[r][b].qs));
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * _cvtsh_ss(ab[r][b].d)), _mm256_cvtepi32_ps(dot_i8(wv, av)), acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) out[r] = hsum(acc[r]);
 }
 
 }  // namespace

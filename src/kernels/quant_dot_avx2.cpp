@@ -26,4 +26,8 @@ float quant_dot_avx2(GGMLType t, const void* w, const void* a, int64_t n) {
   return legacy_dot_256(t, w, a, n, [](__m256i x, __m256i y) { return dot_i8(x, y); });
 }
 
+void quant_dot4_avx2(GGMLType t, const void* w, const void* const* a, int64_t n, float* out) {
+  legacy_dot_256_rows<4>(t, w, a, n, out, [](__m256i x, __m256i y) { return dot_i8(x, y); });
+}
+
 }  // namespace squish::kernels

@@ -49,8 +49,8 @@ float dot_q4_k(const BlockQ4_K* w, const BlockQ8_K* a, int64_t nb) {
       macc += m[2 * j] * (a[b].bsums[4 * j] + a[b].bsums[4 * j + 1]) +
               m[2 * j + 1] * (a[b].bsums[4 * j + 2] + a[b].bsums[4 * j + 3]);
     }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * fp16_to_fp32(w[b].d)), _mm256_cvtepi32_ps(sumi), acc);
-    mins += a[b].d * fp16_to_fp32(w[b].dmin) * static_cast<float>(macc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * _cvtsh_ss(w[b].d)), _mm256_cvtepi32_ps(sumi), acc);
+    mins += a[b].d * _cvtsh_ss(w[b].dmin) * static_cast<float>(macc);
   }
   return hsum(acc) - mins;
 }
@@ -61,6 +61,10 @@ float quant_dot_avx512(GGMLType t, const void* w, const void* a, int64_t n) {
   if (t == GGMLType::Q4_K)
     return dot_q4_k(static_cast<const BlockQ4_K*>(w), static_cast<const BlockQ8_K*>(a), n / kQKK);
   return legacy_dot_256(t, w, a, n, [](__m256i x, __m256i y) { return dot_i8(x, y); });
+}
+
+void quant_dot4_avx512(GGMLType t, const void* w, const void* const* a, int64_t n, float* out) {
+  legacy_dot_256_rows<4>(t, w, a, n, out, [](__m256i x, __m256i y) { return dot_i8(x, y); });
 }
 
 }  // namespace squish::kernels

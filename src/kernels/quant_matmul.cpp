@@ -42,7 +42,15 @@ void matmul_int8(GGMLType t, const uint8_t* W, int64_t m, int64_t n, int64_t k, 
     for (int64_t j = j0; j < j1; ++j) {
       const uint8_t* row = W + j * rb;
       const float b = bias ? bias[j] : 0.f;
-      for (int64_t i = 0; i < m; ++i) C[i * n + j] = quant_dot(isa, t, row, act.data() + i * ab, k) + b;
+      int64_t i = 0;
+      for (; i + 4 <= m; i += 4) {  // four tokens per weight-row pass
+        const void* a4[4] = {act.data() + i * ab, act.data() + (i + 1) * ab, act.data() + (i + 2) * ab,
+                             act.data() + (i + 3) * ab};
+        float out[4];
+        quant_dot4(isa, t, row, a4, k, out);
+        for (int r = 0; r < 4; ++r) C[(i + r) * n + j] = out[r] + b;
+      }
+      for (; i < m; ++i) C[i * n + j] = quant_dot(isa, t, row, act.data() + i * ab, k) + b;
     }
   }, 8);
 }

@@ -75,6 +75,33 @@ TEST_P(QuantMatmul, PathsAgreeWithF32Product) {
   }
 }
 
+TEST(QuantDot4, EveryIsaEqualsFourScalarDots) {
+  for (GGMLType t : {GGMLType::Q4_0, GGMLType::Q8_0, GGMLType::Q4_K}) {
+    const int64_t k = 512;
+    const auto w = random_rows(t, 1, k, 21);
+    const GGMLType at = sk::activation_type(t);
+    std::vector<std::vector<uint8_t>> acts(4, std::vector<uint8_t>(squish::row_bytes(at, k)));
+    std::mt19937 rng(9);
+    std::normal_distribution<float> d(0.f, 1.f);
+    const void* a[4];
+    for (int r = 0; r < 4; ++r) {
+      std::vector<float> x(k);
+      for (auto& v : x) v = d(rng);
+      sk::quantize_activations(t, x.data(), acts[r].data(), k);
+      a[r] = acts[r].data();
+    }
+    for (sk::Isa isa : {sk::Isa::Scalar, sk::Isa::Avx2, sk::Isa::Avx512}) {
+      if (isa > sk::active_isa()) continue;
+      float out[4];
+      sk::quant_dot4(isa, t, w.data(), a, k, out);
+      for (int r = 0; r < 4; ++r) {
+        const float want = sk::quant_dot_scalar(t, w.data(), a[r], k);
+        EXPECT_NEAR(out[r], want, 1e-4f * (1.f + std::fabs(want))) << squish::type_name(t) << " " << sk::isa_name(isa);
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Types, QuantMatmul,
                          ::testing::Values(GGMLType::F16, GGMLType::BF16, GGMLType::Q4_0, GGMLType::Q4_1,
                                            GGMLType::Q5_0, GGMLType::Q5_1, GGMLType::Q8_0, GGMLType::Q2_K,

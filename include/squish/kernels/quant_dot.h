@@ -31,6 +31,14 @@ void quantize_activations(GGMLType weight_type, const float* x, void* dst, int64
 // quantize_activations(t, ...), using the given ISA (the caller picks one the CPU has).
 float quant_dot(Isa isa, GGMLType t, const void* weight_row, const void* act_q8_0, int64_t n);
 
+// Four dot products of one weight row with four activation rows (a[r], each quantized by
+// quantize_activations), sharing the weight unpacking: the int8 GEMM step for batches. Any type
+// quant_dot supports (Q4_0 / Q8_0 use the shared-unpack SIMD loop, the others four quant_dots).
+void quant_dot4(Isa isa, GGMLType t, const void* weight_row, const void* const* acts, int64_t n, float* out);
+// The SIMD versions of quant_dot4 for Q4_0 / Q8_0 (call only when the CPU has the ISA).
+void quant_dot4_avx512(GGMLType t, const void* weight_row, const void* const* acts, int64_t n, float* out);
+void quant_dot4_avx2(GGMLType t, const void* weight_row, const void* const* acts, int64_t n, float* out);
+
 // y[j] = dot(W row j, x) for j < rows; W holds rows of type t with row_bytes(t, n) bytes each.
 // x is quantized to Q8_0 once; uses active_isa().
 void quant_gemv(GGMLType t, const void* W, int64_t rows, int64_t n, const float* x, float* y);
