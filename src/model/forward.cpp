@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "ops.h"
 #include "squish/common/parallel.h"
@@ -16,8 +17,15 @@ namespace squish {
 namespace {
 constexpr int64_t kQueryBlock = 32;  // queries per attention work item
 
-// y = x · Wᵀ (+ bias) for n tokens, with W held as F32 or packed in its GGUF type.
+// y = x · Wᵀ (+ bias) for n tokens, with W held as F32 or packed in its GGUF type; the input is
+// first rounded as w.input_quant says (W8A8 / FP8 schemes).
 void linear(const Weight& w, int64_t n, const float* x, float* y, const float* bias = nullptr) {
+  thread_local std::vector<float> xq;
+  if (w.input_quant != InputQuant::None) {
+    xq.resize(static_cast<size_t>(n * w.cols()));
+    fake_quantize_input(w.input_quant, w.input_scale, x, xq.data(), n, w.cols());
+    x = xq.data();
+  }
   if (w.is_packed())
     kernels::quant_matmul(w.type, w.packed, n, w.rows(), w.cols(), x, y, bias);
   else

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "squish/formats/activation_quant.h"
 #include "squish/formats/ggml_type.h"
 #include "squish/model/config.h"
 
@@ -20,6 +21,8 @@ struct Weight {
   std::vector<float> data;
   GGMLType type = GGMLType::F32;   // storage type of `packed` (F32 when held in data)
   const uint8_t* packed = nullptr; // quantized rows (owned by ModelWeights::storage)
+  InputQuant input_quant = InputQuant::None;  // linears: how the input is quantized first
+  float input_scale = 0.0f;                   // Static input_quant: the calibrated scale
 
   // Whether the tensor is absent.
   bool empty() const { return data.empty() && packed == nullptr; }

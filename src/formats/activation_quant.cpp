@@ -1,0 +1,61 @@
+// Per-token / static INT8 and FP8 activation rounding (see activation_quant.h).
+#include "squish/formats/activation_quant.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "squish/common/parallel.h"
+#include "squish/formats/minifloat.h"
+
+namespace squish {
+
+namespace {
+bool is_fp8(InputQuant q) { return q == InputQuant::Fp8PerToken || q == InputQuant::Fp8Static; }
+bool is_static(InputQuant q) { return q == InputQuant::Int8Static || q == InputQuant::Fp8Static; }
+}  // namespace
+
+std::string input_quant_name(InputQuant q) {
+  switch (q) {
+    case InputQuant::None: return "none";
+    case InputQuant::Int8PerToken: return "int8-per-token";
+    case InputQuant::Int8Static: return "int8-static";
+    case InputQuant::Fp8PerToken: return "fp8-per-token";
+    case InputQuant::Fp8Static: return "fp8-static";
+  }
+  return "?";
+}
+
+float input_quant_scale(InputQuant q, float amax) { return amax / (is_fp8(q) ? 448.0f : 127.0f); }
+
+void fake_quantize_input(InputQuant q, float static_scale, const float* x, float* y, int64_t rows,
+                         int64_t cols) {
+  if (q == InputQuant::None) {
+    if (y != x) std::copy_n(x, rows * cols, y);
+    return;
+  }
+  parallel_for(rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * cols;
+      float* yr = y + r * cols;
+      float s = static_scale;
+      if (!is_static(q)) {
+        float amax = 0.0f;
+        for (int64_t i = 0; i < cols; ++i) amax = std::max(amax, std::fabs(xr[i]));
+        s = input_quant_scale(q, amax);
+      }
+      if (!(s > 0.0f)) {
+        std::fill_n(yr, cols, 0.0f);
+        continue;
+      }
+      const float inv = 1.0f / s;
+      if (is_fp8(q)) {
+        for (int64_t i = 0; i < cols; ++i) yr[i] = e4m3_to_fp32(fp32_to_e4m3(xr[i] * inv)) * s;
+      } else {
+        for (int64_t i = 0; i < cols; ++i)
+          yr[i] = std::clamp(std::nearbyint(xr[i] * inv), -127.0f, 127.0f) * s;
+      }
+    }
+  }, 4);
+}
+
+}  // namespace squish
