@@ -1,0 +1,198 @@
+// AWQ's two searches. Every candidate is scored by the output error ||X·Dᵀ||² of the weight error D
+// on (a subsample of) the calibration inputs, computed with the F32 GEMM kernel over row chunks of
+// W in parallel; rows are independent because the groups never span rows.
+#include "squish/quant/awq.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "squish/common/parallel.h"
+#include "squish/kernels/gemm.h"
+
+namespace squish {
+
+namespace {
+
+constexpr double kMinScale = 1e-4;  // AutoAWQ's clamp of mean|x|^α
+constexpr int64_t kTokenTile = 256;  // rows of X per GEMM call (bounds the scratch buffer)
+
+// Throws unless spec quantizes each row of a rows × cols matrix on its own.
+void check_spec(const QuantSpec& spec, int64_t rows, int64_t cols) {
+  const std::string what = "AWQ with " + describe(spec) + ": ";
+  if (spec.granularity == Granularity::PerTensor)
+    throw std::invalid_argument(what + "per-tensor scales couple all rows (use per-channel or per-group)");
+  if (spec.double_quant)
+    throw std::invalid_argument(what + "double quantization couples the scales of different rows");
+  validate(spec, rows, cols);
+}
+
+// The rows of X to score on: all n, or max_rows evenly spaced ones copied into buf.
+const float* subsample(const float* X, int64_t n, int64_t cols, int64_t max_rows, std::vector<float>& buf,
+                       int64_t* used) {
+  if (max_rows <= 0 || n <= max_rows) {
+    *used = n;
+    return X;
+  }
+  buf.resize(static_cast<size_t>(max_rows * cols));
+  for (int64_t i = 0; i < max_rows; ++i) {
+    const int64_t src = i * n / max_rows;
+    std::copy(X + src * cols, X + (src + 1) * cols, buf.begin() + i * cols);
+  }
+  *used = max_rows;
+  return buf.data();
+}
+
+// out[j] += Σ_t (X_t · D_j)² over the n rows of X (stride ldx) for the m rows of D (stride ldd),
+// both k long.
+void add_output_error(const float* X, int64_t ldx, int64_t n, const float* D, int64_t ldd, int64_t m,
+                      int64_t k, std::vector<float>& scratch, double* out) {
+  scratch.resize(static_cast<size_t>(kTokenTile * m));
+  for (int64_t t0 = 0; t0 < n; t0 += kTokenTile) {
+    const int64_t tn = std::min(kTokenTile, n - t0);
+    kernels::gemm_nt(tn, m, k, X + t0 * ldx, ldx, D, ldd, scratch.data(), m);
+    for (int64_t t = 0; t < tn; ++t)
+      for (int64_t j = 0; j < m; ++j) {
+        const double v = scratch[t * m + j];
+        out[j] += v * v;
+      }
+  }
+}
+
+// AutoAWQ's candidate: s = max(mean|x|^α, 1e-4) / sqrt(max(s) · min(s)).
+std::vector<float> candidate_scales(const std::vector<float>& mean_abs_x, double alpha) {
+  std::vector<double> s(mean_abs_x.size());
+  double mx = 0, mn = std::numeric_limits<double>::infinity();
+  for (size_t j = 0; j < s.size(); ++j) {
+    s[j] = std::max(std::pow(static_cast<double>(mean_abs_x[j]), alpha), kMinScale);
+    mx = std::max(mx, s[j]);
+    mn = std::min(mn, s[j]);
+  }
+  const double norm = std::sqrt(mx * mn);
+  std::vector<float> out(s.size());
+  for (size_t j = 0; j < s.size(); ++j) out[j] = static_cast<float>(s[j] / norm);
+  return out;
+}
+
+// ||X Wᵀ − X W'ᵀ||² for W' = Q(W·diag(s))·diag(1/s), on row chunks of W in parallel.
+double scaled_rounding_error(const float* X, int64_t n, int64_t cols, const float* W, int64_t rows,
+                             const std::vector<float>& s, const QuantSpec& spec) {
+  std::vector<double> per_row(static_cast<size_t>(rows), 0.0);
+  parallel_for(rows, [&](int64_t r0, int64_t r1) {
+    const int64_t m = r1 - r0;
+    std::vector<float> scaled(static_cast<size_t>(m * cols)), d(scaled.size()), scratch;
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t c = 0; c < cols; ++c) scaled[r * cols + c] = W[(r0 + r) * cols + c] * s[c];
+    fake_quantize(scaled.data(), m, cols, spec, d.data());
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t c = 0; c < cols; ++c) d[r * cols + c] = W[(r0 + r) * cols + c] - d[r * cols + c] / s[c];
+    add_output_error(X, cols, n, d.data(), cols, m, cols, scratch, per_row.data() + r0);
+  });
+  double total = 0;
+  for (double e : per_row) total += e;
+  return total;
+}
+
+}  // namespace
+
+AwqResult awq_search_scales(const float* X, int64_t n, int64_t cols, const std::vector<const float*>& ws,
+                            const std::vector<int64_t>& rows, const std::vector<float>& mean_abs_x,
+                            const QuantSpec& spec, const AwqOptions& opt) {
+  if (ws.empty() || ws.size() != rows.size())
+    throw std::invalid_argument("AWQ: need one row count per weight matrix (and at least one matrix)");
+  if (static_cast<int64_t>(mean_abs_x.size()) != cols)
+    throw std::invalid_argument("AWQ: mean_abs_x has " + std::to_string(mean_abs_x.size()) +
+                                " channels, the weights have " + std::to_string(cols));
+  if (!X || n <= 0) throw std::invalid_argument("AWQ: no calibration inputs");
+  if (opt.grid <= 0) throw std::invalid_argument("AWQ: the α grid needs at least one point");
+  for (size_t i = 0; i < ws.size(); ++i) {
+    if (!ws[i]) throw std::invalid_argument("AWQ: null weight matrix");
+    check_spec(spec, rows[i], cols);
+  }
+  for (float m : mean_abs_x)
+    if (!(m >= 0) || !std::isfinite(m)) throw std::invalid_argument("AWQ: mean_abs_x must be finite and ≥ 0");
+
+  std::vector<float> buf;
+  int64_t ns = 0;
+  const float* Xs = subsample(X, n, cols, opt.max_rows, buf, &ns);
+  AwqResult res;
+  res.errors.resize(static_cast<size_t>(opt.grid));
+  double best = std::numeric_limits<double>::infinity();
+  for (int k = 0; k < opt.grid; ++k) {
+    const double alpha = static_cast<double>(k) / opt.grid;
+    std::vector<float> s = candidate_scales(mean_abs_x, alpha);
+    double err = 0;
+    for (size_t i = 0; i < ws.size(); ++i) err += scaled_rounding_error(Xs, ns, cols, ws[i], rows[i], s, spec);
+    res.errors[k] = err;
+    if (k == 0) res.error_identity = err;
+    if (err < best) {
+      best = err;
+      res.alpha = alpha;
+      res.error = err;
+      res.scales = std::move(s);
+    }
+  }
+  return res;
+}
+
+double awq_clip(float* W, int64_t rows, int64_t cols, const float* X, int64_t n, const QuantSpec& spec,
+                const AwqOptions& opt) {
+  check_spec(spec, rows, cols);
+  if (!X || n <= 0) throw std::invalid_argument("AWQ clip: no calibration inputs");
+  if (opt.clip_grid <= 0 || !(opt.max_shrink >= 0 && opt.max_shrink < 1))
+    throw std::invalid_argument("AWQ clip: need clip_grid > 0 and max_shrink in [0, 1)");
+  std::vector<float> buf;
+  int64_t ns = 0;
+  const float* Xs = subsample(X, n, cols, opt.clip_rows, buf, &ns);
+  const int64_t gs = group_extent(spec, rows, cols), ng = cols / gs;
+  const int steps = static_cast<int>(std::floor(opt.max_shrink * opt.clip_grid + 1e-9));
+  std::vector<double> before(static_cast<size_t>(rows), 0.0), after(static_cast<size_t>(rows), 0.0);
+
+  parallel_for(rows, [&](int64_t r0, int64_t r1) {
+    const int64_t m = r1 - r0;
+    float* w = W + r0 * cols;
+    std::vector<float> amax(static_cast<size_t>(m * ng), 0.0f), best_ratio(amax.size(), 1.0f);
+    std::vector<double> best_err(amax.size(), std::numeric_limits<double>::infinity()), e(static_cast<size_t>(m));
+    std::vector<float> wc(static_cast<size_t>(m * cols)), d(wc.size()), scratch;
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        float& a = amax[r * ng + c / gs];
+        a = std::max(a, std::fabs(w[r * cols + c]));
+      }
+    for (int k = 0; k <= steps; ++k) {
+      const float ratio = static_cast<float>(1.0 - static_cast<double>(k) / opt.clip_grid);
+      for (int64_t r = 0; r < m; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+          const float lim = amax[r * ng + c / gs] * ratio;
+          wc[r * cols + c] = std::clamp(w[r * cols + c], -lim, lim);
+        }
+      fake_quantize(wc.data(), m, cols, spec, d.data());
+      for (int64_t i = 0; i < m * cols; ++i) d[i] = w[i] - d[i];  // against the unclipped weights
+      for (int64_t g = 0; g < ng; ++g) {
+        std::fill(e.begin(), e.end(), 0.0);
+        add_output_error(Xs + g * gs, cols, ns, d.data() + g * gs, cols, m, gs, scratch, e.data());
+        for (int64_t r = 0; r < m; ++r) {
+          if (k == 0) before[r0 + r] += e[r];
+          if (e[r] < best_err[r * ng + g]) {
+            best_err[r * ng + g] = e[r];
+            best_ratio[r * ng + g] = ratio;
+          }
+        }
+      }
+    }
+    for (int64_t r = 0; r < m; ++r) {
+      for (int64_t g = 0; g < ng; ++g) after[r0 + r] += best_err[r * ng + g];
+      for (int64_t c = 0; c < cols; ++c) {
+        const float lim = amax[r * ng + c / gs] * best_ratio[r * ng + c / gs];
+        w[r * cols + c] = std::clamp(w[r * cols + c], -lim, lim);
+      }
+    }
+  });
+  double reduction = 0;
+  for (int64_t r = 0; r < rows; ++r) reduction += before[r] - after[r];
+  return reduction;
+}
+
+}  // namespace squish
