@@ -201,7 +201,8 @@ QuantizeReport quantize_to_gguf(const ModelSource& source, const std::string& ou
       go.damp = opt.gptq_damp;
       go.measure = opt.gptq_measure;
       const GptqReport g = gptq_encode_gguf(to, w.data(), rows, cols, *hessian, go, out_buf.data(),
-                                            opt.gptq_measure);
+                                            opt.gptq_measure,
+                                            importance[i].empty() ? nullptr : importance[i].data());
       if (opt.on_gptq) opt.on_gptq(t.name, g);
       writer.write_data(out_buf.data(), out_buf.size());
       qt.used_gptq = true;

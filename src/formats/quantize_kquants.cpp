@@ -1,9 +1,12 @@
 // Quantizers of the k-quant super-block types (256 elements). Without importance they reproduce
 // ggml's reference quantizers (quantize_row_q*_K_ref) byte for byte; with importance they follow
-// ggml's imatrix-weighted variants (quantize_row_q*_K_impl).
+// ggml's imatrix-weighted variants (quantize_row_q*_K_impl). Each super-block is done in two steps
+// — choose its grid (scale fields, then the codes they round x to), then pack the codes — which
+// GPTQ reuses with its own codes.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 
 #include "quantize_internal.h"
 #include "scale_search.h"
@@ -25,8 +28,8 @@ inline int clamp_int(int v, int lo, int hi) { return std::max(lo, std::min(hi, v
 inline void pack_2bit(const uint8_t* L, uint8_t* qs) {
   for (int j = 0; j < kQKK; j += 128)
     for (int l = 0; l < 32; ++l)
-      qs[j / 4 + l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) |
-                                            (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
+      qs[j / 4 + l] = static_cast<uint8_t>((L[j + l] & 3) | ((L[j + l + 32] & 3) << 2) |
+                                            ((L[j + l + 64] & 3) << 4) | ((L[j + l + 96] & 3) << 6));
 }
 
 // Stores sub-block j's 6-bit scale and min in the Q4_K/Q5_K 12-byte layout (zeroed by caller
@@ -42,22 +45,22 @@ inline void pack_scale_min_k4(int j, uint8_t ls, uint8_t lm, uint8_t* s) {
   }
 }
 
-// Re-derives the levels of a Q4_K/Q5_K super-block from its stored scales and mins.
-inline void requantize_k4(const float* x, uint16_t d16, uint16_t dmin16, const uint8_t* scales,
-                          int nmax, uint8_t* L) {
-  for (int j = 0; j < kQKK / 32; ++j) {
-    uint8_t sc, m;
-    unpack_scale_min_k4(j, scales, sc, m);
-    const float d = fp16_to_fp32(d16) * static_cast<float>(sc);
-    if (d == 0) continue;
-    const float dm = fp16_to_fp32(dmin16) * static_cast<float>(m);
-    for (int ii = 0; ii < 32; ++ii)
-      L[32 * j + ii] = static_cast<uint8_t>(clamp_int(nearest_int((x[32 * j + ii] + dm) / d), 0, nmax));
+// The code layout of a k-quant type: sub-block size, code of value 0, largest code.
+BlockGrid kquant_layout(GGMLType t) {
+  BlockGrid g;
+  switch (t) {
+    case GGMLType::Q2_K: g.sub_size = 16, g.zero = 0, g.qmax = 3; break;
+    case GGMLType::Q3_K: g.sub_size = 16, g.zero = 4, g.qmax = 7; break;
+    case GGMLType::Q4_K: g.sub_size = 32, g.zero = 0, g.qmax = 15; break;
+    case GGMLType::Q5_K: g.sub_size = 32, g.zero = 0, g.qmax = 31; break;
+    case GGMLType::Q6_K: g.sub_size = 16, g.zero = 32, g.qmax = 63; break;
+    default: throw std::invalid_argument("not a k-quant block type: " + type_name(t));
   }
+  return g;
 }
 
-// Q4_K / Q5_K: per-sub-block scales and mins of a super-block, then their 6-bit encoding.
-// Returns the levels in L and fills d, dmin and the 12 scale bytes.
+// Q4_K / Q5_K: per-sub-block scales and mins of a super-block, then their 6-bit encoding into
+// d, dmin and the 12 scale bytes; the search's levels go to L.
 void quantize_k4_scales(const float* x, const float* qw, int nmax, uint8_t* L, uint16_t& d16,
                         uint16_t& dmin16, uint8_t* packed) {
   float weights[kQKK];
@@ -113,7 +116,16 @@ void quantize_k4_scales(const float* x, const float* qw, int nmax, uint8_t* L, u
     d16 = fp32_to_fp16(d_block);
     dmin16 = fp32_to_fp16(m_block);
   }
-  requantize_k4(x, d16, dmin16, packed, nmax, L);
+}
+
+// The grid of a Q4_K/Q5_K super-block from its stored scales and mins.
+void k4_grid(uint16_t d16, uint16_t dmin16, const uint8_t* scales, BlockGrid& g) {
+  for (int j = 0; j < kQKK / 32; ++j) {
+    uint8_t sc, m;
+    unpack_scale_min_k4(j, scales, sc, m);
+    g.d[j] = fp16_to_fp32(d16) * static_cast<float>(sc);
+    g.dm[j] = fp16_to_fp32(dmin16) * static_cast<float>(m);
+  }
 }
 
 // Packs Q3_K's 16 6-bit scales (values 0..63).
@@ -130,249 +142,284 @@ inline void pack_scales_q3_k(const int* ls, uint8_t* s) {
   }
 }
 
+// Scale fields and grid of a Q2_K super-block; the search's levels go to L.
+void q2_k_scales(const float* x, const float* qw, BlockQ2_K& y, BlockGrid& g, uint8_t* L) {
+  float weights[kQKK], mins[16], scales[16];
+  if (!qw) {
+    const float q4scale = 15.f;
+    float max_scale = 0, max_min = 0;
+    for (int l = 0; l < kQKK; ++l) weights[l] = std::fabs(x[l]);
+    for (int h = 0; h < 2; ++h)
+      search_affine_scale_x8(16, 3, x + 128 * h, 16, weights + 128 * h, 16, L + 128 * h,
+                             scales + 8 * h, mins + 8 * h, -0.5f, 0.1f, 15, true);
+    for (int j = 0; j < 16; ++j) {
+      if (scales[j] > max_scale) max_scale = scales[j];
+      if (mins[j] > max_min) max_min = mins[j];
+    }
+    if (max_scale > 0) {
+      const float iscale = q4scale / max_scale;
+      for (int j = 0; j < 16; ++j) y.scales[j] = static_cast<uint8_t>(nearest_int(iscale * scales[j]));
+      y.d = fp32_to_fp16(max_scale / q4scale);
+    } else {
+      std::memset(y.scales, 0, 16);
+      y.d = fp32_to_fp16(0.f);
+    }
+    if (max_min > 0) {
+      const float iscale = q4scale / max_min;
+      for (int j = 0; j < 16; ++j) y.scales[j] |= static_cast<uint8_t>(nearest_int(iscale * mins[j]) << 4);
+      y.dmin = fp32_to_fp16(max_min / q4scale);
+    } else {
+      y.dmin = fp32_to_fp16(0.f);
+    }
+  } else {
+    float sw[16] = {};
+    uint8_t Ls[16], Lm[16];
+    float sumx2 = 0;
+    for (int j = 0; j < kQKK; ++j) sumx2 += x[j] * x[j];
+    const float sigma2 = sumx2 / kQKK;
+    for (int j = 0; j < 16; ++j) {
+      float* wj = weights + 16 * j;
+      for (int l = 0; l < 16; ++l) wj[l] = qw[16 * j + l] * std::sqrt(sigma2 + x[16 * j + l] * x[16 * j + l]);
+      for (int l = 0; l < 16; ++l) sw[j] += wj[l];
+    }
+    for (int h = 0; h < 2; ++h)
+      search_affine_scale_x8(16, 3, x + 128 * h, 16, weights + 128 * h, 16, L + 128 * h,
+                             scales + 8 * h, mins + 8 * h, -0.9f, 0.05f, 36, false);
+    const float dm = search_positive_scale(16, 15, scales, Ls, sw);
+    const float mm = search_positive_scale(16, 15, mins, Lm, sw);
+    y.d = fp32_to_fp16(dm);
+    y.dmin = fp32_to_fp16(mm);
+    for (int j = 0; j < 16; ++j) y.scales[j] = static_cast<uint8_t>(Ls[j] | (Lm[j] << 4));
+  }
+  const float dall = fp16_to_fp32(y.d), mall = fp16_to_fp32(y.dmin);
+  for (int j = 0; j < 16; ++j) {
+    g.d[j] = dall * static_cast<float>(y.scales[j] & 0xF);
+    g.dm[j] = mall * static_cast<float>(y.scales[j] >> 4);
+  }
+}
+
+// Scale fields and grid of a Q3_K super-block; the search's levels go to L.
+void q3_k_scales(const float* x, const float* qw, BlockQ3_K& y, BlockGrid& g, uint8_t* L) {
+  auto* Li = reinterpret_cast<int8_t*>(L);  // the searches write level + 4 (0..7)
+  float scales[16];
+  int ls[16];
+  if (!qw) {
+    float max_scale = 0, amax = 0;
+    for (int j = 0; j < 16; ++j) {
+      scales[j] = search_symmetric_scale_refined(16, 4, x + 16 * j, Li + 16 * j, true);
+      const float a = std::fabs(scales[j]);
+      if (a > amax) {
+        amax = a;
+        max_scale = scales[j];
+      }
+    }
+    if (max_scale != 0) {
+      const float iscale = -32.f / max_scale;
+      for (int j = 0; j < 16; ++j) {
+        const int8_t l = static_cast<int8_t>(nearest_int(iscale * scales[j]));
+        ls[j] = clamp_int(l, -32, 31) + 32;
+      }
+      pack_scales_q3_k(ls, y.scales);
+      y.d = fp32_to_fp16(1 / iscale);
+    } else {
+      std::memset(y.scales, 0, kKScaleSize);
+      y.d = fp32_to_fp16(0.f);
+    }
+  } else {
+    float weight[kQKK], sw[16];
+    int8_t Ls[16];
+    float sumx2 = 0;
+    for (int j = 0; j < kQKK; ++j) sumx2 += x[j] * x[j];
+    const float sigma2 = 2 * sumx2 / kQKK;
+    for (int j = 0; j < 16; ++j) {
+      float* wj = weight + 16 * j;
+      for (int l = 0; l < 16; ++l) wj[l] = qw[16 * j + l] * std::sqrt(sigma2 + x[16 * j + l] * x[16 * j + l]);
+      float sumw = 0;
+      for (int l = 0; l < 16; ++l) sumw += wj[l];
+      sw[j] = sumw;
+    }
+    for (int h = 0; h < 2; ++h)
+      search_symmetric_scale_x8(16, 4, x + 128 * h, 16, weight + 128 * h, 16, Li + 128 * h, scales + 8 * h);
+    const float d_block = search_symmetric_scale(16, 32, scales, Ls, 1, sw);
+    for (int j = 0; j < 16; ++j) ls[j] = Ls[j];
+    pack_scales_q3_k(ls, y.scales);
+    y.d = fp32_to_fp16(d_block);
+  }
+  uint8_t sc[16];
+  unpack_scales_q3_k(y.scales, sc);
+  const float dall = fp16_to_fp32(y.d);
+  for (int j = 0; j < 16; ++j) g.d[j] = dall * static_cast<float>(static_cast<int8_t>(sc[j] - 32));
+}
+
+// Scale fields and grid of a Q6_K super-block; the search's levels go to L.
+void q6_k_scales(const float* x, const float* qw, BlockQ6_K& y, BlockGrid& g, uint8_t* L) {
+  auto* Li = reinterpret_cast<int8_t*>(L);  // the search writes level + 32 (0..63)
+  float scales[16], w2[kQKK];
+  const float* w = qw ? qw : w2;
+  if (!qw)
+    for (int l = 0; l < kQKK; ++l) w2[l] = x[l] * x[l];
+  for (int h = 0; h < 2; ++h)
+    search_symmetric_scale_x8(16, 32, x + 128 * h, 16, w + 128 * h, 16, Li + 128 * h, scales + 8 * h);
+  float max_scale = 0, max_abs_scale = 0;
+  for (int ib = 0; ib < 16; ++ib) {
+    const float a = std::fabs(scales[ib]);
+    if (a > max_abs_scale) {
+      max_abs_scale = a;
+      max_scale = scales[ib];
+    }
+  }
+  if (max_abs_scale < kGroupMaxEps) {  // an all-zero block: every field 0
+    std::memset(y.scales, 0, sizeof(y.scales));
+    y.d = 0;
+    std::memset(L, 0, kQKK);
+    return;
+  }
+  const float iscale = -128.f / max_scale;
+  y.d = fp32_to_fp16(1 / iscale);
+  for (int ib = 0; ib < 16; ++ib) y.scales[ib] = static_cast<int8_t>(std::min(127, nearest_int(iscale * scales[ib])));
+  const float dall = fp16_to_fp32(y.d);
+  for (int j = 0; j < 16; ++j) g.d[j] = dall * static_cast<float>(y.scales[j]);
+}
+
+// Row quantizer shared by the k-quants: choose each super-block's grid, then pack its codes.
+void quantize_kquant(GGMLType t, const float* x, void* dst, int64_t n, const float* qw) {
+  auto* y = static_cast<uint8_t*>(dst);
+  const size_t bb = type_traits(t).type_size;
+  BlockGrid g;
+  uint8_t L[kQKK];
+  for (int64_t i = 0; i < n / kQKK; ++i) {
+    choose_kquant_grid(t, x + kQKK * i, qw ? qw + kQKK * i : nullptr, y + bb * i, g, L);
+    pack_kquant_codes(t, L, y + bb * i);
+  }
+}
+
 }  // namespace
 
-void quantize_q2_k(const float* x, void* dst, int64_t n, const float* qw) {
-  auto* y = static_cast<BlockQ2_K*>(dst);
-  const int64_t nb = n / kQKK;
-  uint8_t L[kQKK];
-  float weights[kQKK], mins[16], scales[16];
-  for (int64_t i = 0; i < nb; ++i, x += kQKK) {
-    if (!qw) {
-      const float q4scale = 15.f;
-      float max_scale = 0, max_min = 0;
-      for (int l = 0; l < kQKK; ++l) weights[l] = std::fabs(x[l]);
-      for (int h = 0; h < 2; ++h)
-        search_affine_scale_x8(16, 3, x + 128 * h, 16, weights + 128 * h, 16, L + 128 * h,
-                               scales + 8 * h, mins + 8 * h, -0.5f, 0.1f, 15, true);
-      for (int j = 0; j < 16; ++j) {
-        if (scales[j] > max_scale) max_scale = scales[j];
-        if (mins[j] > max_min) max_min = mins[j];
-      }
-      if (max_scale > 0) {
-        const float iscale = q4scale / max_scale;
-        for (int j = 0; j < 16; ++j)
-          y[i].scales[j] = static_cast<uint8_t>(nearest_int(iscale * scales[j]));
-        y[i].d = fp32_to_fp16(max_scale / q4scale);
-      } else {
-        std::memset(y[i].scales, 0, 16);
-        y[i].d = fp32_to_fp16(0.f);
-      }
-      if (max_min > 0) {
-        const float iscale = q4scale / max_min;
-        for (int j = 0; j < 16; ++j)
-          y[i].scales[j] |= static_cast<uint8_t>(nearest_int(iscale * mins[j]) << 4);
-        y[i].dmin = fp32_to_fp16(max_min / q4scale);
-      } else {
-        y[i].dmin = fp32_to_fp16(0.f);
-      }
-    } else {
-      const float* qwb = qw + kQKK * i;
-      float sw[16] = {};
-      uint8_t Ls[16], Lm[16];
-      float sumx2 = 0;
-      for (int j = 0; j < kQKK; ++j) sumx2 += x[j] * x[j];
-      const float sigma2 = sumx2 / kQKK;
-      for (int j = 0; j < 16; ++j) {
-        float* wj = weights + 16 * j;
-        for (int l = 0; l < 16; ++l)
-          wj[l] = qwb[16 * j + l] * std::sqrt(sigma2 + x[16 * j + l] * x[16 * j + l]);
-        for (int l = 0; l < 16; ++l) sw[j] += wj[l];
-      }
-      for (int h = 0; h < 2; ++h)
-        search_affine_scale_x8(16, 3, x + 128 * h, 16, weights + 128 * h, 16, L + 128 * h,
-                               scales + 8 * h, mins + 8 * h, -0.9f, 0.05f, 36, false);
-      const float dm = search_positive_scale(16, 15, scales, Ls, sw);
-      const float mm = search_positive_scale(16, 15, mins, Lm, sw);
-      y[i].d = fp32_to_fp16(dm);
-      y[i].dmin = fp32_to_fp16(mm);
-      for (int j = 0; j < 16; ++j) y[i].scales[j] = static_cast<uint8_t>(Ls[j] | (Lm[j] << 4));
+void choose_kquant_grid(GGMLType t, const float* x, const float* qw, void* dst, BlockGrid& g,
+                        uint8_t* L) {
+  g = kquant_layout(t);
+  switch (t) {
+    case GGMLType::Q2_K: q2_k_scales(x, qw, *static_cast<BlockQ2_K*>(dst), g, L); break;
+    case GGMLType::Q3_K: q3_k_scales(x, qw, *static_cast<BlockQ3_K*>(dst), g, L); break;
+    case GGMLType::Q4_K: {
+      auto& y = *static_cast<BlockQ4_K*>(dst);
+      quantize_k4_scales(x, qw, 15, L, y.d, y.dmin, y.scales);
+      k4_grid(y.d, y.dmin, y.scales, g);
+      break;
     }
-    const float dall = fp16_to_fp32(y[i].d), mall = fp16_to_fp32(y[i].dmin);
-    for (int j = 0; j < 16; ++j) {
-      const float d = dall * static_cast<float>(y[i].scales[j] & 0xF);
-      if (d == 0) continue;
-      const float dm = mall * static_cast<float>(y[i].scales[j] >> 4);
-      for (int ii = 0; ii < 16; ++ii)
-        L[16 * j + ii] = static_cast<uint8_t>(clamp_int(nearest_int((x[16 * j + ii] + dm) / d), 0, 3));
+    case GGMLType::Q5_K: {
+      auto& y = *static_cast<BlockQ5_K*>(dst);
+      quantize_k4_scales(x, qw, 31, L, y.d, y.dmin, y.scales);
+      k4_grid(y.d, y.dmin, y.scales, g);
+      break;
     }
-    pack_2bit(L, y[i].qs);
+    default: q6_k_scales(x, qw, *static_cast<BlockQ6_K*>(dst), g, L); break;
   }
+  // The stored codes: x re-rounded on the grid the stored scales define.
+  for (int l = 0; l < kQKK; ++l) L[l] = static_cast<uint8_t>(grid_code(g, l / g.sub_size, x[l], L[l]));
 }
 
-void quantize_q3_k(const float* x, void* dst, int64_t n, const float* qw) {
-  auto* y = static_cast<BlockQ3_K*>(dst);
-  const int64_t nb = n / kQKK;
-  int8_t L[kQKK];
-  float scales[16];
-  for (int64_t i = 0; i < nb; ++i, x += kQKK) {
-    int ls[16];
-    if (!qw) {
-      float max_scale = 0, amax = 0;
-      for (int j = 0; j < 16; ++j) {
-        scales[j] = search_symmetric_scale_refined(16, 4, x + 16 * j, L + 16 * j, true);
-        const float a = std::fabs(scales[j]);
-        if (a > amax) {
-          amax = a;
-          max_scale = scales[j];
+int grid_code(const BlockGrid& g, int j, float x, int keep) {
+  if (g.legacy) {
+    if (g.qmax == 255) {  // Q8_0: nearest, ties away from zero
+      const float r = std::round(x * g.id);
+      return r <= -128 ? 0 : r >= 127 ? 255 : static_cast<int>(r) + 128;
+    }
+    const float v = (x - g.mn) * g.id + (static_cast<float>(g.zero) + 0.5f);  // ggml truncates
+    return !(v >= 0) ? 0 : v >= static_cast<float>(g.qmax) ? g.qmax : static_cast<int>(v);
+  }
+  const float d = g.d[j];
+  if (d == 0) return keep;
+  const float v = (x + g.dm[j]) / d;
+  if (!(std::fabs(v) < 4194304.f)) return v > 0 ? g.qmax : 0;  // beyond nearest_int's range
+  return clamp_int(nearest_int(v), -g.zero, g.qmax - g.zero) + g.zero;
+}
+
+float grid_value(const BlockGrid& g, int j, int L) {
+  const float p = g.d[j] * static_cast<float>(L - g.zero);
+  return p - g.dm[j];
+}
+
+void pack_kquant_codes(GGMLType t, const uint8_t* L, void* dst) {
+  switch (t) {
+    case GGMLType::Q2_K: pack_2bit(L, static_cast<BlockQ2_K*>(dst)->qs); return;
+    case GGMLType::Q3_K: {
+      auto& y = *static_cast<BlockQ3_K*>(dst);
+      std::memset(y.hmask, 0, kQKK / 8);
+      uint8_t U[kQKK];
+      int m = 0;
+      uint8_t hm = 1;
+      for (int j = 0; j < kQKK; ++j) {
+        int v = L[j];
+        if (v > 3) {
+          y.hmask[m] |= hm;
+          v -= 4;
+        }
+        U[j] = static_cast<uint8_t>(v);
+        if (++m == kQKK / 8) {
+          m = 0;
+          hm = static_cast<uint8_t>(hm << 1);
         }
       }
-      if (max_scale != 0) {
-        const float iscale = -32.f / max_scale;
-        for (int j = 0; j < 16; ++j) {
-          const int8_t l = static_cast<int8_t>(nearest_int(iscale * scales[j]));
-          ls[j] = clamp_int(l, -32, 31) + 32;
+      pack_2bit(U, y.qs);
+      return;
+    }
+    case GGMLType::Q4_K: {
+      uint8_t* q = static_cast<BlockQ4_K*>(dst)->qs;
+      for (int j = 0; j < kQKK; j += 64, q += 32)
+        for (int l = 0; l < 32; ++l) q[l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 4));
+      return;
+    }
+    case GGMLType::Q5_K: {
+      auto& y = *static_cast<BlockQ5_K*>(dst);
+      uint8_t* qh = y.qh;
+      uint8_t* ql = y.qs;
+      std::memset(qh, 0, kQKK / 8);
+      uint8_t m1 = 1, m2 = 2;
+      for (int base = 0; base < kQKK; base += 64, ql += 32) {
+        for (int j = 0; j < 32; ++j) {
+          int l1 = L[base + j], l2 = L[base + j + 32];
+          if (l1 > 15) {
+            l1 -= 16;
+            qh[j] |= m1;
+          }
+          if (l2 > 15) {
+            l2 -= 16;
+            qh[j] |= m2;
+          }
+          ql[j] = static_cast<uint8_t>(l1 | (l2 << 4));
         }
-        pack_scales_q3_k(ls, y[i].scales);
-        y[i].d = fp32_to_fp16(1 / iscale);
-      } else {
-        std::memset(y[i].scales, 0, kKScaleSize);
-        y[i].d = fp32_to_fp16(0.f);
+        m1 = static_cast<uint8_t>(m1 << 2);
+        m2 = static_cast<uint8_t>(m2 << 2);
       }
-    } else {
-      const float* qwb = qw + kQKK * i;
-      float weight[kQKK], sw[16];
-      int8_t Ls[16];
-      float sumx2 = 0;
-      for (int j = 0; j < kQKK; ++j) sumx2 += x[j] * x[j];
-      const float sigma2 = 2 * sumx2 / kQKK;
-      for (int j = 0; j < 16; ++j) {
-        float* wj = weight + 16 * j;
-        for (int l = 0; l < 16; ++l)
-          wj[l] = qwb[16 * j + l] * std::sqrt(sigma2 + x[16 * j + l] * x[16 * j + l]);
-        float sumw = 0;
-        for (int l = 0; l < 16; ++l) sumw += wj[l];
-        sw[j] = sumw;
-      }
-      for (int h = 0; h < 2; ++h)
-        search_symmetric_scale_x8(16, 4, x + 128 * h, 16, weight + 128 * h, 16, L + 128 * h,
-                                  scales + 8 * h);
-      const float d_block = search_symmetric_scale(16, 32, scales, Ls, 1, sw);
-      for (int j = 0; j < 16; ++j) ls[j] = Ls[j];
-      pack_scales_q3_k(ls, y[i].scales);
-      y[i].d = fp32_to_fp16(d_block);
+      return;
     }
-    uint8_t sc[16];
-    unpack_scales_q3_k(y[i].scales, sc);
-    const float dall = fp16_to_fp32(y[i].d);
-    for (int j = 0; j < 16; ++j) {
-      const float d = dall * static_cast<float>(static_cast<int8_t>(sc[j] - 32));
-      if (d == 0) continue;
-      for (int ii = 0; ii < 16; ++ii)
-        L[16 * j + ii] = static_cast<int8_t>(clamp_int(nearest_int(x[16 * j + ii] / d), -4, 3) + 4);
-    }
-    std::memset(y[i].hmask, 0, kQKK / 8);
-    uint8_t U[kQKK];
-    int m = 0;
-    uint8_t hm = 1;
-    for (int j = 0; j < kQKK; ++j) {
-      int v = L[j];
-      if (v > 3) {
-        y[i].hmask[m] |= hm;
-        v -= 4;
-      }
-      U[j] = static_cast<uint8_t>(v);
-      if (++m == kQKK / 8) {
-        m = 0;
-        hm = static_cast<uint8_t>(hm << 1);
-      }
-    }
-    pack_2bit(U, y[i].qs);
-  }
-}
-
-void quantize_q4_k(const float* x, void* dst, int64_t n, const float* qw) {
-  auto* y = static_cast<BlockQ4_K*>(dst);
-  const int64_t nb = n / kQKK;
-  uint8_t L[kQKK];
-  for (int64_t i = 0; i < nb; ++i, x += kQKK) {
-    quantize_k4_scales(x, qw ? qw + kQKK * i : nullptr, 15, L, y[i].d, y[i].dmin, y[i].scales);
-    uint8_t* q = y[i].qs;
-    for (int j = 0; j < kQKK; j += 64, q += 32)
-      for (int l = 0; l < 32; ++l) q[l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 4));
-  }
-}
-
-void quantize_q5_k(const float* x, void* dst, int64_t n, const float* qw) {
-  auto* y = static_cast<BlockQ5_K*>(dst);
-  const int64_t nb = n / kQKK;
-  uint8_t L[kQKK];
-  for (int64_t i = 0; i < nb; ++i, x += kQKK) {
-    quantize_k4_scales(x, qw ? qw + kQKK * i : nullptr, 31, L, y[i].d, y[i].dmin, y[i].scales);
-    uint8_t* qh = y[i].qh;
-    uint8_t* ql = y[i].qs;
-    std::memset(qh, 0, kQKK / 8);
-    uint8_t m1 = 1, m2 = 2;
-    for (int base = 0; base < kQKK; base += 64, ql += 32) {
-      for (int j = 0; j < 32; ++j) {
-        int l1 = L[base + j], l2 = L[base + j + 32];
-        if (l1 > 15) {
-          l1 -= 16;
-          qh[j] |= m1;
+    case GGMLType::Q6_K: {
+      auto& y = *static_cast<BlockQ6_K*>(dst);
+      uint8_t* ql = y.ql;
+      uint8_t* qh = y.qh;
+      for (int j = 0; j < kQKK; j += 128, ql += 64, qh += 32) {
+        for (int l = 0; l < 32; ++l) {
+          const int q1 = L[j + l] & 0xF, q2 = L[j + l + 32] & 0xF;
+          const int q3 = L[j + l + 64] & 0xF, q4 = L[j + l + 96] & 0xF;
+          ql[l] = static_cast<uint8_t>(q1 | (q3 << 4));
+          ql[l + 32] = static_cast<uint8_t>(q2 | (q4 << 4));
+          qh[l] = static_cast<uint8_t>((L[j + l] >> 4) | ((L[j + l + 32] >> 4) << 2) |
+                                       ((L[j + l + 64] >> 4) << 4) | ((L[j + l + 96] >> 4) << 6));
         }
-        if (l2 > 15) {
-          l2 -= 16;
-          qh[j] |= m2;
-        }
-        ql[j] = static_cast<uint8_t>(l1 | (l2 << 4));
       }
-      m1 = static_cast<uint8_t>(m1 << 2);
-      m2 = static_cast<uint8_t>(m2 << 2);
+      return;
     }
+    default:
+      throw std::invalid_argument("not a k-quant block type: " + type_name(t));
   }
 }
 
-void quantize_q6_k(const float* x, void* dst, int64_t n, const float* qw) {
-  auto* y = static_cast<BlockQ6_K*>(dst);
-  const int64_t nb = n / kQKK;
-  int8_t L[kQKK];
-  float scales[16];
-  for (int64_t i = 0; i < nb; ++i, x += kQKK) {
-    float w2[kQKK];
-    const float* w = qw ? qw + kQKK * i : w2;
-    if (!qw)
-      for (int l = 0; l < kQKK; ++l) w2[l] = x[l] * x[l];
-    for (int h = 0; h < 2; ++h)
-      search_symmetric_scale_x8(16, 32, x + 128 * h, 16, w + 128 * h, 16, L + 128 * h,
-                                scales + 8 * h);
-    float max_scale = 0, max_abs_scale = 0;
-    for (int ib = 0; ib < 16; ++ib) {
-      const float a = std::fabs(scales[ib]);
-      if (a > max_abs_scale) {
-        max_abs_scale = a;
-        max_scale = scales[ib];
-      }
-    }
-    if (max_abs_scale < kGroupMaxEps) {
-      std::memset(&y[i], 0, sizeof(BlockQ6_K));
-      continue;
-    }
-    const float iscale = -128.f / max_scale;
-    y[i].d = fp32_to_fp16(1 / iscale);
-    for (int ib = 0; ib < 16; ++ib)
-      y[i].scales[ib] = static_cast<int8_t>(std::min(127, nearest_int(iscale * scales[ib])));
-    const float dall = fp16_to_fp32(y[i].d);
-    for (int j = 0; j < 16; ++j) {
-      const float d = dall * static_cast<float>(y[i].scales[j]);
-      if (d == 0) continue;
-      for (int ii = 0; ii < 16; ++ii)
-        L[16 * j + ii] = static_cast<int8_t>(clamp_int(nearest_int(x[16 * j + ii] / d), -32, 31) + 32);
-    }
-    uint8_t* ql = y[i].ql;
-    uint8_t* qh = y[i].qh;
-    for (int j = 0; j < kQKK; j += 128, ql += 64, qh += 32) {
-      for (int l = 0; l < 32; ++l) {
-        const int q1 = L[j + l] & 0xF, q2 = L[j + l + 32] & 0xF;
-        const int q3 = L[j + l + 64] & 0xF, q4 = L[j + l + 96] & 0xF;
-        ql[l] = static_cast<uint8_t>(q1 | (q3 << 4));
-        ql[l + 32] = static_cast<uint8_t>(q2 | (q4 << 4));
-        qh[l] = static_cast<uint8_t>((L[j + l] >> 4) | ((L[j + l + 32] >> 4) << 2) |
-                                     ((L[j + l + 64] >> 4) << 4) | ((L[j + l + 96] >> 4) << 6));
-      }
-    }
-  }
-}
-
+void quantize_q2_k(const float* x, void* dst, int64_t n, const float* qw) { quantize_kquant(GGMLType::Q2_K, x, dst, n, qw); }
+void quantize_q3_k(const float* x, void* dst, int64_t n, const float* qw) { quantize_kquant(GGMLType::Q3_K, x, dst, n, qw); }
+void quantize_q4_k(const float* x, void* dst, int64_t n, const float* qw) { quantize_kquant(GGMLType::Q4_K, x, dst, n, qw); }
+void quantize_q5_k(const float* x, void* dst, int64_t n, const float* qw) { quantize_kquant(GGMLType::Q5_K, x, dst, n, qw); }
+void quantize_q6_k(const float* x, void* dst, int64_t n, const float* qw) { quantize_kquant(GGMLType::Q6_K, x, dst, n, qw); }
 void quantize_q8_k(const float* x, void* dst, int64_t n, const float* /*qw*/) {
   auto* out = static_cast<uint8_t*>(dst);
   const int64_t nb = n / kQKK;

@@ -1,13 +1,13 @@
 // Quantizers of the legacy 32-element block types. Without importance they are byte-identical to
 // ggml's reference quantizers (quantize_row_q*_ref); with importance they follow ggml's
 // imatrix-weighted variants (quantize_row_q*_impl): weights qw * sqrt(sigma2 + x^2) with sigma2 the
-// row's mean square, and a weighted scale search per block.
+// row's mean square, and a weighted scale search per block. Each block is done in two steps —
+// choose its grid (scale, min, codes), then pack the codes — which GPTQ reuses with its own codes.
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
-#include <vector>
 
 #include "quantize_internal.h"
 #include "scale_search.h"
@@ -20,6 +20,8 @@
 
 namespace squish::detail {
 namespace {
+
+constexpr int kGroup = 8;  // blocks per eight-lane weighted search
 
 // The element of largest magnitude (first one on ties), keeping its sign.
 inline float signed_absmax(const float* x, int n) {
@@ -41,13 +43,6 @@ inline void min_max(const float* x, int n, float& mn, float& mx) {
   }
 }
 
-// Mean square of a whole row (sequential float sum, as ggml).
-inline float row_sigma2(const float* x, int64_t n) {
-  float s = 0;
-  for (int64_t j = 0; j < n; ++j) s += x[j] * x[j];
-  return s / static_cast<float>(n);
-}
-
 inline void block_weights(const float* xb, const float* qw, float sigma2, float* w) {
   for (int j = 0; j < kQK; ++j) w[j] = qw[j] * std::sqrt(sigma2 + xb[j] * xb[j]);
 }
@@ -64,199 +59,162 @@ inline void pack_q5(const uint8_t* L, uint8_t* qs, uint8_t* qh_out) {
   std::memcpy(qh_out, &qh, 4);
 }
 
-// Importance-weighted symmetric search of all blocks of a row, eight blocks per call (the last
-// group is padded with zero blocks, whose results are discarded). Fills d and levels per block.
-void symmetric_blocks_weighted(const float* x, int64_t n, const float* qw, int nmax, float* d,
-                               int8_t* L) {
-  const float sigma2 = row_sigma2(x, n);
-  const int64_t nb = n / kQK;
-  float xs[8 * kQK], ws[8 * kQK], sc[8];
-  int8_t Ls[8 * kQK];
-  for (int64_t g = 0; g < nb; g += 8) {
-    const int64_t cnt = std::min<int64_t>(8, nb - g);
-    std::memset(xs, 0, sizeof(xs));
-    std::memset(ws, 0, sizeof(ws));
-    std::memcpy(xs, x + kQK * g, static_cast<size_t>(cnt * kQK) * 4);
-    for (int64_t b = 0; b < cnt; ++b) block_weights(xs + kQK * b, qw + kQK * (g + b), sigma2, ws + kQK * b);
-    search_symmetric_scale_x8(kQK, nmax, xs, kQK, ws, kQK, Ls, sc);
-    std::memcpy(L + kQK * g, Ls, static_cast<size_t>(cnt * kQK));
-    std::memcpy(d + g, sc, static_cast<size_t>(cnt) * 4);
+inline void pack_nibbles(const uint8_t* L, uint8_t* qs) {
+  for (int j = 0; j < kQK / 2; ++j) qs[j] = static_cast<uint8_t>((L[j] & 15) | ((L[j + kQK / 2] & 15) << 4));
+}
+
+inline bool is_affine(GGMLType t) { return t == GGMLType::Q4_1 || t == GGMLType::Q5_1; }
+
+// The code layout of a legacy type (Q8_0's signed codes are stored shifted by 128).
+BlockGrid legacy_layout(GGMLType t) {
+  BlockGrid g;
+  g.legacy = true;
+  switch (t) {
+    case GGMLType::Q4_0: g.zero = 8, g.qmax = 15; break;
+    case GGMLType::Q5_0: g.zero = 16, g.qmax = 31; break;
+    case GGMLType::Q8_0: g.zero = 128, g.qmax = 255; break;
+    case GGMLType::Q4_1: g.zero = 0, g.qmax = 15; break;
+    case GGMLType::Q5_1: g.zero = 0, g.qmax = 31; break;
+    default: throw std::invalid_argument("not a legacy block type: " + type_name(t));
+  }
+  return g;
+}
+
+// Stores scale d (and min m for Q4_1/Q5_1) in F16 and completes the grid with them.
+void set_legacy_scales(GGMLType t, float d, float m, uint8_t* y, BlockGrid& g) {
+  const uint16_t d16 = fp32_to_fp16(d);
+  std::memcpy(y, &d16, 2);  // every legacy block starts with its F16 scale
+  g.d[0] = fp16_to_fp32(d16);
+  g.id = d != 0 ? 1.0f / d : 0.0f;
+  g.mn = m;
+  if (is_affine(t)) {
+    const uint16_t m16 = fp32_to_fp16(m);
+    std::memcpy(y + 2, &m16, 2);  // then, for Q4_1/Q5_1, its F16 minimum
+    g.dm[0] = -fp16_to_fp32(m16);
   }
 }
 
-// Importance-weighted affine search of all blocks of a row, eight blocks per call (padding as
-// above). Fills scale d, -min and levels per block.
-void affine_blocks_weighted(const float* x, int64_t n, const float* qw, int nmax, float* d,
-                            float* neg_min, uint8_t* L) {
-  const float sigma2 = row_sigma2(x, n);
-  const int64_t nb = n / kQK;
-  float xs[8 * kQK], ws[8 * kQK], sc[8], mn[8];
-  uint8_t Ls[8 * kQK];
-  for (int64_t g = 0; g < nb; g += 8) {
-    const int64_t cnt = std::min<int64_t>(8, nb - g);
-    std::memset(xs, 0, sizeof(xs));
-    std::memset(ws, 0, sizeof(ws));
-    std::memcpy(xs, x + kQK * g, static_cast<size_t>(cnt * kQK) * 4);
-    for (int64_t b = 0; b < cnt; ++b) block_weights(xs + kQK * b, qw + kQK * (g + b), sigma2, ws + kQK * b);
-    search_affine_scale_x8(kQK, nmax, xs, kQK, ws, kQK, Ls, sc, mn, -0.9f, 0.05f, 36, false);
-    std::memcpy(L + kQK * g, Ls, static_cast<size_t>(cnt * kQK));
-    std::memcpy(d + g, sc, static_cast<size_t>(cnt) * 4);
-    std::memcpy(neg_min + g, mn, static_cast<size_t>(cnt) * 4);
+// ggml's reference scale of one block (min in m for the affine types).
+float reference_scale(GGMLType t, const float* x, const BlockGrid& g, float& m) {
+  m = 0;
+  if (is_affine(t)) {
+    float mx;
+    min_max(x, kQK, m, mx);
+    return (mx - m) / static_cast<float>(g.qmax);
   }
+  if (t == GGMLType::Q8_0) {
+    float amax = 0.0f;
+    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
+    return amax / 127;
+  }
+  return signed_absmax(x, kQK) / static_cast<float>(-g.zero);
 }
 
-inline uint8_t trunc_u8(float v) { return static_cast<uint8_t>(static_cast<int8_t>(v)); }
+// Row quantizer shared by the legacy types: blocks chosen and packed eight at a time.
+void quantize_legacy(GGMLType t, const float* x, void* dst, int64_t n, const float* qw) {
+  const int64_t nb = n / kQK;
+  const size_t bb = type_traits(t).type_size;
+  auto* y = static_cast<uint8_t*>(dst);
+  const float sigma2 = qw ? row_mean_square(x, n) : 0.0f;
+  BlockGrid g[kGroup];
+  uint8_t L[kGroup * kQK];
+  for (int64_t b0 = 0; b0 < nb; b0 += kGroup) {
+    const int64_t cnt = std::min<int64_t>(kGroup, nb - b0);
+    choose_legacy_grids(t, x + kQK * b0, cnt, qw ? qw + kQK * b0 : nullptr, kQK, &sigma2, 0,
+                        y + bb * b0, static_cast<int64_t>(bb), g, L);
+    for (int64_t b = 0; b < cnt; ++b) pack_legacy_codes(t, L + kQK * b, y + bb * (b0 + b));
+  }
+}
 
 }  // namespace
 
-void quantize_q4_0(const float* x, void* dst, int64_t n, const float* qw) {
-  auto* y = static_cast<BlockQ4_0*>(dst);
-  const int64_t nb = n / kQK;
-  if (qw) {
-    std::vector<float> d(static_cast<size_t>(nb));
-    std::vector<int8_t> L(static_cast<size_t>(n));
-    symmetric_blocks_weighted(x, n, qw, 8, d.data(), L.data());
-    for (int64_t ib = 0; ib < nb; ++ib) {
-      const int8_t* Lb = L.data() + kQK * ib;
-      y[ib].d = fp32_to_fp16(d[ib]);
-      for (int j = 0; j < 16; ++j) y[ib].qs[j] = static_cast<uint8_t>(Lb[j] | (Lb[j + 16] << 4));
+float row_mean_square(const float* x, int64_t n) {
+  float s = 0;
+  for (int64_t j = 0; j < n; ++j) s += x[j] * x[j];
+  return s / static_cast<float>(n);
+}
+
+void choose_legacy_grids(GGMLType t, const float* x, int64_t nb, const float* qw, int64_t qw_stride,
+                         const float* sigma2, int64_t s2_stride, uint8_t* dst, int64_t dst_stride,
+                         BlockGrid* g, uint8_t* L) {
+  const BlockGrid layout = legacy_layout(t);
+  const bool affine = is_affine(t);
+  if (!qw || t == GGMLType::Q8_0) {  // ggml's reference rule (Q8_0 ignores importance)
+    for (int64_t b = 0; b < nb; ++b) {
+      const float* xb = x + kQK * b;
+      g[b] = layout;
+      float m;
+      const float d = reference_scale(t, xb, g[b], m);
+      set_legacy_scales(t, d, m, dst + dst_stride * b, g[b]);
+      for (int j = 0; j < kQK; ++j) L[kQK * b + j] = static_cast<uint8_t>(grid_code(g[b], 0, xb[j], 0));
     }
     return;
   }
-  for (int64_t i = 0; i < nb; ++i, x += kQK) {
-    const float d = signed_absmax(x, kQK) / -8;
-    const float id = d != 0 ? 1.0f / d : 0.0f;
-    y[i].d = fp32_to_fp16(d);
-    for (int j = 0; j < kQK / 2; ++j) {
-      const uint8_t a = std::min<uint8_t>(15, trunc_u8(x[j] * id + 8.5f));
-      const uint8_t b = std::min<uint8_t>(15, trunc_u8(x[j + kQK / 2] * id + 8.5f));
-      y[i].qs[j] = static_cast<uint8_t>(a | (b << 4));
+  // Importance-weighted search, eight blocks per call (the last group padded with zero blocks,
+  // whose results are discarded).
+  float xs[kGroup * kQK], ws[kGroup * kQK], sc[kGroup], neg_min[kGroup];
+  uint8_t Lu[kGroup * kQK];
+  int8_t Ls[kGroup * kQK];
+  for (int64_t b0 = 0; b0 < nb; b0 += kGroup) {
+    const int64_t cnt = std::min<int64_t>(kGroup, nb - b0);
+    std::memset(xs, 0, sizeof(xs));
+    std::memset(ws, 0, sizeof(ws));
+    std::memcpy(xs, x + kQK * b0, static_cast<size_t>(cnt * kQK) * 4);
+    for (int64_t b = 0; b < cnt; ++b)
+      block_weights(xs + kQK * b, qw + qw_stride * (b0 + b), sigma2[s2_stride * (b0 + b)], ws + kQK * b);
+    if (affine)
+      search_affine_scale_x8(kQK, layout.qmax, xs, kQK, ws, kQK, Lu, sc, neg_min, -0.9f, 0.05f, 36, false);
+    else
+      search_symmetric_scale_x8(kQK, layout.zero, xs, kQK, ws, kQK, Ls, sc);
+    for (int64_t b = 0; b < cnt; ++b) {
+      BlockGrid& gb = g[b0 + b];
+      gb = layout;
+      set_legacy_scales(t, sc[b], affine ? -neg_min[b] : 0.0f, dst + dst_stride * (b0 + b), gb);
+      for (int j = 0; j < kQK; ++j)
+        L[kQK * (b0 + b) + j] = affine ? Lu[kQK * b + j] : static_cast<uint8_t>(Ls[kQK * b + j]);
     }
   }
 }
 
-void quantize_q4_1(const float* x, void* dst, int64_t n, const float* qw) {
-  auto* y = static_cast<BlockQ4_1*>(dst);
-  const int64_t nb = n / kQK;
-  if (qw) {
-    std::vector<float> d(static_cast<size_t>(nb)), neg_min(static_cast<size_t>(nb));
-    std::vector<uint8_t> L(static_cast<size_t>(n));
-    affine_blocks_weighted(x, n, qw, 15, d.data(), neg_min.data(), L.data());
-    for (int64_t ib = 0; ib < nb; ++ib) {
-      const uint8_t* Lb = L.data() + kQK * ib;
-      y[ib].d = fp32_to_fp16(d[ib]);
-      y[ib].m = fp32_to_fp16(-neg_min[ib]);
-      for (int j = 0; j < 16; ++j) y[ib].qs[j] = static_cast<uint8_t>(Lb[j] | (Lb[j + 16] << 4));
-    }
-    return;
-  }
-  for (int64_t i = 0; i < nb; ++i, x += kQK) {
-    float mn, mx;
-    min_max(x, kQK, mn, mx);
-    const float d = (mx - mn) / 15;
-    const float id = d != 0 ? 1.0f / d : 0.0f;
-    y[i].d = fp32_to_fp16(d);
-    y[i].m = fp32_to_fp16(mn);
-    for (int j = 0; j < kQK / 2; ++j) {
-      const uint8_t a = std::min<uint8_t>(15, trunc_u8((x[j] - mn) * id + 0.5f));
-      const uint8_t b = std::min<uint8_t>(15, trunc_u8((x[j + kQK / 2] - mn) * id + 0.5f));
-      y[i].qs[j] = static_cast<uint8_t>(a | (b << 4));
-    }
-  }
-}
-
-void quantize_q5_0(const float* x, void* dst, int64_t n, const float* qw) {
-  auto* y = static_cast<BlockQ5_0*>(dst);
-  const int64_t nb = n / kQK;
-  uint8_t L[kQK];
-  if (qw) {
-    std::vector<float> d(static_cast<size_t>(nb));
-    std::vector<int8_t> Ls(static_cast<size_t>(n));
-    symmetric_blocks_weighted(x, n, qw, 16, d.data(), Ls.data());
-    for (int64_t ib = 0; ib < nb; ++ib) {
-      y[ib].d = fp32_to_fp16(d[ib]);
-      for (int j = 0; j < kQK; ++j) L[j] = static_cast<uint8_t>(Ls[kQK * ib + j]);
-      pack_q5(L, y[ib].qs, y[ib].qh);
-    }
-    return;
-  }
-  for (int64_t i = 0; i < nb; ++i, x += kQK) {
-    const float d = signed_absmax(x, kQK) / -16;
-    const float id = d != 0 ? 1.0f / d : 0.0f;
-    y[i].d = fp32_to_fp16(d);
-    for (int j = 0; j < kQK; ++j) L[j] = std::min<uint8_t>(31, trunc_u8(x[j] * id + 16.5f));
-    pack_q5(L, y[i].qs, y[i].qh);
-  }
-}
-
-void quantize_q5_1(const float* x, void* dst, int64_t n, const float* qw) {
-  auto* y = static_cast<BlockQ5_1*>(dst);
-  const int64_t nb = n / kQK;
-  uint8_t L[kQK];
-  if (qw) {
-    std::vector<float> d(static_cast<size_t>(nb)), neg_min(static_cast<size_t>(nb));
-    std::vector<uint8_t> Lr(static_cast<size_t>(n));
-    affine_blocks_weighted(x, n, qw, 31, d.data(), neg_min.data(), Lr.data());
-    for (int64_t ib = 0; ib < nb; ++ib) {
-      y[ib].d = fp32_to_fp16(d[ib]);
-      y[ib].m = fp32_to_fp16(-neg_min[ib]);
-      pack_q5(Lr.data() + kQK * ib, y[ib].qs, y[ib].qh);
-    }
-    return;
-  }
-  for (int64_t i = 0; i < nb; ++i, x += kQK) {
-    float mn, mx;
-    min_max(x, kQK, mn, mx);
-    const float d = (mx - mn) / 31;
-    const float id = d != 0 ? 1.0f / d : 0.0f;
-    y[i].d = fp32_to_fp16(d);
-    y[i].m = fp32_to_fp16(mn);
-    // ggml truncates to uint8 without clamping; 31 is never exceeded for finite input.
-    for (int j = 0; j < kQK; ++j) L[j] = static_cast<uint8_t>((x[j] - mn) * id + 0.5f);
-    pack_q5(L, y[i].qs, y[i].qh);
-  }
-}
-
-void quantize_q8_0(const float* x, void* dst, int64_t n, const float* /*qw*/) {
-  auto* y = static_cast<BlockQ8_0*>(dst);
-  const int64_t nb = n / kQK;
-  for (int64_t i = 0; i < nb; ++i, x += kQK) {
-    float amax = 0.0f;
-    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
-    const float d = amax / 127;
-    const float id = d != 0 ? 1.0f / d : 0.0f;
-    y[i].d = fp32_to_fp16(d);
-    for (int j = 0; j < kQK; ++j) y[i].qs[j] = static_cast<int8_t>(std::round(x[j] * id));
-  }
-}
-
-void encode_legacy_block(GGMLType t, float d, const int32_t* codes, void* dst) {
-  uint8_t L[kQK];
+void pack_legacy_codes(GGMLType t, const uint8_t* L, void* dst) {
   switch (t) {
-    case GGMLType::Q4_0: {
-      auto* y = static_cast<BlockQ4_0*>(dst);
-      y->d = fp32_to_fp16(d);
-      for (int j = 0; j < kQK / 2; ++j)
-        y->qs[j] = static_cast<uint8_t>((codes[j] & 15) | ((codes[j + kQK / 2] & 15) << 4));
-      return;
-    }
+    case GGMLType::Q4_0: pack_nibbles(L, static_cast<BlockQ4_0*>(dst)->qs); return;
+    case GGMLType::Q4_1: pack_nibbles(L, static_cast<BlockQ4_1*>(dst)->qs); return;
     case GGMLType::Q5_0: {
       auto* y = static_cast<BlockQ5_0*>(dst);
-      y->d = fp32_to_fp16(d);
-      for (int j = 0; j < kQK; ++j) L[j] = static_cast<uint8_t>(codes[j] & 31);
+      pack_q5(L, y->qs, y->qh);
+      return;
+    }
+    case GGMLType::Q5_1: {
+      auto* y = static_cast<BlockQ5_1*>(dst);
       pack_q5(L, y->qs, y->qh);
       return;
     }
     case GGMLType::Q8_0: {
       auto* y = static_cast<BlockQ8_0*>(dst);
-      y->d = fp32_to_fp16(d);
-      for (int j = 0; j < kQK; ++j) y->qs[j] = static_cast<int8_t>(codes[j]);
+      for (int j = 0; j < kQK; ++j) y->qs[j] = static_cast<int8_t>(L[j] - 128);
       return;
     }
     default:
-      throw std::invalid_argument("encode_legacy_block: not a legacy symmetric type");
+      throw std::invalid_argument("not a legacy block type: " + type_name(t));
   }
 }
 
-}  // namespace squish::detail
+void quantize_q4_0(const float* x, void* dst, int64_t n, const float* qw) { quantize_legacy(GGMLType::Q4_0, x, dst, n, qw); }
+void quantize_q4_1(const float* x, void* dst, int64_t n, const float* qw) { quantize_legacy(GGMLType::Q4_1, x, dst, n, qw); }
+void quantize_q5_0(const float* x, void* dst, int64_t n, const float* qw) { quantize_legacy(GGMLType::Q5_0, x, dst, n, qw); }
+void quantize_q5_1(const float* x, void* dst, int64_t n, const float* qw) { quantize_legacy(GGMLType::Q5_1, x, dst, n, qw); }
+void quantize_q8_0(const float* x, void* dst, int64_t n, const float* /*qw*/) { quantize_legacy(GGMLType::Q8_0, x, dst, n, nullptr); }
 
+void encode_legacy_block(GGMLType t, float d, const int32_t* codes, void* dst) {
+  if (t != GGMLType::Q4_0 && t != GGMLType::Q5_0 && t != GGMLType::Q8_0)
+    throw std::invalid_argument("encode_legacy_block: not a legacy symmetric type");
+  BlockGrid g = legacy_layout(t);
+  set_legacy_scales(t, d, 0.0f, static_cast<uint8_t*>(dst), g);
+  uint8_t L[kQK];
+  const int shift = t == GGMLType::Q8_0 ? 128 : 0;  // Q8_0's codes are given signed
+  for (int j = 0; j < kQK; ++j) L[j] = static_cast<uint8_t>((codes[j] + shift) & g.qmax);
+  pack_legacy_codes(t, L, dst);
+}
+
+}  // namespace squish::detail

@@ -1,88 +1,116 @@
-// GPTQ with ggml's legacy symmetric block grids.
+// GPTQ with ggml's block grids: a ColumnQuantizer that, at each block (legacy: 32 columns,
+// k-quant: a 256-column super-block), chooses every row's grid with the formats layer's own block
+// quantizer, rounds each column onto that fixed grid, and packs the codes into the blocks at the end.
 #include "squish/quant/gptq_gguf.h"
 
 #include <algorithm>
-#include <cmath>
 #include <stdexcept>
 
-#include "squish/formats/half.h"
+#include "../formats/quantize_internal.h"
+#include "squish/common/parallel.h"
 #include "squish/formats/quantize.h"
 
 namespace squish {
 
 namespace {
 
-constexpr int64_t kBlock = 32;
+bool is_kquant(GGMLType t) {
+  return t == GGMLType::Q2_K || t == GGMLType::Q3_K || t == GGMLType::Q4_K || t == GGMLType::Q5_K ||
+         t == GGMLType::Q6_K;
+}
 
-// ggml's scale rule per type: Q4_0 d = max/-8 (q+8 in 0..15), Q5_0 d = max/-16 (q+16 in 0..31),
-// Q8_0 d = amax/127 (q in -127..127); "max" is the element of largest magnitude, with its sign.
-class LegacyBlockQuantizer : public ColumnQuantizer {
+class BlockGridQuantizer : public ColumnQuantizer {
  public:
-  LegacyBlockQuantizer(GGMLType t, int64_t rows, int64_t cols)
-      : t_(t), rows_(rows), cols_(cols), d_(static_cast<size_t>(rows)),
-        scales_(static_cast<size_t>(rows * (cols / kBlock))), codes_(static_cast<size_t>(rows * cols)) {
-    if (t == GGMLType::Q4_0) offset_ = 8, qmax_ = 15, qmin_ = 0;
-    else if (t == GGMLType::Q5_0) offset_ = 16, qmax_ = 31, qmin_ = 0;
-    else offset_ = 0, qmax_ = 127, qmin_ = -128;
-  }
-  int64_t group_size() const override { return kBlock; }
+  // Writes the scale fields of its blocks into out (rows × row_bytes(t, cols) bytes) as it goes.
+  BlockGridQuantizer(GGMLType t, int64_t rows, int64_t cols, const float* importance, uint8_t* out)
+      : t_(t), kquant_(is_kquant(t)), rows_(rows), cols_(cols), block_(type_traits(t).block_size),
+        rb_(row_bytes(t, cols)), bb_(type_traits(t).type_size), imp_(uses_importance(t) ? importance : nullptr),
+        out_(out), grids_(static_cast<size_t>(rows)), codes_(static_cast<size_t>(rows * cols)) {}
+  int64_t group_size() const override { return block_; }
 
   void begin_group(int64_t c0, const float* wt, int64_t rows) override {
-    for (int64_t r = 0; r < rows; ++r) {
-      float amax = 0, max = 0;
-      for (int64_t c = c0; c < c0 + kBlock; ++c) {
-        const float v = wt[c * rows + r];
-        if (std::fabs(v) > amax) amax = std::fabs(v), max = v;
+    c0_ = c0;
+    uint8_t* dst = out_ + (c0 / block_) * bb_;
+    const float* qw = imp_ ? imp_ + c0 : nullptr;
+    parallel_for(rows, [&](int64_t r0, int64_t r1) {
+      std::vector<float> x(static_cast<size_t>(kquant_ ? block_ : (r1 - r0) * block_));
+      if (kquant_) {
+        for (int64_t r = r0; r < r1; ++r) {
+          for (int64_t k = 0; k < block_; ++k) x[k] = wt[(c0 + k) * rows + r];
+          detail::choose_kquant_grid(t_, x.data(), qw, dst + r * rb_, grids_[r], codes_.data() + r * cols_ + c0);
+        }
+        return;
       }
-      const float d = t_ == GGMLType::Q8_0 ? amax / 127.0f : max / static_cast<float>(-offset_);
-      d_[r] = fp16_to_fp32(fp32_to_fp16(d));  // the scale as stored
-      scales_[r * (cols_ / kBlock) + c0 / kBlock] = d;
-    }
+      // Legacy: the rows' blocks searched together; importance weights use each row's current
+      // mean square, as quantize_row uses the row's.
+      std::vector<float> sigma2(static_cast<size_t>(r1 - r0)), row(static_cast<size_t>(qw ? cols_ : 0));
+      std::vector<uint8_t> L(static_cast<size_t>((r1 - r0) * block_));
+      for (int64_t r = r0; r < r1; ++r) {
+        for (int64_t k = 0; k < block_; ++k) x[(r - r0) * block_ + k] = wt[(c0 + k) * rows + r];
+        if (!qw) continue;
+        for (int64_t c = 0; c < cols_; ++c) row[c] = wt[c * rows + r];
+        sigma2[r - r0] = detail::row_mean_square(row.data(), cols_);
+      }
+      detail::choose_legacy_grids(t_, x.data(), r1 - r0, qw, 0, sigma2.data(), 1, dst + r0 * rb_,
+                                  static_cast<int64_t>(rb_), grids_.data() + r0, L.data());
+      for (int64_t r = r0; r < r1; ++r)
+        std::copy_n(L.data() + (r - r0) * block_, block_, codes_.data() + r * cols_ + c0);
+    });
   }
 
   void quantize_column(int64_t c, const float* w, float* out, int64_t rows) override {
+    const int j = static_cast<int>((c - c0_) / grids_[0].sub_size);
     for (int64_t r = 0; r < rows; ++r) {
-      const float d = d_[r], id = d != 0 ? 1.0f / d : 0.0f;
-      int q = static_cast<int>(std::lround(w[r] * id)) + offset_;
-      q = std::clamp(q, qmin_, qmax_);
-      codes_[r * cols_ + c] = q;
-      out[r] = static_cast<float>(q - offset_) * d;
+      uint8_t& L = codes_[r * cols_ + c];
+      L = static_cast<uint8_t>(detail::grid_code(grids_[r], j, w[r], L));
+      out[r] = detail::grid_value(grids_[r], j, L);
     }
   }
 
-  // Writes the blocks of every row.
-  void encode(uint8_t* out) const {
-    const size_t rb = row_bytes(t_, cols_), bb = type_traits(t_).type_size;
+  // Packs the codes of every block into out (whose scale fields are already written).
+  void finish() const {
     for (int64_t r = 0; r < rows_; ++r)
-      for (int64_t b = 0; b < cols_ / kBlock; ++b)
-        encode_legacy_block(t_, scales_[r * (cols_ / kBlock) + b], codes_.data() + r * cols_ + b * kBlock,
-                            out + r * rb + b * bb);
+      for (int64_t b = 0; b < cols_ / block_; ++b) {
+        const uint8_t* L = codes_.data() + r * cols_ + b * block_;
+        uint8_t* dst = out_ + r * rb_ + b * bb_;
+        if (kquant_) detail::pack_kquant_codes(t_, L, dst);
+        else detail::pack_legacy_codes(t_, L, dst);
+      }
   }
 
  private:
   GGMLType t_;
-  int64_t rows_, cols_;
-  int offset_ = 0, qmin_ = 0, qmax_ = 0;
-  std::vector<float> d_;        // per row: the current block's stored scale
-  std::vector<float> scales_;   // per row and block: the scale before F16 rounding
-  std::vector<int32_t> codes_;  // stored codes, rows × cols
+  bool kquant_;
+  int64_t rows_, cols_, block_;
+  size_t rb_, bb_;
+  const float* imp_;
+  uint8_t* out_;
+  int64_t c0_ = 0;
+  std::vector<detail::BlockGrid> grids_;  // per row: the current block's grid
+  std::vector<uint8_t> codes_;           // stored codes, rows × cols
 };
 
 }  // namespace
 
 bool gptq_supports(GGMLType t) {
-  return t == GGMLType::Q4_0 || t == GGMLType::Q5_0 || t == GGMLType::Q8_0;
+  return is_kquant(t) || t == GGMLType::Q4_0 || t == GGMLType::Q4_1 || t == GGMLType::Q5_0 ||
+         t == GGMLType::Q5_1 || t == GGMLType::Q8_0;
 }
 
 GptqReport gptq_encode_gguf(GGMLType t, const float* W, int64_t rows, int64_t cols,
                             const std::vector<double>& H, const GptqOptions& options, uint8_t* out,
-                            bool compare_rtn) {
+                            bool compare_rtn, const float* importance, float* quantized) {
   if (!gptq_supports(t)) throw std::invalid_argument("GPTQ inside " + type_name(t) + " blocks is not supported");
-  if (cols % kBlock != 0) throw std::invalid_argument("row length is not a multiple of 32");
+  const int64_t block = type_traits(t).block_size;
+  if (cols % block != 0)
+    throw std::invalid_argument("row length " + std::to_string(cols) + " is not a multiple of " +
+                                std::to_string(block) + " (" + type_name(t) + ")");
   std::vector<float> w(W, W + rows * cols);
-  LegacyBlockQuantizer q(t, rows, cols), rtn(t, rows, cols);
+  std::vector<uint8_t> scratch(compare_rtn ? static_cast<size_t>(rows) * row_bytes(t, cols) : 0);
+  BlockGridQuantizer q(t, rows, cols, importance, out), rtn(t, rows, cols, importance, scratch.data());
   const GptqReport rep = gptq_quantize(w.data(), rows, cols, H, q, options, compare_rtn ? &rtn : nullptr);
-  q.encode(out);
+  q.finish();
+  if (quantized) std::copy(w.begin(), w.end(), quantized);
   return rep;
 }
 
