@@ -1,6 +1,7 @@
 // AWQ's two searches. Every candidate is scored by the output error ||X·Dᵀ||² of the weight error D
-// on (a subsample of) the calibration inputs, computed with the F32 GEMM kernel over row chunks of
-// W in parallel; rows are independent because the groups never span rows.
+// on (a subsample of) the calibration inputs, with X replaced by a square factor of XᵀX when it has
+// more rows than columns, over row chunks of W in parallel (rows are independent: groups never span
+// rows).
 #include "squish/quant/awq.h"
 
 #include <algorithm>
@@ -9,15 +10,19 @@
 #include <stdexcept>
 #include <string>
 
+#include <Eigen/Dense>
+
 #include "squish/common/parallel.h"
-#include "squish/kernels/gemm.h"
 
 namespace squish {
 
 namespace {
 
 constexpr double kMinScale = 1e-4;  // AutoAWQ's clamp of mean|x|^α
-constexpr int64_t kTokenTile = 256;  // rows of X per GEMM call (bounds the scratch buffer)
+constexpr int64_t kTokenTile = 512;  // rows of X per product (bounds the scratch buffer)
+
+using MatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // Throws unless spec quantizes each row of a rows × cols matrix on its own.
 void check_spec(const QuantSpec& spec, int64_t rows, int64_t cols) {
@@ -45,19 +50,32 @@ const float* subsample(const float* X, int64_t n, int64_t cols, int64_t max_rows
   return buf.data();
 }
 
-// out[j] += Σ_t (X_t · D_j)² over the n rows of X (stride ldx) for the m rows of D (stride ldd),
-// both k long.
-void add_output_error(const float* X, int64_t ldx, int64_t n, const float* D, int64_t ldd, int64_t m,
-                      int64_t k, std::vector<float>& scratch, double* out) {
-  scratch.resize(static_cast<size_t>(kTokenTile * m));
-  for (int64_t t0 = 0; t0 < n; t0 += kTokenTile) {
-    const int64_t tn = std::min(kTokenTile, n - t0);
-    kernels::gemm_nt(tn, m, k, X + t0 * ldx, ldx, D, ldd, scratch.data(), m);
-    for (int64_t t = 0; t < tn; ++t)
-      for (int64_t j = 0; j < m; ++j) {
-        const double v = scratch[t * m + j];
-        out[j] += v * v;
-      }
+// A matrix B with BᵀB = XᵀX for k columns of X, so that ||X·dᵀ||² = ||B·dᵀ||² for any d: the
+// columns themselves when X has few rows, else the k × k upper Cholesky factor of their Gram
+// matrix (slightly damped: XᵀX may be singular), which scores candidates n/k times faster.
+MatF error_basis(const float* X, int64_t n, int64_t ld, int64_t c0, int64_t k) {
+  const Eigen::Map<const MatF, 0, Eigen::OuterStride<>> Xm(X + c0, n, k, Eigen::OuterStride<>(ld));
+  if (2 * n < 3 * k) return Xm;
+  const MatF Gf = Xm.transpose() * Xm;
+  const MatD G = Gf.cast<double>();
+  const double mean_diag = std::max(G.diagonal().mean(), 1e-30);
+  for (double damp = 1e-7; damp < 1; damp *= 10) {
+    MatD Gd = G;
+    Gd.diagonal().array() += damp * mean_diag;
+    const Eigen::LLT<MatD> llt(Gd);
+    if (llt.info() == Eigen::Success) return MatD(llt.matrixU()).cast<float>();
+  }
+  return Xm;  // not reached for a real Gram matrix; the plain rows are always exact
+}
+
+// out[j] += ||B · D_jᵀ||² for the m rows of D (k long, row stride ldd).
+void add_output_error(const MatF& B, const float* D, int64_t ldd, int64_t m, double* out) {
+  const Eigen::Map<const MatF, 0, Eigen::OuterStride<>> Dm(D, m, B.cols(), Eigen::OuterStride<>(ldd));
+  MatF E;
+  for (int64_t t0 = 0; t0 < B.rows(); t0 += kTokenTile) {
+    const int64_t tn = std::min<int64_t>(kTokenTile, B.rows() - t0);
+    E.noalias() = B.middleRows(t0, tn) * Dm.transpose();
+    for (int64_t j = 0; j < m; ++j) out[j] += E.col(j).cast<double>().squaredNorm();
   }
 }
 
@@ -77,18 +95,18 @@ std::vector<float> candidate_scales(const std::vector<float>& mean_abs_x, double
 }
 
 // ||X Wᵀ − X W'ᵀ||² for W' = Q(W·diag(s))·diag(1/s), on row chunks of W in parallel.
-double scaled_rounding_error(const float* X, int64_t n, int64_t cols, const float* W, int64_t rows,
+double scaled_rounding_error(const MatF& B, int64_t cols, const float* W, int64_t rows,
                              const std::vector<float>& s, const QuantSpec& spec) {
   std::vector<double> per_row(static_cast<size_t>(rows), 0.0);
   parallel_for(rows, [&](int64_t r0, int64_t r1) {
     const int64_t m = r1 - r0;
-    std::vector<float> scaled(static_cast<size_t>(m * cols)), d(scaled.size()), scratch;
+    std::vector<float> scaled(static_cast<size_t>(m * cols)), d(scaled.size());
     for (int64_t r = 0; r < m; ++r)
       for (int64_t c = 0; c < cols; ++c) scaled[r * cols + c] = W[(r0 + r) * cols + c] * s[c];
     fake_quantize(scaled.data(), m, cols, spec, d.data());
     for (int64_t r = 0; r < m; ++r)
       for (int64_t c = 0; c < cols; ++c) d[r * cols + c] = W[(r0 + r) * cols + c] - d[r * cols + c] / s[c];
-    add_output_error(X, cols, n, d.data(), cols, m, cols, scratch, per_row.data() + r0);
+    add_output_error(B, d.data(), cols, m, per_row.data() + r0);
   });
   double total = 0;
   for (double e : per_row) total += e;
@@ -117,6 +135,7 @@ AwqResult awq_search_scales(const float* X, int64_t n, int64_t cols, const std::
   std::vector<float> buf;
   int64_t ns = 0;
   const float* Xs = subsample(X, n, cols, opt.max_rows, buf, &ns);
+  const MatF B = error_basis(Xs, ns, cols, 0, cols);
   AwqResult res;
   res.errors.resize(static_cast<size_t>(opt.grid));
   double best = std::numeric_limits<double>::infinity();
@@ -124,7 +143,7 @@ AwqResult awq_search_scales(const float* X, int64_t n, int64_t cols, const std::
     const double alpha = static_cast<double>(k) / opt.grid;
     std::vector<float> s = candidate_scales(mean_abs_x, alpha);
     double err = 0;
-    for (size_t i = 0; i < ws.size(); ++i) err += scaled_rounding_error(Xs, ns, cols, ws[i], rows[i], s, spec);
+    for (size_t i = 0; i < ws.size(); ++i) err += scaled_rounding_error(B, cols, ws[i], rows[i], s, spec);
     res.errors[k] = err;
     if (k == 0) res.error_identity = err;
     if (err < best) {
@@ -149,13 +168,17 @@ double awq_clip(float* W, int64_t rows, int64_t cols, const float* X, int64_t n,
   const int64_t gs = group_extent(spec, rows, cols), ng = cols / gs;
   const int steps = static_cast<int>(std::floor(opt.max_shrink * opt.clip_grid + 1e-9));
   std::vector<double> before(static_cast<size_t>(rows), 0.0), after(static_cast<size_t>(rows), 0.0);
+  std::vector<MatF> basis(static_cast<size_t>(ng));
+  parallel_for(ng, [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; ++g) basis[g] = error_basis(Xs, ns, cols, g * gs, gs);
+  });
 
   parallel_for(rows, [&](int64_t r0, int64_t r1) {
     const int64_t m = r1 - r0;
     float* w = W + r0 * cols;
     std::vector<float> amax(static_cast<size_t>(m * ng), 0.0f), best_ratio(amax.size(), 1.0f);
     std::vector<double> best_err(amax.size(), std::numeric_limits<double>::infinity()), e(static_cast<size_t>(m));
-    std::vector<float> wc(static_cast<size_t>(m * cols)), d(wc.size()), scratch;
+    std::vector<float> wc(static_cast<size_t>(m * cols)), d(wc.size());
     for (int64_t r = 0; r < m; ++r)
       for (int64_t c = 0; c < cols; ++c) {
         float& a = amax[r * ng + c / gs];
@@ -172,7 +195,7 @@ double awq_clip(float* W, int64_t rows, int64_t cols, const float* X, int64_t n,
       for (int64_t i = 0; i < m * cols; ++i) d[i] = w[i] - d[i];  // against the unclipped weights
       for (int64_t g = 0; g < ng; ++g) {
         std::fill(e.begin(), e.end(), 0.0);
-        add_output_error(Xs + g * gs, cols, ns, d.data() + g * gs, cols, m, gs, scratch, e.data());
+        add_output_error(basis[g], d.data() + g * gs, cols, m, e.data());
         for (int64_t r = 0; r < m; ++r) {
           if (k == 0) before[r0 + r] += e[r];
           if (e[r] < best_err[r * ng + g]) {

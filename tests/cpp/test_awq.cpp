@@ -176,6 +176,20 @@ TEST(Awq, NeverWorseThanRounding) {
   EXPECT_EQ(res.errors.size(), 10u);
 }
 
+// With fewer input rows than 1.5× the channels, X itself scores the candidates: same definition.
+TEST(Awq, FewInputRowsScoreByTheDefinition) {
+  const Problem p = make_problem(6, true, 300);
+  const QuantSpec spec = int_spec(4, false, 64);
+  squish::AwqOptions opt;
+  opt.grid = 8;
+  const squish::AwqResult res = squish::awq_search_scales(p.X.data(), p.n, p.cols, p.ptrs(), p.rows, p.mean_abs, spec, opt);
+  double err = 0;
+  for (size_t i = 0; i < p.W.size(); ++i)
+    err += output_error(p, p.W[i], scaled_rounding(p.W[i], p.rows[i], p.cols, res.scales, spec), p.rows[i], 0, p.cols);
+  EXPECT_NEAR(res.error, err, 1e-4 * err);
+  EXPECT_LT(res.error, res.error_identity);
+}
+
 // The clipping search: each group is clamped to one of the grid's ratios of its range, and the
 // sum of the groups' output errors drops by the reported amount.
 TEST(Awq, ClipLowersGroupErrorsByWhatItReports) {
