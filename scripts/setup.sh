@@ -9,7 +9,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 # --- Debian packages -------------------------------------------------------------------------
 apt_packages=(build-essential cmake ninja-build ccache pkg-config nlohmann-json3-dev libcli11-dev
-              libfmt-dev libgtest-dev libbenchmark-dev libcpp-httplib-dev libeigen3-dev zlib1g-dev unzip)
+              libfmt-dev libgtest-dev libbenchmark-dev libcpp-httplib-dev libeigen3-dev zlib1g-dev unzip libyaml-cpp-dev)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
