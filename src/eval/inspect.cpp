@@ -10,6 +10,7 @@
 #include "squish/common/error.h"
 #include "squish/formats/ggml_type.h"
 #include "squish/io/gguf_reader.h"
+#include "squish/io/hf_quantized.h"
 #include "squish/io/safetensors.h"
 
 namespace squish {
@@ -108,6 +109,30 @@ void add_hf_config(InspectReport& r, const fs::path& dir) {
   }
 }
 
+// The quantization scheme of each quantized linear of an HF directory (its quantization_config) as
+// metadata "quantization.<module>"; a checkpoint the loader would refuse gets "quantization.error".
+void add_hf_quantization(InspectReport& r, const fs::path& dir, const SafeTensorsSet& set) {
+  if (!fs::exists(dir / "config.json")) return;
+  try {
+    const nlohmann::json qc = read_hf_quantization_config(dir.string());
+    if (qc.is_null()) return;
+    const HFQuantization q = read_hf_quantization(dir.string(), qc, set);
+    r.metadata.push_back({"quantization.method", "string", q.method, q.method});
+    for (const auto& l : q.linears) {
+      nlohmann::json v = {{"scheme", l->scheme},
+                          {"shape", {l->out_features, l->in_features}},
+                          {"input_quant", input_quant_name(l->input_quant)}};
+      if (l->input_quant == InputQuant::Int8Static || l->input_quant == InputQuant::Fp8Static)
+        v["input_scale"] = l->input_scale;
+      const std::string display = l->scheme + " [" + std::to_string(l->out_features) + " x " +
+                                  std::to_string(l->in_features) + "]";
+      r.metadata.push_back({"quantization." + l->module, "scheme", display, v});
+    }
+  } catch (const Error& e) {
+    r.metadata.push_back({"quantization.error", "string", one_line(e.problem()), e.problem()});
+  }
+}
+
 InspectReport inspect_safetensors(const std::string& path) {
   SafeTensorsSet set = SafeTensorsSet::open(path);
   InspectReport r;
@@ -119,6 +144,7 @@ InspectReport inspect_safetensors(const std::string& path) {
   const fs::path p(path);
   const fs::path dir = fs::is_directory(p) ? p : p.parent_path();
   add_hf_config(r, dir.empty() ? fs::path(".") : dir);
+  add_hf_quantization(r, dir.empty() ? fs::path(".") : dir, set);
   for (const auto& [k, v] : set.metadata())
     r.metadata.push_back({"safetensors." + k, "string", one_line(v.size() > 80 ? v.substr(0, 77) + "..." : v), v});
   for (const SafeTensor* t : set.tensors()) add_tensor(r, t->name, st_dtype_name(t->dtype), t->shape, t->nbytes);

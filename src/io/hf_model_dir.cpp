@@ -3,6 +3,8 @@
 //   llama  q_proj / k_proj rows permuted from HF's half-split RoPE layout to interleaved pairs;
 //   gemma3 every *norm.weight gets +1 (Gemma3RMSNorm multiplies by 1 + w), computed in the
 //          stored dtype as torch does; token_embd cut to the tokenizer's vocabulary.
+// A quantization_config makes each quantized linear (its qweight / weight_packed / … tensors) one
+// mapped weight, dequantized on read by its format reader (hf_quantized_*.cpp).
 #include "squish/io/hf_model_dir.h"
 
 #include <nlohmann/json.hpp>
@@ -13,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "hf_quantized_internal.h"
 #include "squish/common/error.h"
 #include "squish/formats/half.h"
 
@@ -32,22 +35,7 @@ bool starts_with(const std::string& s, const std::string& prefix) {
   return s.rfind(prefix, 0) == 0;
 }
 
-json read_json(const std::string& path, uintmax_t max_bytes) {
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  if (ec) throw Error(path, "cannot open: " + ec.message());
-  if (size > max_bytes) throw Error(path, "file is absurdly large");
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    return json::parse(ss.str());
-  } catch (const json::exception& e) {
-    std::string what = e.what();
-    std::replace(what.begin(), what.end(), '\n', ' ');
-    throw Error(path, "not valid JSON: " + what);
-  }
-}
+json read_json(const std::string& path, uintmax_t max_bytes) { return hfq::read_json_limited(path, max_bytes); }
 
 // Per-layer HF suffix -> GGUF suffix (after "model.layers.N." / "blk.N.").
 std::string map_layer_suffix(Arch arch, const std::string& s) {
@@ -184,10 +172,15 @@ HFModelDir::HFModelDir(const std::string& dir) : dir_(dir) {
   st_ = SafeTensorsSet::open(dir);
   const std::string& where = st_.path();
   const Arch arch = config_.arch;
+  if (const json qc = read_hf_quantization_config(dir); !qc.is_null())
+    quant_ = std::make_unique<HFQuantization>(read_hf_quantization(dir, qc, st_));
 
-  // Map every tensor; anything the converter would not know is an error, as it is there.
+  // Map every tensor; anything the converter would not know is an error, as it is there. A
+  // quantized linear is mapped at its packed weight; its other tensors are part of it.
   for (const SafeTensor* t : st_.tensors()) {
-    const std::string hf = normalise_hf_name(t->name);
+    const HFQuantizedLinear* ql = quant_ ? quant_->by_weight(t->name) : nullptr;
+    if (!ql && quant_ && quant_->owns(t->name)) continue;
+    const std::string hf = normalise_hf_name(ql ? ql->module + ".weight" : t->name);
     if (hf.empty()) continue;
     std::string gg;
     if (hf == "model.embed_tokens.weight") gg = "token_embd.weight";
@@ -207,18 +200,23 @@ HFModelDir::HFModelDir(const std::string& dir) : dir_(dir) {
       }
     }
     if (gg.empty()) throw Error(t->file, "cannot map tensor '" + t->name + "' to a GGUF name");
-    if (t->dtype != STDType::F32 && t->dtype != STDType::F16 && t->dtype != STDType::BF16 &&
+    if (ql && !ends_with(gg, ".weight"))
+      throw Error(dir, "quantized module " + ql->module + " is not a linear weight squish knows");
+    if (!ql && t->dtype != STDType::F32 && t->dtype != STDType::F16 && t->dtype != STDType::BF16 &&
         t->dtype != STDType::F8_E4M3 && t->dtype != STDType::F8_E5M2)
       throw Error(t->file, "tensor '" + t->name + "' has integer dtype " + st_dtype_name(t->dtype) +
-                               " (quantized checkpoints are not supported)");
-    if (t->shape.empty() || t->shape.size() > 2)
+                               (quant_ ? " and is no quantized linear of the quantization_config"
+                                      : " but config.json has no quantization_config"));
+    if (!ql && (t->shape.empty() || t->shape.size() > 2))
       throw Error(t->file, "tensor '" + t->name + "' has rank " + std::to_string(t->shape.size()) +
                                ", expected 1 or 2");
     HFTensorInfo info;
     info.gguf_name = gg;
-    info.hf_name = t->name;
-    info.shape.assign(t->shape.rbegin(), t->shape.rend());
+    info.hf_name = ql ? ql->module + ".weight" : t->name;
+    if (ql) info.shape = {ql->in_features, ql->out_features};
+    else info.shape.assign(t->shape.rbegin(), t->shape.rend());
     info.source = t;
+    info.quant = ql;
     if (!index_.emplace(gg, tensors_.size()).second)
       throw Error(t->file, "tensor '" + t->name + "' maps to " + gg + " twice");
     tensors_.push_back(std::move(info));
@@ -291,7 +289,15 @@ void HFModelDir::tensor_f32(const HFTensorInfo& t, float* dst) const {
   const size_t n = static_cast<size_t>(t.n_elements());
   const bool q = ends_with(t.gguf_name, "attn_q.weight") || ends_with(t.gguf_name, "attn_q.bias");
   const bool k = ends_with(t.gguf_name, "attn_k.weight") || ends_with(t.gguf_name, "attn_k.bias");
-  if (config_.arch == Arch::Llama && (q || k)) {
+  const bool permute = config_.arch == Arch::Llama && (q || k);
+  // A quantized linear: dequantized in HF row order (into dst, or first a copy when permuted).
+  std::vector<float> dequantized;
+  if (t.quant) {
+    if (!permute) return t.quant->dequantize(dst);
+    dequantized.resize(n);
+    t.quant->dequantize(dequantized.data());
+  }
+  if (permute) {
     // HF stores each head's rotary pairs as (first half, second half); ggml's interleaved RoPE
     // wants them adjacent: out row h*hd + 2i + j <- in row h*hd + j*hd/2 + i.
     const int64_t heads = q ? config_.n_head : config_.n_head_kv;
@@ -301,14 +307,16 @@ void HFModelDir::tensor_f32(const HFTensorInfo& t, float* dst) const {
     if (hd * heads != rows || half * 2 != hd)
       throw Error(src.file, "tensor '" + t.hf_name + "' rows do not split into " +
                                 std::to_string(heads) + " heads of even size");
-    std::vector<float> row(static_cast<size_t>(cols));
     const size_t row_bytes = static_cast<size_t>(cols) * st_dtype_size(src.dtype);
     for (int64_t h = 0; h < heads; ++h)
       for (int64_t i = 0; i < half; ++i)
         for (int64_t j = 0; j < 2; ++j) {
           const int64_t in_row = h * hd + j * half + i, out_row = h * hd + 2 * i + j;
-          st_convert_to_f32(src.dtype, src.data + static_cast<size_t>(in_row) * row_bytes,
-                            dst + out_row * cols, static_cast<size_t>(cols));
+          if (t.quant)
+            std::copy_n(dequantized.data() + in_row * cols, cols, dst + out_row * cols);
+          else
+            st_convert_to_f32(src.dtype, src.data + static_cast<size_t>(in_row) * row_bytes,
+                              dst + out_row * cols, static_cast<size_t>(cols));
         }
     return;
   }
@@ -321,6 +329,14 @@ void HFModelDir::tensor_f32(const HFTensorInfo& t, float* dst) const {
   }
   if (config_.arch == Arch::Gemma3 && ends_with(t.gguf_name, "norm.weight"))
     for (size_t i = 0; i < n; ++i) dst[i] = round_to_dtype(dst[i] + 1.f, src.dtype);
+}
+
+bool HFModelDir::input_quant(const std::string& gguf_name, InputQuant* quant, float* scale) const {
+  const HFTensorInfo* t = find(gguf_name);
+  if (!t || !t->quant || t->quant->input_quant == InputQuant::None) return false;
+  *quant = t->quant->input_quant;
+  *scale = t->quant->input_scale;
+  return true;
 }
 
 std::unique_ptr<HFModelDir> load_hf_model_dir(const std::string& dir) {

@@ -1,6 +1,8 @@
 // An HF model directory (config.json, *.safetensors [+ index], tokenizer.json,
 // generation_config.json) presented the way llama.cpp's convert_hf_to_gguf.py would write it:
 // GGUF tensor names, ggml shape order, q/k RoPE permutation (llama), gemma3 norm +1, F32 values.
+// Quantized checkpoints (a quantization_config: compressed-tensors, GPTQ, AWQ) present each
+// quantized linear as its dequantized weight (see hf_quantized.h).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -8,7 +10,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "squish/formats/activation_quant.h"
 #include "squish/io/hf_config.h"
+#include "squish/io/hf_quantized.h"
 #include "squish/io/safetensors.h"
 #include "squish/model/config.h"
 
@@ -19,7 +23,9 @@ struct HFTensorInfo {
   std::string gguf_name;       // "blk.3.attn_q.weight"
   std::string hf_name;         // "model.layers.3.self_attn.q_proj.weight"
   std::vector<int64_t> shape;  // ggml order: shape[0] is the row length (reverse of HF's)
-  const SafeTensor* source = nullptr;  // the stored tensor (dtype, raw bytes)
+  const SafeTensor* source = nullptr;  // the stored tensor (dtype, raw bytes; a quantized
+                                       // linear's packed weight — read it through tensor_f32)
+  const HFQuantizedLinear* quant = nullptr;  // the quantized linear, or nullptr when dense
 
   // Total number of elements.
   int64_t n_elements() const;
@@ -60,6 +66,11 @@ class HFModelDir {
   void tensor_f32(const HFTensorInfo& t, float* dst) const;
   // The underlying checkpoint.
   const SafeTensorsSet& safetensors() const { return st_; }
+  // The quantized linears (config.json quantization_config), or nullptr for a dense checkpoint.
+  const HFQuantization* quantization() const { return quant_.get(); }
+  // How the input of `gguf_name` is quantized before the product (W8A8 / FP8 checkpoints that
+  // declare input_activations); false for every other tensor.
+  bool input_quant(const std::string& gguf_name, InputQuant* quant, float* scale) const;
 
  private:
   std::string dir_;
@@ -70,6 +81,7 @@ class HFModelDir {
   std::string tokenizer_config_;
   std::string chat_template_;
   SafeTensorsSet st_;
+  std::unique_ptr<HFQuantization> quant_;
   std::vector<HFTensorInfo> tensors_;
   std::unordered_map<std::string, size_t> index_;
 };

@@ -62,6 +62,10 @@ struct TensorSource {
   std::function<bool(const std::string& name, GGMLType* type, const uint8_t** data)> raw;
   // Keeps what raw() points into alive (e.g. the mapped file).
   std::shared_ptr<const void> storage;
+  // Optional: whether linear `name` quantizes its input before the product (W8A8 / FP8
+  // checkpoints), and if so how (and the static scale). Unset for an HF directory: ModelWeights::load
+  // asks the directory's quantization_config.
+  std::function<bool(const std::string& name, InputQuant* quant, float* scale)> input_quant;
 };
 
 // All weights of a model.
@@ -80,7 +84,8 @@ class ModelWeights {
 
   // Loads every tensor the architecture needs from `src`, checking presence and shapes first
   // (Error naming the file and the tensor), then reading the values. With keep_quantized, matrices
-  // stored in a non-F32 type stay packed (src.raw) instead of being dequantized.
+  // stored in a non-F32 type stay packed (src.raw) instead of being dequantized. Matrices get the
+  // input quantization src.input_quant reports.
   static std::unique_ptr<ModelWeights> load(const ModelConfig& config, const TensorSource& src,
                                             bool keep_quantized = false);
 };
