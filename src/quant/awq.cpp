@@ -79,12 +79,36 @@ void add_output_error(const MatF& B, const float* D, int64_t ldd, int64_t m, dou
   }
 }
 
-// AutoAWQ's candidate: s = max(mean|x|^α, 1e-4) / sqrt(max(s) · min(s)).
-std::vector<float> candidate_scales(const std::vector<float>& mean_abs_x, double alpha) {
+// Per input channel, the mean over all rows of all ws of |W| / (max|W| of its group + 1e-6):
+// AutoAWQ's w_mean for duo scaling.
+std::vector<double> normalised_weight_means(const std::vector<const float*>& ws, const std::vector<int64_t>& rows,
+                                            int64_t cols, const QuantSpec& spec) {
+  std::vector<double> mean(static_cast<size_t>(cols), 0.0);
+  int64_t total = 0;
+  for (size_t i = 0; i < ws.size(); ++i) {
+    const int64_t gs = group_extent(spec, rows[i], cols);
+    for (int64_t r = 0; r < rows[i]; ++r)
+      for (int64_t c0 = 0; c0 < cols; c0 += gs) {
+        const float* w = ws[i] + r * cols + c0;
+        float amax = 0;
+        for (int64_t k = 0; k < gs; ++k) amax = std::max(amax, std::fabs(w[k]));
+        for (int64_t k = 0; k < gs; ++k) mean[c0 + k] += std::fabs(w[k]) / (amax + 1e-6);
+      }
+    total += rows[i];
+  }
+  for (double& m : mean) m /= static_cast<double>(total);
+  return mean;
+}
+
+// AutoAWQ's candidate: s = max(mean|x|^α [/ (w_mean^(1−α) + 1e-4)], 1e-4) / sqrt(max(s) · min(s)).
+std::vector<float> candidate_scales(const std::vector<float>& mean_abs_x, const std::vector<double>& w_mean,
+                                    double alpha) {
   std::vector<double> s(mean_abs_x.size());
   double mx = 0, mn = std::numeric_limits<double>::infinity();
   for (size_t j = 0; j < s.size(); ++j) {
-    s[j] = std::max(std::pow(static_cast<double>(mean_abs_x[j]), alpha), kMinScale);
+    double v = std::pow(static_cast<double>(mean_abs_x[j]), alpha);
+    if (!w_mean.empty()) v /= std::pow(w_mean[j], 1.0 - alpha) + kMinScale;
+    s[j] = std::max(v, kMinScale);
     mx = std::max(mx, s[j]);
     mn = std::min(mn, s[j]);
   }
@@ -136,16 +160,26 @@ AwqResult awq_search_scales(const float* X, int64_t n, int64_t cols, const std::
   int64_t ns = 0;
   const float* Xs = subsample(X, n, cols, opt.max_rows, buf, &ns);
   const MatF B = error_basis(Xs, ns, cols, 0, cols);
+  const std::vector<double> w_mean = opt.duo_scaling ? normalised_weight_means(ws, rows, cols, spec)
+                                                     : std::vector<double>();
+  auto error_of = [&](const std::vector<float>& s) {
+    double err = 0;
+    for (size_t i = 0; i < ws.size(); ++i) err += scaled_rounding_error(B, cols, ws[i], rows[i], s, spec);
+    return err;
+  };
   AwqResult res;
   res.errors.resize(static_cast<size_t>(opt.grid));
   double best = std::numeric_limits<double>::infinity();
+  if (opt.duo_scaling) {  // α = 0 is not s = 1 here: plain rounding is a candidate of its own
+    res.scales.assign(static_cast<size_t>(cols), 1.0f);
+    res.error = res.error_identity = best = error_of(res.scales);
+  }
   for (int k = 0; k < opt.grid; ++k) {
     const double alpha = static_cast<double>(k) / opt.grid;
-    std::vector<float> s = candidate_scales(mean_abs_x, alpha);
-    double err = 0;
-    for (size_t i = 0; i < ws.size(); ++i) err += scaled_rounding_error(B, cols, ws[i], rows[i], s, spec);
+    std::vector<float> s = candidate_scales(mean_abs_x, w_mean, alpha);
+    const double err = error_of(s);
     res.errors[k] = err;
-    if (k == 0) res.error_identity = err;
+    if (k == 0 && !opt.duo_scaling) res.error_identity = err;
     if (err < best) {
       best = err;
       res.alpha = alpha;

@@ -190,6 +190,34 @@ TEST(Awq, FewInputRowsScoreByTheDefinition) {
   EXPECT_LT(res.error, res.error_identity);
 }
 
+// Duo scaling (AutoAWQ's default): s ∝ mean|x|^α / (mean|ŵ|^(1−α) + 1e-4), ŵ = |W| / group max.
+TEST(Awq, DuoScalingFollowsItsDefinition) {
+  const Problem p = make_problem(7, true);
+  const QuantSpec spec = int_spec(4, false, 64);
+  squish::AwqOptions opt;
+  opt.duo_scaling = true;
+  const squish::AwqResult res = squish::awq_search_scales(p.X.data(), p.n, p.cols, p.ptrs(), p.rows, p.mean_abs, spec, opt);
+  EXPECT_LT(res.error, 0.9 * res.error_identity);
+  std::vector<double> w_mean(p.cols, 0.0);
+  for (size_t i = 0; i < p.W.size(); ++i)
+    for (int64_t r = 0; r < p.rows[i]; ++r)
+      for (int64_t c = 0; c < p.cols; ++c) {
+        float amax = 0;
+        for (int64_t k = c / 64 * 64; k < c / 64 * 64 + 64; ++k) amax = std::max(amax, std::fabs(p.W[i][r * p.cols + k]));
+        w_mean[c] += std::fabs(p.W[i][r * p.cols + c]) / (amax + 1e-6) / double(p.rows[0] + p.rows[1]);
+      }
+  auto raw = [&](int64_t c) {
+    return std::max(std::pow(double(p.mean_abs[c]), res.alpha) / (std::pow(w_mean[c], 1 - res.alpha) + 1e-4), 1e-4);
+  };
+  for (int64_t c = 1; c < p.cols; ++c) EXPECT_NEAR(res.scales[c] / res.scales[0], raw(c) / raw(0), 1e-4 * raw(c) / raw(0));
+  double err = 0;
+  for (size_t i = 0; i < p.W.size(); ++i)
+    err += output_error(p, p.W[i], scaled_rounding(p.W[i], p.rows[i], p.cols, res.scales, spec), p.rows[i], 0, p.cols);
+  EXPECT_NEAR(res.error, err, 1e-3 * err);
+  RecordProperty("alpha", std::to_string(res.alpha));
+  RecordProperty("error_ratio", std::to_string(res.error / res.error_identity));
+}
+
 // The clipping search: each group is clamped to one of the grid's ratios of its range, and the
 // sum of the groups' output errors drops by the reported amount.
 TEST(Awq, ClipLowersGroupErrorsByWhatItReports) {

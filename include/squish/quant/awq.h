@@ -13,6 +13,7 @@ namespace squish {
 // Settings of the AWQ searches.
 struct AwqOptions {
   int grid = 20;              // α ∈ {0, 1/grid, …, (grid−1)/grid}
+  bool duo_scaling = false;   // AutoAWQ's duo_scaling: s = mean|x|^α / (mean|ŵ|^(1−α) + 1e-4), ŵ = W / group max|W|
   bool clip_search = false;   // whether the caller runs awq_clip() after scaling (not read here)
   int clip_grid = 20;         // clip ratios 1 − k/clip_grid ...
   double max_shrink = 0.5;    // ... for k = 0 .. max_shrink·clip_grid (ratios down to 1 − max_shrink)
@@ -33,6 +34,8 @@ struct AwqResult {
 // n × cols row-major, mean_abs_x the per-channel mean |x|. For each α, s = max(mean_abs_x^α, 1e-4)
 // normalised by sqrt(max(s)·min(s)), W' = Q(W·diag(s))·diag(1/s) with Q = quantize_matrix() on spec,
 // error = Σ_i ||X W_iᵀ − X W'_iᵀ||²; returns the α of least error (error ≤ error_identity).
+// With duo_scaling, s also divides by the weights' normalised channel means (see AwqOptions), and
+// s = 1 (alpha 0) is returned when no α beats plain rounding.
 // Throws std::invalid_argument on inconsistent sizes or specs without row-independent groups.
 AwqResult awq_search_scales(const float* X, int64_t n, int64_t cols, const std::vector<const float*>& ws,
                             const std::vector<int64_t>& rows, const std::vector<float>& mean_abs_x,
