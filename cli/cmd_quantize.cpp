@@ -1,4 +1,6 @@
-// `squish quantize IN OUT --type T`: a GGUF (or HF directory) to a GGUF file of a llama.cpp mix.
+// `squish quantize IN OUT`: into a GGUF file of a llama.cpp mix (`--type T`; `--method gptq` runs the
+// layer-by-layer calibration engine and carries GPTQ out inside the blocks), or into an HF
+// SafeTensors checkpoint of a scheme (`--scheme W4A16 --method gptq`, or `--recipe R.yaml`).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -8,42 +10,28 @@
 #include "command.h"
 #include "squish/common/error.h"
 #include "squish/common/parallel.h"
+#include "squish/eval/eval_data.h"
+#include "squish/export/calibrated_export.h"
 #include "squish/export/gguf_quantize.h"
 #include "squish/export/model_source.h"
 #include "squish/quant/file_type.h"
 #include "squish/quant/imatrix.h"
-#include "squish/common/progress.h"
-#include "squish/eval/eval_data.h"
-#include "squish/model/model.h"
-#include "squish/quant/calibration_data.h"
-#include "squish/quant/gptq.h"
-#include "squish/quant/hessian.h"
+#include "squish/quant/recipe.h"
 
 namespace squish::cli {
 namespace {
 
 struct QuantizeArgs {
-  std::string input, output, type, imatrix;
-  std::string method = "rtn", calib;
-  int64_t samples = 128, seq_len = 512;
+  std::string input, output, type, imatrix, scheme, recipe, format = "compressed-tensors";
+  std::string method = "rtn", calib, max_memory, dtype = "bfloat16";
+  int64_t samples = 128, seq_len = 512, group_size = -1;
   uint64_t seed = 0;
-  double damp = 0.01;
+  double damp = 0.01, alpha = 0.5;
   int threads = 0;
-  bool force = false, leave_output = false, pure = false, verbose = false;
+  bool force = false, leave_output = false, pure = false, verbose = false, resume = false;
+  bool act_order = false, static_groups = false, awq_clip = false;
+  CLI::Option *samples_opt = nullptr, *seq_len_opt = nullptr, *calib_opt = nullptr, *seed_opt = nullptr;
 };
-
-// Input statistics for GPTQ: the model run over calibration samples (checked before the run).
-std::unique_ptr<HessianSet> collect_hessians(const QuantizeArgs& a) {
-  const std::string calib = a.calib.empty() ? shared_data_path("calibration-mix.txt") : a.calib;
-  std::shared_ptr<const Model> model = Model::load(a.input);
-  CalibrationSpec spec{calib, a.samples, a.seq_len, a.seed};
-  const auto samples = calibration_samples(model->tokenizer(), spec);
-  auto set = std::make_unique<HessianSet>();
-  Progress bar("calibrate", static_cast<int64_t>(samples.size()));
-  set->collect(model, samples, [&](int64_t done, int64_t) { bar.set(done); });
-  bar.finish();
-  return set;
-}
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
   std::string s;
@@ -60,21 +48,92 @@ FileType parse_type_or_throw(const std::string& name) {
   throw Error("--type " + name, msg);
 }
 
-void run_quantize(const QuantizeArgs& a) {
+EngineOptions engine_options(const QuantizeArgs& a) {
+  EngineOptions e;
+  e.calib = {a.calib.empty() ? shared_data_path("calibration-mix.txt") : a.calib, a.samples, a.seq_len, a.seed};
+  if (!a.max_memory.empty()) e.max_memory = parse_byte_size(a.max_memory, "--max-memory");
+  e.resume = a.resume;
+  return e;
+}
+
+void print_engine(const EngineReport& e) {
+  double err = 0, rtn = 0;
+  int64_t n = 0, nr = 0;
+  for (const auto& r : e.result.reports) {
+    err += r.rel_error, ++n;
+    if (r.rel_error_rtn >= 0) rtn += r.rel_error_rtn, ++nr;
+  }
+  std::printf("calibration: %lld samples x %lld tokens, activations %.1f MiB%s, %lld layers resumed, %.1f s, peak RSS %.1f MiB\n",
+              static_cast<long long>(e.n_samples), static_cast<long long>(e.seq_len),
+              e.activation_bytes / 1048576.0, e.spilled ? " (spilled to a scratch file)" : " (in RAM)",
+              static_cast<long long>(e.resumed_layers), e.seconds, e.peak_rss / 1048576.0);
+  if (nr > 0)
+    std::printf("%lld linears: mean relative output error %.6f vs %.6f for plain rounding\n",
+                static_cast<long long>(n), err / n, rtn / nr);
+}
+
+// Modifiers named by --method ("gptq", "awq", "smoothquant,gptq", "rtn").
+std::vector<Modifier> modifiers_of(const QuantizeArgs& a) {
+  std::vector<Modifier> mods;
+  size_t p = 0;
+  while (p <= a.method.size()) {
+    const size_t q = std::min(a.method.find_first_of(",+", p), a.method.size());
+    const std::string m = a.method.substr(p, q - p);
+    Modifier mod;
+    if (m == "rtn") mod.kind = Modifier::Kind::Rtn;
+    else if (m == "gptq") mod.kind = Modifier::Kind::Gptq;
+    else if (m == "awq") mod.kind = Modifier::Kind::Awq;
+    else if (m == "smoothquant") mod.kind = Modifier::Kind::SmoothQuant;
+    else throw Error("--method " + a.method, "unknown method '" + m + "' (rtn, gptq, awq, smoothquant; combine with ',')");
+    mod.smoothing_strength = a.alpha;
+    mod.dampening_frac = a.damp;
+    mod.act_order = a.act_order;
+    mod.static_groups = a.static_groups;
+    mod.awq_clip = a.awq_clip;
+    if (m != "rtn") mods.push_back(mod);
+    p = q + 1;
+  }
+  return mods;
+}
+
+void run_checkpoint(const QuantizeArgs& a) {
+  Recipe r;
+  if (!a.recipe.empty()) {
+    if (!a.scheme.empty()) throw Error("--recipe " + a.recipe, "give either --recipe or --scheme, not both");
+    r = parse_recipe_file(a.recipe);
+  } else {
+    r = recipe_from_scheme(a.scheme, a.group_size);
+    r.modifiers = modifiers_of(a);
+  }
+  if (a.calib_opt->count() || r.calib_path.empty()) r.calib_path = a.calib;
+  if (a.samples_opt->count() || a.recipe.empty()) r.samples = a.samples;
+  if (a.seq_len_opt->count() || a.recipe.empty()) r.seq_len = a.seq_len;
+  if (a.seed_opt->count() || a.recipe.empty()) r.seed = a.seed;
+  validate_recipe(r, a.recipe.empty() ? "--scheme " + a.scheme : a.recipe);
+  EngineOptions e = engine_options(a);
+  e.calib = {r.calib_path.empty() ? shared_data_path("calibration-mix.txt") : r.calib_path, r.samples, r.seq_len, r.seed};
+  CheckpointOptions c;
+  c.out_dir = a.output;
+  c.format = parse_checkpoint_format(a.format);
+  c.overwrite = a.force;
+  c.dtype = a.dtype;
+  if (c.format == CheckpointFormat::Unquantized) throw Error("--format unquantized", "a scheme needs a quantized format");
+  std::printf("%s\n", describe_recipe(r).c_str());
+  const EngineReport rep = write_calibrated_checkpoint(a.input, r, c, e, a.verbose);
+  if (a.verbose)
+    for (const auto& l : rep.result.reports)
+      std::fprintf(stderr, "%-28s %-18s relative output error %.6f (plain rounding %.6f)\n", l.tensor.c_str(),
+                   l.method.c_str(), l.rel_error, l.rel_error_rtn);
+  print_engine(rep);
+  std::printf("wrote %s (%zu quantized linears, %s)\n", a.output.c_str(), rep.result.matrices.size(), a.format.c_str());
+}
+
+void run_gguf(const QuantizeArgs& a) {
   const FileType ftype = parse_type_or_throw(a.type);
-  if (a.threads > 0) set_num_threads(a.threads);
   std::optional<ImportanceMatrix> imatrix;
   if (!a.imatrix.empty()) imatrix = ImportanceMatrix::load(a.imatrix);
   if (a.method != "rtn" && a.method != "gptq")
-    throw Error("--method " + a.method, "unknown method (valid: rtn, gptq)");
-  if (a.method == "gptq" && !a.force && std::filesystem::exists(a.output))
-    throw Error(a.output, "output exists (use --force to overwrite)");
-  const auto source = open_model_source(a.input);
-  std::unique_ptr<HessianSet> hessians;
-  if (a.method == "gptq") hessians = collect_hessians(a);
-  double err_gptq = 0, err_rtn = 0;
-  int64_t n_gptq = 0;
-
+    throw Error("--method " + a.method, "unknown method for GGUF output (valid: rtn, gptq)");
   QuantizeOptions opt;
   opt.ftype = ftype;
   opt.leave_output_tensor = a.leave_output;
@@ -83,22 +142,19 @@ void run_quantize(const QuantizeArgs& a) {
   opt.imatrix = imatrix ? &*imatrix : nullptr;
   opt.imatrix_path = a.imatrix;
   opt.on_warning = [](const std::string& w) { std::fprintf(stderr, "squish: warning: %s\n", w.c_str()); };
-  opt.gptq = hessians.get();
   opt.gptq_damp = a.damp;
   opt.gptq_measure = a.verbose;
-  if (hessians)
-    opt.on_gptq = [&](const std::string& name, const GptqReport& g) {
-      err_gptq += g.rel_error;
-      err_rtn += g.rel_error_rtn;
-      ++n_gptq;
-      if (a.verbose)
-        std::fprintf(stderr, "gptq %-28s relative output error %.6f (plain rounding %.6f)\n",
-                     name.c_str(), g.rel_error, g.rel_error_rtn);
-    };
-  const QuantizeReport r = quantize_to_gguf(*source, a.output, opt);
-
+  std::optional<EngineReport> engine;
+  QuantizeReport r;
+  if (a.method == "gptq") {
+    EngineReport e;
+    r = quantize_calibrated_gguf(a.input, a.output, opt, engine_options(a), &e);
+    engine = std::move(e);
+  } else {
+    r = quantize_to_gguf(*open_model_source(a.input), a.output, opt);
+  }
   int64_t n_elements = 0, n_imatrix = 0;
-  for (const auto& t : source->tensors()) n_elements += t.n_elements();
+  for (const auto& t : open_model_source(a.input)->tensors()) n_elements += t.n_elements();
   for (const auto& t : r.tensors) n_imatrix += t.used_imatrix ? 1 : 0;
   std::printf("%s -> %s (%s): %zu tensors, %.2f MiB -> %.2f MiB, %.3f bits per weight\n",
               a.input.c_str(), a.output.c_str(), file_type_name(ftype).c_str(), r.tensors.size(),
@@ -107,34 +163,60 @@ void run_quantize(const QuantizeArgs& a) {
   if (imatrix)
     std::printf("importance matrix %s used for %lld tensors\n", a.imatrix.c_str(),
                 static_cast<long long>(n_imatrix));
-  if (n_gptq > 0 && !a.verbose)
-    std::printf("GPTQ in %lld tensors (-v for their output errors vs plain rounding)\n",
-                static_cast<long long>(n_gptq));
-  if (n_gptq > 0 && a.verbose)
-    std::printf("GPTQ in %lld tensors: mean relative output error %.6f vs %.6f for plain rounding\n",
-                static_cast<long long>(n_gptq), err_gptq / n_gptq, err_rtn / n_gptq);
+  if (engine) {
+    if (a.verbose)
+      for (const auto& l : engine->result.reports)
+        std::fprintf(stderr, "%-28s %-5s relative output error %.6f (plain rounding %.6f)\n", l.tensor.c_str(),
+                     l.method.c_str(), l.rel_error, l.rel_error_rtn);
+    int64_t n_gptq = 0;
+    for (const auto& l : engine->result.reports) n_gptq += l.method == "gptq";
+    std::printf("GPTQ in %lld tensors, layer by layer on the quantized layers' outputs%s\n",
+                static_cast<long long>(n_gptq), a.verbose ? "" : " (-v for output errors vs plain rounding)");
+    print_engine(*engine);
+  }
   std::printf("%.2f s, %.1f MB/s of input, %d threads\n", r.seconds,
               r.seconds > 0 ? r.input_bytes / 1e6 / r.seconds : 0.0, num_threads());
+}
+
+void run_quantize(const QuantizeArgs& a) {
+  if (a.threads > 0) set_num_threads(a.threads);
+  const bool checkpoint = !a.scheme.empty() || !a.recipe.empty();
+  if (checkpoint == !a.type.empty())
+    throw Error(a.output, checkpoint ? "give --type (GGUF) or --scheme/--recipe (SafeTensors), not both"
+                                     : "give --type T for a GGUF file, or --scheme S / --recipe R for a SafeTensors checkpoint");
+  if (checkpoint) run_checkpoint(a);
+  else run_gguf(a);
 }
 
 CommandRegistrar reg(30, [](CLI::App& app) {
   auto a = std::make_shared<QuantizeArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "quantize", "Quantize a GGUF file or HF directory into a GGUF mix (llama.cpp's type rules)");
+      "quantize", "Quantize a model into a GGUF mix (--type, llama.cpp's rules) or a SafeTensors checkpoint (--scheme/--recipe)");
   cmd->add_option("input", a->input, "GGUF file or HF model directory")->required();
-  cmd->add_option("output", a->output, "Output GGUF file")->required();
-  cmd->add_option("-t,--type", a->type, "Mix: " + join(file_type_names(), ", "))->required();
+  cmd->add_option("output", a->output, "Output GGUF file (--type) or HF directory (--scheme/--recipe)")->required();
+  cmd->add_option("-t,--type", a->type, "GGUF mix: " + join(file_type_names(), ", "));
+  cmd->add_option("--scheme", a->scheme, "SafeTensors scheme: W4A16, W4A16_ASYM, W8A16, W8A8, FP8, FP8_DYNAMIC, W3A16, W2A16");
+  cmd->add_option("--recipe", a->recipe, "YAML recipe (llm-compressor's layout or squish's; docs/recipes)");
+  cmd->add_option("--format", a->format, "checkpoint format: compressed-tensors, gptq, awq")->capture_default_str();
+  cmd->add_option("--dtype", a->dtype, "checkpoint dtype of unquantized tensors and scales")->capture_default_str();
+  cmd->add_option("--group-size", a->group_size, "weight group size (0: per channel; default: the scheme's)");
   cmd->add_option("--imatrix", a->imatrix, "Importance matrix (squish or llama.cpp, GGUF or .dat)");
   cmd->add_option("--threads", a->threads, "Worker threads (default: all cores)");
   cmd->add_flag("-f,--force", a->force, "Overwrite an existing output");
   cmd->add_flag("--leave-output-tensor", a->leave_output, "Keep output.weight in its input type");
-  cmd->add_option("--method", a->method, "rtn (plain rounding) or gptq (GPTQ inside Q4_0/Q5_0/Q8_0 blocks)")->capture_default_str();
-  cmd->add_option("--calib", a->calib, "Calibration text or JSONL for gptq (default: ../shared/data/calibration-mix.txt)");
-  cmd->add_option("--samples", a->samples, "Calibration samples")->capture_default_str()->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("--seq-len", a->seq_len, "Tokens per calibration sample")->capture_default_str()->check(CLI::Range(2, 1 << 20));
-  cmd->add_option("--seed", a->seed, "Seed of the calibration windows")->capture_default_str();
+  cmd->add_option("--method", a->method, "rtn, gptq (GGUF: GPTQ inside the blocks), awq, smoothquant; combine as smoothquant,gptq")->capture_default_str();
+  a->calib_opt = cmd->add_option("--calib", a->calib, "Calibration text or JSONL (default: ../shared/data/calibration-mix.txt)");
+  a->samples_opt = cmd->add_option("--samples", a->samples, "Calibration samples")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  a->seq_len_opt = cmd->add_option("--seq-len", a->seq_len, "Tokens per calibration sample")->capture_default_str()->check(CLI::Range(2, 1 << 20));
+  a->seed_opt = cmd->add_option("--seed", a->seed, "Seed of the calibration windows")->capture_default_str();
   cmd->add_option("--damp", a->damp, "GPTQ dampening (fraction of the mean Hessian diagonal)")->capture_default_str()->check(CLI::Range(0.0, 10.0));
-  cmd->add_flag("-v,--verbose", a->verbose, "GPTQ output errors per tensor and overall, vs plain rounding (slower)");
+  cmd->add_flag("--act-order", a->act_order, "GPTQ: columns in order of decreasing Hessian diagonal (desc_act)");
+  cmd->add_flag("--static-groups", a->static_groups, "GPTQ act-order: groups fixed before the solve");
+  cmd->add_option("--alpha", a->alpha, "SmoothQuant migration strength")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("--awq-clip", a->awq_clip, "AWQ: also search per-group clipping");
+  cmd->add_option("--max-memory", a->max_memory, "Budget for calibration activations (e.g. 512M); beyond it they spill to a scratch file");
+  cmd->add_flag("--resume", a->resume, "Continue an interrupted calibrated run from its last finished layer (OUT.partial)");
+  cmd->add_flag("-v,--verbose", a->verbose, "Per-linear output errors vs plain rounding (slower)");
   cmd->add_flag("--pure", a->pure, "No mix rules: every quantizable tensor gets the base type");
   cmd->callback([a] { run_quantize(*a); });
 });

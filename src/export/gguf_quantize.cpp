@@ -112,7 +112,28 @@ std::vector<std::string> summarize_fallbacks(const std::vector<MixTensor>& mix,
   return out;
 }
 
+// llama.cpp's type choice for every tensor of the source (mix: the rules' view of the tensors).
+std::vector<MixChoice> mix_choices(const ModelSource& source, const QuantizeOptions& opt,
+                                   std::vector<MixTensor>* mix) {
+  const MixModelInfo info = model_info(source);
+  for (const auto& t : source.tensors()) mix->push_back({t.name, t.shape, t.type});
+  MixOptions mo;
+  mo.ftype = opt.ftype;
+  mo.leave_output_tensor = opt.leave_output_tensor;
+  mo.pure = opt.pure;
+  mo.has_imatrix = opt.imatrix != nullptr;
+  return choose_tensor_types(info, *mix, mo);
+}
+
 }  // namespace
+
+std::map<std::string, GGMLType> gguf_tensor_types(const ModelSource& source, const QuantizeOptions& opt) {
+  std::vector<MixTensor> mix;
+  const std::vector<MixChoice> choice = mix_choices(source, opt, &mix);
+  std::map<std::string, GGMLType> out;
+  for (size_t i = 0; i < mix.size(); ++i) out[mix[i].name] = choice[i].type;
+  return out;
+}
 
 QuantizeReport quantize_to_gguf(const ModelSource& source, const std::string& out_path,
                                 const QuantizeOptions& opt) {
@@ -121,16 +142,9 @@ QuantizeReport quantize_to_gguf(const ModelSource& source, const std::string& ou
   QuantizeReport report;
   report.input_bytes = source.input_bytes();
 
-  const MixModelInfo info = model_info(source);
   const auto& tensors = source.tensors();
   std::vector<MixTensor> mix;
-  for (const auto& t : tensors) mix.push_back({t.name, t.shape, t.type});
-  MixOptions mo;
-  mo.ftype = opt.ftype;
-  mo.leave_output_tensor = opt.leave_output_tensor;
-  mo.pure = opt.pure;
-  mo.has_imatrix = opt.imatrix != nullptr;
-  const std::vector<MixChoice> choice = choose_tensor_types(info, mix, mo);
+  const std::vector<MixChoice> choice = mix_choices(source, opt, &mix);
   auto warn = [&](const std::string& w) {
     report.warnings.push_back(w);
     if (opt.on_warning) opt.on_warning(w);
@@ -193,7 +207,16 @@ QuantizeReport quantize_to_gguf(const ModelSource& source, const std::string& ou
     const uint8_t* raw = source.raw_data(i);
     const std::vector<double>* hessian =
         opt.gptq && gptq_supports(to) && t.shape.size() == 2 ? opt.gptq->find(t.name) : nullptr;
-    if (hessian) {  // calibrated: GPTQ inside the blocks
+    const EncodedTensor* enc = nullptr;
+    if (opt.encoded)
+      if (const auto it = opt.encoded->find(t.name); it != opt.encoded->end()) enc = &it->second;
+    if (enc) {  // encoded by the calibration engine
+      if (enc->type != to || enc->bytes.size() != qt.bytes_out)
+        throw Error(out_path, "calibrated tensor " + t.name + " does not have the mix's type " + type_name(to));
+      writer.write_data(enc->bytes.data(), enc->bytes.size());
+      qt.used_gptq = true;
+      progress.add(t.n_elements());
+    } else if (hessian) {  // calibrated: GPTQ inside the blocks
       std::vector<float> w(static_cast<size_t>(rows * cols));
       source.rows_f32(i)->read(0, rows, w.data());
       out_buf.resize(static_cast<size_t>(qt.bytes_out));

@@ -33,12 +33,19 @@ void linear(const Weight& w, int64_t n, const float* x, float* y, const float* b
 }
 }  // namespace
 
-void forward(const Model& model, SessionScratch& S, const LinearObserver* observer,
-             std::span<const int32_t> tokens, std::span<const SequenceRows> seqs,
-             std::span<const int64_t> logit_rows, float* logits) {
-  const ModelConfig& c = model.config();
-  const ModelWeights& W = model.weights();
-  const int64_t n = static_cast<int64_t>(tokens.size());
+void embed_tokens(const ModelConfig& c, const Weight& token_embd, std::span<const int32_t> tokens,
+                  float* x) {
+  const int64_t E = c.n_embd;
+  // gemma3 scales the embeddings by sqrt(n_embd).
+  const float embd_scale = c.arch == Arch::Gemma3 ? std::sqrt(static_cast<float>(E)) : 1.f;
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    token_embd.row_f32(tokens[t], x + t * E);
+    for (int64_t i = 0; i < E; ++i) x[t * E + i] *= embd_scale;
+  }
+}
+
+void decoder_layer(const ModelConfig& c, const LayerWeights& L, int64_t il, SessionScratch& S,
+                   const LinearObserver* observer, int64_t n, std::span<const SequenceRows> seqs) {
   const int64_t E = c.n_embd, F = c.n_ff, hdk = c.head_dim_k, hdv = c.head_dim_v;
   const int64_t nh = c.n_head, nkv = c.n_head_kv, group = nh / nkv;
   const int64_t Q = nh * hdk, O = nh * hdv;
@@ -49,16 +56,7 @@ void forward(const Model& model, SessionScratch& S, const LinearObserver* observ
   auto observe = [&](int64_t il, const std::string& name, const float* data, int64_t cols) {
     if (observer && *observer) (*observer)(LinearInput{il, name, data, n, cols});
   };
-
-  // Embeddings (gemma3 scales them by sqrt(n_embd)).
-  const float embd_scale = gemma ? std::sqrt(static_cast<float>(E)) : 1.f;
-  for (int64_t t = 0; t < n; ++t) {
-    W.token_embd.row_f32(tokens[t], x + t * E);
-    for (int64_t i = 0; i < E; ++i) x[t * E + i] *= embd_scale;
-  }
-
-  for (int64_t il = 0; il < c.n_layer; ++il) {
-    const LayerWeights& L = W.layers[static_cast<size_t>(il)];
+  {
     const auto& names = S.names[static_cast<size_t>(il)];
     float *q = S.q.data(), *k = S.k.data(), *v = S.v.data(), *attn = S.attn.data();
 
@@ -156,8 +154,23 @@ void forward(const Model& model, SessionScratch& S, const LinearObserver* observ
     if (gemma) ops::rms_norm(o, L.post_ffw_norm.ptr(), o, n, E, eps);
     ops::add(x, o, n * E);
   }
+}
+
+void forward(const Model& model, SessionScratch& S, const LinearObserver* observer,
+             std::span<const int32_t> tokens, std::span<const SequenceRows> seqs,
+             std::span<const int64_t> logit_rows, float* logits) {
+  const ModelConfig& c = model.config();
+  const ModelWeights& W = model.weights();
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  const int64_t E = c.n_embd;
+  const float eps = c.rms_eps;
+  S.reserve(n);
+  embed_tokens(c, W.token_embd, tokens, S.x.data());
+  for (int64_t il = 0; il < c.n_layer; ++il)
+    decoder_layer(c, W.layers[static_cast<size_t>(il)], il, S, observer, n, seqs);
 
   if (!logits || logit_rows.empty()) return;
+  float *x = S.x.data(), *h = S.h.data();
   const int64_t nr = static_cast<int64_t>(logit_rows.size());
   for (int64_t i = 0; i < nr; ++i) ops::rms_norm(x + logit_rows[i] * E, W.output_norm.ptr(), h + i * E, 1, E, eps);
   if (observer && *observer) (*observer)(LinearInput{c.n_layer, S.lm_head_name, h, nr, E});

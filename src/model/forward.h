@@ -16,7 +16,9 @@ namespace squish {
 // Activations of one micro-batch and the tensor names reported to observers.
 class SessionScratch {
  public:
-  explicit SessionScratch(const ModelConfig& c, const ModelWeights& w) : c_(c) {
+  explicit SessionScratch(const ModelConfig& c, const ModelWeights& w) : SessionScratch(c, w.lm_head().name) {}
+  // Scratch for layers only (no model weights at hand, e.g. layer-by-layer calibration).
+  SessionScratch(const ModelConfig& c, std::string lm_head) : lm_head_name(std::move(lm_head)), c_(c) {
     names.resize(static_cast<size_t>(c.n_layer));
     for (int64_t il = 0; il < c.n_layer; ++il) {
       const std::string b = "blk." + std::to_string(il) + ".";
@@ -24,7 +26,6 @@ class SessionScratch {
       n = {b + "attn_q.weight",   b + "attn_k.weight", b + "attn_v.weight", b + "attn_output.weight",
            b + "ffn_gate.weight", b + "ffn_up.weight", b + "ffn_down.weight"};
     }
-    lm_head_name = w.lm_head().name;
   }
   void reserve(int64_t n) {
     if (n <= cap_) return;
@@ -50,6 +51,15 @@ struct SequenceRows {
   int64_t n_ctx;  // the cache's capacity (positions)
   int64_t row0, n, p0;
 };
+
+// The residual stream x[t·n_embd] of the tokens' embeddings (gemma3's sqrt(n_embd) scaling included).
+void embed_tokens(const ModelConfig& c, const Weight& token_embd, std::span<const int32_t> tokens,
+                  float* x);
+
+// One decoder block over n rows: S.x (n × n_embd, the residual stream) is updated in place, keys and
+// values appended to the sequences' caches; observer (may be null) sees every linear's input.
+void decoder_layer(const ModelConfig& c, const LayerWeights& L, int64_t il, SessionScratch& S,
+                   const LinearObserver* observer, int64_t n, std::span<const SequenceRows> seqs);
 
 // Evaluates tokens (every row belongs to exactly one entry of seqs, which are in row order),
 // appending keys and values to the caches. Writes the logits of the rows listed in logit_rows

@@ -3,11 +3,13 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "squish/formats/ggml_type.h"
 #include "squish/quant/file_type.h"
+#include "squish/quant/layer_result.h"
 
 namespace squish {
 
@@ -32,6 +34,9 @@ struct QuantizeOptions {
   bool gptq_measure = false;  // compute GPTQ's and plain rounding's output errors (slow)
   // Called after each GPTQ tensor with its error figures (GPTQ vs plain rounding).
   std::function<void(const std::string& tensor, const GptqReport&)> on_gptq;
+  // Tensors already encoded in the type the mix gives them (the calibration engine's results),
+  // written as they are. May be null.
+  const std::map<std::string, EncodedTensor>* encoded = nullptr;
 };
 
 // What happened to one tensor.
@@ -51,6 +56,9 @@ struct QuantizeReport {
   uint64_t output_bytes = 0;          // size of the written file
   double seconds = 0;                 // wall time of the conversion
 };
+
+// The type the mix gives each tensor of `source` (llama.cpp's rules), by tensor name.
+std::map<std::string, GGMLType> gguf_tensor_types(const ModelSource& source, const QuantizeOptions& options);
 
 // Quantizes `source` into the GGUF file `out_path` (atomically). Throws squish::Error naming the
 // file on bad input, an existing output without overwrite, or a failed write (nothing is left).

@@ -1,0 +1,26 @@
+// Calibrated outputs end to end: the layer-by-layer engine over a model, then its results written
+// as a GGUF file of a llama.cpp mix (GPTQ inside the blocks) or as an HF SafeTensors checkpoint of a
+// recipe's scheme (compressed-tensors, GPTQ, AWQ). The resumable state lives in OUT + ".partial"
+// and is removed once the output is in place.
+#pragma once
+#include <string>
+
+#include "squish/export/checkpoint_writer.h"
+#include "squish/export/gguf_quantize.h"
+#include "squish/quant/calibration_engine.h"
+#include "squish/quant/recipe.h"
+
+namespace squish {
+
+// GGUF: the mix of qopt.ftype with every decoder linear quantized by the engine (GPTQ where the
+// type allows it). eopt.state_dir defaults to out_path + ".partial".
+QuantizeReport quantize_calibrated_gguf(const std::string& input, const std::string& out_path,
+                                        QuantizeOptions qopt, EngineOptions eopt,
+                                        EngineReport* engine_report = nullptr);
+
+// SafeTensors: the recipe applied layer by layer, written to copt.out_dir in copt.format. The
+// recipe is validated against the model before any long work.
+EngineReport write_calibrated_checkpoint(const std::string& input, const Recipe& recipe,
+                                         CheckpointOptions copt, EngineOptions eopt, bool measure);
+
+}  // namespace squish

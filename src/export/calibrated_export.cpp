@@ -1,0 +1,88 @@
+// The engine's results into GGUF (encoded blocks) or a SafeTensors checkpoint (overlay + writer).
+#include "squish/export/calibrated_export.h"
+
+#include <filesystem>
+
+#include "squish/common/error.h"
+#include "squish/export/overlay_source.h"
+#include "squish/model/model.h"
+#include "squish/quant/gguf_layer_quantizer.h"
+#include "squish/quant/recipe_quantizer.h"
+
+namespace squish {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::shared_ptr<const Model> load_for_calibration(const std::string& input) {
+  LoadOptions lo;
+  lo.keep_quantized = true;  // GGUF blocks stay mapped; the engine dequantizes one layer at a time
+  return Model::load(input, lo);
+}
+
+void remove_state(const std::string& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+}  // namespace
+
+QuantizeReport quantize_calibrated_gguf(const std::string& input, const std::string& out_path,
+                                        QuantizeOptions qopt, EngineOptions eopt,
+                                        EngineReport* engine_report) {
+  std::error_code ec;
+  if (!qopt.overwrite && fs::exists(out_path, ec)) throw Error(out_path, "output exists (use --force to overwrite)");
+  if (eopt.state_dir.empty()) eopt.state_dir = out_path + ".partial";
+  const auto source = open_model_source(input);
+  const auto model = load_for_calibration(input);
+  GgufLayerQuantizer quantizer(gguf_tensor_types(*source, qopt), qopt.imatrix, qopt.gptq_damp, qopt.gptq_measure);
+  EngineReport rep = run_calibration(model, quantizer, eopt);
+  qopt.encoded = &rep.result.blocks;
+  qopt.gptq = nullptr;
+  const QuantizeReport q = quantize_to_gguf(*source, out_path, qopt);
+  remove_state(eopt.state_dir);
+  if (engine_report) *engine_report = std::move(rep);
+  return q;
+}
+
+EngineReport write_calibrated_checkpoint(const std::string& input, const Recipe& recipe,
+                                         CheckpointOptions copt, EngineOptions eopt, bool measure) {
+  std::error_code ec;
+  if (!copt.overwrite && fs::exists(copt.out_dir, ec))
+    throw Error(copt.out_dir, "already exists (use --force to overwrite)");
+  if (eopt.state_dir.empty()) eopt.state_dir = copt.out_dir + ".partial";
+  const auto source = open_model_source(input);
+  const std::string arch = source->find("general.architecture") ? source->find("general.architecture")->as_string() : "";
+  std::vector<RecipeTensor> linears;
+  for (const SourceTensor& t : source->tensors()) {
+    if (t.shape.size() != 2 || t.name.rfind("blk.", 0) != 0) continue;
+    std::string hf;
+    try {
+      hf = hf_tensor_name(arch, t.name);
+    } catch (const Error&) {
+      continue;
+    }
+    if (hf.size() < 12 || hf.compare(hf.size() - 12, 12, "_proj.weight") != 0) continue;
+    linears.push_back({t.name, hf.substr(0, hf.size() - 7), t.shape[1], t.shape[0]});
+  }
+  validate_recipe(recipe, input);
+  validate_recipe_for_model(recipe, linears, input);
+  const auto model = load_for_calibration(input);
+  RecipeQuantizer quantizer(recipe, model->config(), measure);
+  eopt.calib.path = recipe.calib_path.empty() ? eopt.calib.path : recipe.calib_path;
+  EngineReport rep = run_calibration(model, quantizer, eopt);
+
+  if (recipe.activations == InputQuant::Int8PerToken || recipe.activations == InputQuant::Fp8PerToken)
+    copt.activations = ActivationQuant::DynamicPerToken;
+  else if (recipe.activations != InputQuant::None)
+    copt.activations = ActivationQuant::StaticPerTensor;
+  copt.input_scales = rep.result.input_scales;
+  copt.notes["recipe"] = describe_recipe(recipe);
+  const auto src = overlay_source(*source, rep.result.replaced);
+  write_checkpoint(*src, rep.result.matrices, copt);
+  remove_state(eopt.state_dir);
+  return rep;
+}
+
+}  // namespace squish

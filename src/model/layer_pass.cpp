@@ -1,0 +1,35 @@
+// LayerPass: decoder_layer() over one sequence with a private cache and scratch.
+#include "squish/model/layer_pass.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "forward.h"
+#include "squish/model/kv_cache.h"
+
+namespace squish {
+
+LayerPass::LayerPass(const ModelConfig& config, int64_t max_len)
+    : config_(config), max_len_(max_len),
+      cache_(std::make_unique<KVCache>(config, max_len, KVCacheType::F32)),
+      scratch_(std::make_unique<SessionScratch>(config, std::string("output.weight"))) {}
+
+LayerPass::~LayerPass() = default;
+
+void LayerPass::embed(const Weight& token_embd, std::span<const int32_t> tokens, float* x) {
+  embed_tokens(config_, token_embd, tokens, x);
+}
+
+void LayerPass::run(const LayerWeights& L, int64_t il, float* x, int64_t n,
+                    const LinearObserver* observer) {
+  if (n > max_len_) throw std::invalid_argument("LayerPass: sequence longer than its capacity");
+  SessionScratch& S = *scratch_;
+  S.reserve(n);
+  const int64_t E = config_.n_embd;
+  std::copy_n(x, n * E, S.x.data());
+  const SequenceRows seq{cache_.get(), max_len_, 0, n, 0};
+  decoder_layer(config_, L, il, S, observer, n, std::span<const SequenceRows>(&seq, 1));
+  std::copy_n(S.x.data(), n * E, x);
+}
+
+}  // namespace squish
