@@ -4,6 +4,7 @@
 // returned weights bit for bit; with a diagonal Hessian (no feedback) it is quantize_matrix().
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -128,7 +129,15 @@ TEST_P(GptqIntGrid, BeatsRoundingAndDecodesBitExactly) {
   EXPECT_EQ(q.scales.size(), rtn.scales.size());
   EXPECT_EQ(q.zeros.size(), rtn.zeros.size());
   EXPECT_EQ(q.g_idx.empty(), !(act_order && !static_groups));
-  if (!q.g_idx.empty()) expect_valid_group_map(q);
+  if (!q.g_idx.empty()) {
+    expect_valid_group_map(q);
+    // AutoGPTQ's desc_act map: the groups are consecutive in descending diag(H) order.
+    std::vector<int64_t> order(p.cols);
+    for (int64_t c = 0; c < p.cols; ++c) order[c] = c;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return p.H[a * p.cols + a] > p.H[b * p.cols + b]; });
+    for (int64_t pos = 0; pos < p.cols; ++pos) EXPECT_EQ(q.g_idx[order[pos]], pos / q.group);
+  }
   const squish::IntRange range = squish::int_range(bits, symmetric);
   for (int16_t c : q.codes) {
     ASSERT_GE(c, range.qmin);

@@ -41,10 +41,11 @@ AwqResult awq_search_scales(const float* X, int64_t n, int64_t cols, const std::
                             const std::vector<int64_t>& rows, const std::vector<float>& mean_abs_x,
                             const QuantSpec& spec, const AwqOptions& opt);
 
-// AWQ clipping search on W (rows × cols row-major, already scaled): for each row and quantization
-// group, the clip ratio c ∈ {1, 1 − 1/clip_grid, …, 1 − max_shrink} minimising the group's output
-// error Σ_t (X_t,g · (W_g − Q(clamp(W_g, ±c·max|W_g|))))² on X (n × cols); clamps W in place to the
-// chosen ranges and returns the total of that error before minus after (≥ 0).
+// AWQ clipping search on W (rows × cols row-major, already scaled: W·s) with X (n × cols) the input
+// it then sees (X/s): for each row and quantization group, the clip ratio
+// c ∈ {1, 1 − 1/clip_grid, …, 1 − max_shrink} minimising the group's output error
+// Σ_t (X_t,g · (W_g − Q(clamp(W_g, ±c·max|W_g|))))²; clamps W in place to the chosen ranges and
+// returns the total of that error before minus after (≥ 0).
 double awq_clip(float* W, int64_t rows, int64_t cols, const float* X, int64_t n, const QuantSpec& spec,
                 const AwqOptions& opt);
 
