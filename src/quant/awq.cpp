@@ -50,31 +50,45 @@ const float* subsample(const float* X, int64_t n, int64_t cols, int64_t max_rows
   return buf.data();
 }
 
-// A matrix B with BᵀB = XᵀX for k columns of X, so that ||X·dᵀ||² = ||B·dᵀ||² for any d: the
-// columns themselves when X has few rows, else the k × k upper Cholesky factor of their Gram
+// A matrix B with BᵀB = XᵀX for k columns of X, so that ||X·dᵀ||² = ||B·dᵀ||² for any d.
+struct ErrorBasis {
+  MatF B;
+  bool upper = false;  // B is upper triangular (its row t is zero before column t)
+};
+
+// The columns themselves when X has few rows, else the k × k upper Cholesky factor of their Gram
 // matrix (slightly damped: XᵀX may be singular), which scores candidates n/k times faster.
-MatF error_basis(const float* X, int64_t n, int64_t ld, int64_t c0, int64_t k) {
+// threaded: split the Gram product over squish::parallel_for (not from inside one).
+ErrorBasis error_basis(const float* X, int64_t n, int64_t ld, int64_t c0, int64_t k, bool threaded) {
   const Eigen::Map<const MatF, 0, Eigen::OuterStride<>> Xm(X + c0, n, k, Eigen::OuterStride<>(ld));
-  if (2 * n < 3 * k) return Xm;
-  const MatF Gf = Xm.transpose() * Xm;
+  if (2 * n < 3 * k) return {Xm, false};
+  MatF Gf(k, k);
+  auto gram_rows = [&](int64_t i0, int64_t i1) {
+    Gf.middleRows(i0, i1 - i0).noalias() = Xm.middleCols(i0, i1 - i0).transpose() * Xm;
+  };
+  if (threaded) parallel_for(k, gram_rows, 16);
+  else gram_rows(0, k);
   const MatD G = Gf.cast<double>();
   const double mean_diag = std::max(G.diagonal().mean(), 1e-30);
   for (double damp = 1e-7; damp < 1; damp *= 10) {
     MatD Gd = G;
     Gd.diagonal().array() += damp * mean_diag;
     const Eigen::LLT<MatD> llt(Gd);
-    if (llt.info() == Eigen::Success) return MatD(llt.matrixU()).cast<float>();
+    if (llt.info() == Eigen::Success) return {MatD(llt.matrixU()).cast<float>(), true};
   }
-  return Xm;  // not reached for a real Gram matrix; the plain rows are always exact
+  return {Xm, false};  // not reached for a real Gram matrix; the plain rows are always exact
 }
 
-// out[j] += ||B · D_jᵀ||² for the m rows of D (k long, row stride ldd).
-void add_output_error(const MatF& B, const float* D, int64_t ldd, int64_t m, double* out) {
-  const Eigen::Map<const MatF, 0, Eigen::OuterStride<>> Dm(D, m, B.cols(), Eigen::OuterStride<>(ldd));
+// out[j] += ||B · D_jᵀ||² for the m rows of D (k long, row stride ldd); a triangular B's tiles
+// skip their zero columns.
+void add_output_error(const ErrorBasis& basis, const float* D, int64_t ldd, int64_t m, double* out) {
+  const MatF& B = basis.B;
+  const int64_t k = B.cols(), tile = basis.upper ? kTokenTile / 2 : kTokenTile;
+  const Eigen::Map<const MatF, 0, Eigen::OuterStride<>> Dm(D, m, k, Eigen::OuterStride<>(ldd));
   MatF E;
-  for (int64_t t0 = 0; t0 < B.rows(); t0 += kTokenTile) {
-    const int64_t tn = std::min<int64_t>(kTokenTile, B.rows() - t0);
-    E.noalias() = B.middleRows(t0, tn) * Dm.transpose();
+  for (int64_t t0 = 0; t0 < B.rows(); t0 += tile) {
+    const int64_t tn = std::min<int64_t>(tile, B.rows() - t0), c = basis.upper ? t0 : 0;
+    E.noalias() = B.block(t0, c, tn, k - c) * Dm.rightCols(k - c).transpose();
     for (int64_t j = 0; j < m; ++j) out[j] += E.col(j).cast<double>().squaredNorm();
   }
 }
@@ -119,7 +133,7 @@ std::vector<float> candidate_scales(const std::vector<float>& mean_abs_x, const 
 }
 
 // ||X Wᵀ − X W'ᵀ||² for W' = Q(W·diag(s))·diag(1/s), on row chunks of W in parallel.
-double scaled_rounding_error(const MatF& B, int64_t cols, const float* W, int64_t rows,
+double scaled_rounding_error(const ErrorBasis& B, int64_t cols, const float* W, int64_t rows,
                              const std::vector<float>& s, const QuantSpec& spec) {
   std::vector<double> per_row(static_cast<size_t>(rows), 0.0);
   parallel_for(rows, [&](int64_t r0, int64_t r1) {
@@ -159,7 +173,7 @@ AwqResult awq_search_scales(const float* X, int64_t n, int64_t cols, const std::
   std::vector<float> buf;
   int64_t ns = 0;
   const float* Xs = subsample(X, n, cols, opt.max_rows, buf, &ns);
-  const MatF B = error_basis(Xs, ns, cols, 0, cols);
+  const ErrorBasis B = error_basis(Xs, ns, cols, 0, cols, true);
   const std::vector<double> w_mean = opt.duo_scaling ? normalised_weight_means(ws, rows, cols, spec)
                                                      : std::vector<double>();
   auto error_of = [&](const std::vector<float>& s) {
@@ -202,9 +216,9 @@ double awq_clip(float* W, int64_t rows, int64_t cols, const float* X, int64_t n,
   const int64_t gs = group_extent(spec, rows, cols), ng = cols / gs;
   const int steps = static_cast<int>(std::floor(opt.max_shrink * opt.clip_grid + 1e-9));
   std::vector<double> before(static_cast<size_t>(rows), 0.0), after(static_cast<size_t>(rows), 0.0);
-  std::vector<MatF> basis(static_cast<size_t>(ng));
+  std::vector<ErrorBasis> basis(static_cast<size_t>(ng));
   parallel_for(ng, [&](int64_t g0, int64_t g1) {
-    for (int64_t g = g0; g < g1; ++g) basis[g] = error_basis(Xs, ns, cols, g * gs, gs);
+    for (int64_t g = g0; g < g1; ++g) basis[g] = error_basis(Xs, ns, cols, g * gs, gs, false);
   });
 
   parallel_for(rows, [&](int64_t r0, int64_t r1) {
