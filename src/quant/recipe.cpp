@@ -30,18 +30,15 @@ const char* kind_name(Kind k) {
 
 bool is_regex(const std::string& p) { return p.rfind("re:", 0) == 0; }
 
+using recipe_detail::ends_with;
+
 std::string strip_weight(const std::string& gguf) {
-  const std::string suffix = ".weight";
-  if (gguf.size() > suffix.size() && gguf.compare(gguf.size() - suffix.size(), suffix.size(), suffix) == 0)
-    return gguf.substr(0, gguf.size() - suffix.size());
-  return gguf;
+  return ends_with(gguf, ".weight") ? gguf.substr(0, gguf.size() - 7) : gguf;
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+bool is_lm_head(const RecipeTensor& t) {
+  return t.hf_module == "lm_head" || t.gguf_name == "output.weight";
 }
-
-bool is_lm_head(const RecipeTensor& t) { return t.hf_module == "lm_head" || t.gguf_name == "output.weight"; }
 bool is_embedding(const RecipeTensor& t) {
   return ends_with(t.hf_module, "embed_tokens") || t.gguf_name == "token_embd.weight";
 }
@@ -82,13 +79,15 @@ std::vector<int64_t> divisor_hint(int64_t g, int64_t want) {
   for (int64_t k = 1; k <= g; ++k)
     if (g % k == 0 && (k % 8 == 0 || g < 8)) d.push_back(k);
   if (d.empty()) d.push_back(g);
-  std::stable_sort(d.begin(), d.end(), [&](int64_t a, int64_t b) { return std::abs(a - want) < std::abs(b - want); });
+  std::stable_sort(d.begin(), d.end(),
+                   [&](int64_t a, int64_t b) { return std::abs(a - want) < std::abs(b - want); });
   if (d.size() > 3) d.resize(3);
   std::sort(d.begin(), d.end());
   return d;
 }
 
-void check_patterns(const std::vector<std::string>& list, const char* key, const std::string& source) {
+void check_patterns(const std::vector<std::string>& list, const char* key,
+                    const std::string& source) {
   for (size_t i = 0; i < list.size(); ++i) {
     const std::string where = std::string(key) + "[" + std::to_string(i) + "]";
     check(!list[i].empty(), source, where + ": empty name");
@@ -112,9 +111,11 @@ void validate_recipe(const Recipe& r, const std::string& source) {
   } else {
     check(w.format == ElementFormat::FP8_E4M3, source,
           "weights: recipes quantize weights to INT2..8 or FP8 (E4M3) only");
-    check(w.symmetric && w.method != ScaleMethod::MinMax, source, "weights: FP8 weights are symmetric");
+    check(w.symmetric && w.method != ScaleMethod::MinMax, source,
+          "weights: FP8 weights are symmetric");
   }
-  check(w.granularity != Granularity::PerToken, source, "weights: per-token granularity is for activations");
+  check(w.granularity != Granularity::PerToken, source,
+        "weights: per-token granularity is for activations");
   if (w.granularity == Granularity::PerGroup)
     check(w.group_size > 0, source,
           "group_size: must be > 0 (or 0 for per channel), got " + std::to_string(w.group_size));
@@ -129,33 +130,38 @@ void validate_recipe(const Recipe& r, const std::string& source) {
     check(!seen[static_cast<int>(m.kind)], source, "methods: " + name + " is listed twice");
     seen[static_cast<int>(m.kind)] = true;
     if (is_weight_quantizer(m.kind)) {
-      check(++weight_quantizers == 1, source, "methods: rtn and gptq both quantize the weights; choose one");
+      check(++weight_quantizers == 1, source,
+            "methods: rtn and gptq both quantize the weights; choose one");
     } else {
-      check(weight_quantizers == 0, source, "methods: " + name + " must come before the weight quantizer");
+      check(weight_quantizers == 0, source,
+            "methods: " + name + " must come before the weight quantizer");
     }
     switch (m.kind) {
       case Kind::SmoothQuant:
         check(acts, source,
-              "smoothquant: needs a scheme that quantizes activations (W8A8, W4A8, FP8, FP8_DYNAMIC); " +
-                  scheme + " is weight-only");
+              "smoothquant: needs a scheme that quantizes activations (W8A8, W4A8, FP8, "
+              "FP8_DYNAMIC); " + scheme + " is weight-only");
         check(m.smoothing_strength >= 0 && m.smoothing_strength <= 1, source,
               "smoothquant.alpha: must be in [0, 1], got " + fmt_number(m.smoothing_strength));
         break;
       case Kind::Awq:
         check(!acts, source,
-              "awq: needs a weight-only scheme (W4A16, W8A16, ...); " + scheme + " quantizes activations");
-        check(w.format == ElementFormat::Int, source, "awq: needs INT weights; " + scheme + " has FP8 weights");
+              "awq: needs a weight-only scheme (W4A16, W8A16, ...); " + scheme +
+                  " quantizes activations");
+        check(w.format == ElementFormat::Int, source,
+              "awq: needs INT weights; " + scheme + " has FP8 weights");
         check(m.awq_grid >= 1 && m.awq_grid <= 1000, source,
               "awq.grid: must be 1..1000, got " + std::to_string(m.awq_grid));
         break;
       case Kind::Gptq:
         check(m.dampening_frac >= 0 && m.dampening_frac < 1, source,
               "gptq.damp: must be in [0, 1), got " + fmt_number(m.dampening_frac));
-        check(m.block_size >= 1, source, "gptq.block_size: must be >= 1, got " + std::to_string(m.block_size));
+        check(m.block_size >= 1, source,
+              "gptq.block_size: must be >= 1, got " + std::to_string(m.block_size));
         check(!m.static_groups || m.act_order, source, "gptq.static_groups: needs act_order");
         check(!m.act_order || m.static_groups || w.granularity == Granularity::PerGroup, source,
-              "gptq.act_order: group-wise act-order (g_idx) needs a grouped scheme; set static_groups "
-              "(llm-compressor's actorder: static)");
+              "gptq.act_order: group-wise act-order (g_idx) needs a grouped scheme; set "
+              "static_groups (llm-compressor's actorder: static)");
         if (w.granularity == Granularity::PerGroup)
           check(m.block_size % w.group_size == 0 || w.group_size % m.block_size == 0, source,
                 "gptq.block_size: " + std::to_string(m.block_size) + " and group_size " +
@@ -164,8 +170,10 @@ void validate_recipe(const Recipe& r, const std::string& source) {
       case Kind::Rtn: break;
     }
   }
-  check(r.samples >= 1, source, "calibration.samples: must be >= 1, got " + std::to_string(r.samples));
-  check(r.seq_len >= 2, source, "calibration.seq_len: must be >= 2, got " + std::to_string(r.seq_len));
+  check(r.samples >= 1, source,
+        "calibration.samples: must be >= 1, got " + std::to_string(r.samples));
+  check(r.seq_len >= 2, source,
+        "calibration.seq_len: must be >= 2, got " + std::to_string(r.seq_len));
   check(!r.targets.empty(), source, "targets: empty (nothing would be quantized)");
   check_patterns(r.targets, "targets", source);
   check_patterns(r.ignore, "ignore", source);
@@ -198,7 +206,8 @@ void validate_recipe_for_model(const Recipe& r, const std::vector<RecipeTensor>&
   for (const RecipeTensor& t : tensors)
     if (recipe_targets(r, t)) chosen.push_back(&t);
   check(!chosen.empty(), source,
-        "the recipe quantizes none of the model's " + std::to_string(tensors.size()) + " linears (check targets and ignore)");
+        "the recipe quantizes none of the model's " + std::to_string(tensors.size()) +
+            " linears (check targets and ignore)");
 
   const QuantSpec& w = r.weights;
   int64_t common = 0;
@@ -210,15 +219,18 @@ void validate_recipe_for_model(const Recipe& r, const std::vector<RecipeTensor>&
     check(t->rows > 0 && t->cols > 0, source, name + ": empty shape");
     if (w.granularity != Granularity::PerGroup || t->cols % w.group_size == 0) continue;
     std::string hint;
-    for (int64_t d : divisor_hint(common, w.group_size)) hint += (hint.empty() ? "" : ", ") + std::to_string(d);
-    throw Error(source, "group_size: " + std::to_string(w.group_size) + " does not divide the input size " +
-                            std::to_string(t->cols) + " of " + name + " (sizes that divide every input: " +
-                            hint + ", or 0 for per channel)");
+    for (int64_t d : divisor_hint(common, w.group_size))
+      hint += (hint.empty() ? "" : ", ") + std::to_string(d);
+    throw Error(source, "group_size: " + std::to_string(w.group_size) +
+                            " does not divide the input size " + std::to_string(t->cols) + " of " +
+                            name + " (sizes that divide every input: " + hint +
+                            ", or 0 for per channel)");
   }
   if (r.kv_cache_fp8) {
     bool kv = false;
     for (const RecipeTensor& t : tensors)
-      kv = kv || t.hf_module.find("k_proj") != std::string::npos || t.gguf_name.find("attn_k.") != std::string::npos;
+      kv = kv || t.hf_module.find("k_proj") != std::string::npos ||
+           t.gguf_name.find("attn_k.") != std::string::npos;
     check(kv, source, "kv_cache_fp8: the model has no k_proj / v_proj linears to calibrate");
   }
 }
@@ -230,7 +242,8 @@ std::string describe_recipe(const Recipe& r) {
     if (at != std::string::npos) spec.erase(at, std::string(dflt).size());
   }
   std::string s = r.scheme + " " + spec;
-  if (r.activations != InputQuant::None) s += " + " + input_quant_name(r.activations) + " activations";
+  if (r.activations != InputQuant::None)
+    s += " + " + input_quant_name(r.activations) + " activations";
   if (r.kv_cache_fp8) s += " + fp8 kv-cache";
 
   std::string quantizer = "rtn";
@@ -249,7 +262,9 @@ std::string describe_recipe(const Recipe& r) {
         before.push_back("awq(grid " + std::to_string(m.awq_grid) + (m.awq_clip ? ", clip" : "") +
                          (m.awq_duo_scaling ? "" : ", no-duo") + ")");
         break;
-      case Kind::SmoothQuant: before.push_back("smoothquant(" + fmt_number(m.smoothing_strength) + ")"); break;
+      case Kind::SmoothQuant:
+        before.push_back("smoothquant(" + fmt_number(m.smoothing_strength) + ")");
+        break;
     }
   }
   s += ", " + quantizer;

@@ -1,5 +1,5 @@
 // Recipe YAML: typed reads with one-line errors, the parts both layouts share (calibration,
-// SmoothQuant mappings), squish's flat layout, and the entry point that picks the layout.
+// smoothing mappings, AWQ's grid), squish's flat layout, and the entry point picking the layout.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -10,196 +10,266 @@
 namespace squish {
 namespace recipe_detail {
 
-std::string shown(const YAML::Node& n) {
-  if (!n.IsDefined() || n.IsNull()) return "null";
-  if (n.IsSequence()) return "a list";
-  if (n.IsMap()) return "a map";
-  std::string s = n.Scalar();
-  if (s.size() > 40) s = s.substr(0, 37) + "...";
-  return "'" + s + "'";
-}
-
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 
-void Reader::fail(const YAML::Node& n, const std::string& path, const std::string& problem) const {
-  std::string msg = path.empty() ? problem : path + ": " + problem;
-  if (n.IsDefined() && n.Mark().line >= 0) msg += " (line " + std::to_string(n.Mark().line + 1) + ")";
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Field::Field(std::string source, YAML::Node node, std::string path, int line, bool present)
+    : source_(std::move(source)), node_(present ? node : YAML::Node()), path_(std::move(path)),
+      line_(present && node.Mark().line >= 0 ? node.Mark().line : line), present_(present) {}
+
+Field Field::root(std::string source, YAML::Node node) {
+  const bool present = node.IsDefined();
+  return Field(std::move(source), node, "", -1, present);
+}
+
+Field Field::operator[](const std::string& key) const {
+  const std::string p = path_.empty() ? key : path_ + "." + key;
+  if (!is_map()) return Field(source_, YAML::Node(), p, line_, false);
+  const YAML::Node& self = node_;  // const lookup: never inserts
+  const YAML::Node child = self[key];
+  return Field(source_, child, p, line_, child.IsDefined());
+}
+
+Field Field::at(size_t i) const {
+  const std::string p = path_ + "[" + std::to_string(i) + "]";
+  if (i >= size()) return Field(source_, YAML::Node(), p, line_, false);
+  return Field(source_, node_[i], p, line_, true);
+}
+
+std::string Field::shown() const {
+  if (!present_ || node_.IsNull()) return "null";
+  if (node_.IsSequence()) return "a list";
+  if (node_.IsMap()) return "a map";
+  std::string s = node_.Scalar();
+  if (s.size() > 40) s = s.substr(0, 37) + "...";
+  return "'" + s + "'";
+}
+
+void Field::fail(const std::string& problem) const {
+  std::string msg = path_.empty() ? problem : path_ + ": " + problem;
+  if (line_ >= 0) msg += " (line " + std::to_string(line_ + 1) + ")";
   throw Error(source_, msg);
 }
 
-std::string Reader::at(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
+bool Field::boolean() const {
+  bool v = false;
+  if (!present_ || !node_.IsScalar() || !YAML::convert<bool>::decode(node_, v))
+    fail("expected a boolean, got " + shown());
+  return v;
 }
 
-std::vector<std::string> Reader::keys(const YAML::Node& n, const std::string& path) const {
-  if (!n.IsDefined() || !n.IsMap()) fail(n, path, "expected a map, got " + shown(n));
+double Field::number() const {
+  double v = 0;
+  if (!present_ || !node_.IsScalar() || !YAML::convert<double>::decode(node_, v) ||
+      !std::isfinite(v))
+    fail("expected a number, got " + shown());
+  return v;
+}
+
+int64_t Field::integer() const {
+  int64_t v = 0;
+  if (!present_ || !node_.IsScalar() || !YAML::convert<int64_t>::decode(node_, v))
+    fail("expected an integer, got " + shown());
+  return v;
+}
+
+uint64_t Field::unsigned_integer() const {
+  uint64_t v = 0;
+  if (!present_ || !node_.IsScalar() || node_.Scalar().find('-') != std::string::npos ||
+      !YAML::convert<uint64_t>::decode(node_, v))
+    fail("expected a non-negative integer, got " + shown());
+  return v;
+}
+
+std::string Field::string() const {
+  if (!present_ || !node_.IsScalar()) fail("expected a string, got " + shown());
+  return node_.Scalar();
+}
+
+std::vector<std::string> Field::strings() const {
+  if (present_ && node_.IsScalar()) return {node_.Scalar()};
+  if (!is_list()) fail("expected a string or a list of strings, got " + shown());
   std::vector<std::string> out;
-  for (const auto& kv : n) {
-    if (!kv.first.IsScalar()) fail(kv.first, path, "keys must be names, got " + shown(kv.first));
+  for (size_t i = 0; i < size(); ++i) out.push_back(at(i).string());
+  return out;
+}
+
+std::vector<std::string> Field::keys() const {
+  if (!is_map()) fail("expected a map, got " + shown());
+  std::vector<std::string> out;
+  for (const auto& kv : node_) {
+    const Field key(source_, kv.first, path_, line_, true);
+    if (!kv.first.IsScalar()) key.fail("keys must be names, got " + key.shown());
     const std::string k = kv.first.Scalar();
-    if (std::find(out.begin(), out.end(), k) != out.end()) fail(kv.first, path, "duplicate key '" + k + "'");
+    if (std::find(out.begin(), out.end(), k) != out.end()) key.fail("duplicate key '" + k + "'");
     out.push_back(k);
   }
   return out;
 }
 
-void Reader::check_map(const YAML::Node& n, const std::string& path, const std::vector<std::string>& known,
-                       bool allow_null) const {
-  if (allow_null && (!n.IsDefined() || n.IsNull())) return;
-  keys(n, path);
-  for (const auto& kv : n) {
+void Field::check_keys(const std::vector<std::string>& known, bool allow_null) const {
+  if (allow_null && !given()) return;
+  keys();
+  for (const auto& kv : node_) {
     const std::string k = kv.first.Scalar();
     if (std::find(known.begin(), known.end(), k) != known.end()) continue;
     const auto near = nearest(k, known);
-    fail(kv.first, path,
-         "unknown key '" + k + "'" + (near.empty() ? " (valid: " + join_or(known) + ")"
-                                                   : " (did you mean " + join_or(near) + "?)"));
+    const std::string hint =
+        near.empty() ? "valid: " + join_or(known) : "did you mean " + join_or(near) + "?";
+    Field(source_, kv.first, path_, line_, true).fail("unknown key '" + k + "' (" + hint + ")");
   }
 }
 
-bool Reader::boolean(const YAML::Node& n, const std::string& path) const {
-  bool v = false;
-  if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) fail(n, path, "expected a boolean, got " + shown(n));
-  return v;
+void Field::get(const std::string& key, bool& out) const {
+  if ((*this)[key].present()) out = (*this)[key].boolean();
+}
+void Field::get(const std::string& key, double& out) const {
+  if ((*this)[key].present()) out = (*this)[key].number();
+}
+void Field::get(const std::string& key, int64_t& out) const {
+  if ((*this)[key].present()) out = (*this)[key].integer();
+}
+void Field::get(const std::string& key, std::string& out) const {
+  if ((*this)[key].present()) out = (*this)[key].string();
+}
+void Field::get(const std::string& key, std::vector<std::string>& out) const {
+  if ((*this)[key].present()) out = (*this)[key].strings();
 }
 
-double Reader::number(const YAML::Node& n, const std::string& path) const {
-  double v = 0;
-  if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !std::isfinite(v))
-    fail(n, path, "expected a number, got " + shown(n));
-  return v;
+void read_calibration(const Field& f, Recipe& r) {
+  f.check_keys({"file", "samples", "seq_len", "seed"});
+  f.get("file", r.calib_path);
+  f.get("samples", r.samples);
+  f.get("seq_len", r.seq_len);
+  if (f["seed"].given()) r.seed = f["seed"].unsigned_integer();
+  if (r.samples < 1) f["samples"].fail("must be >= 1, got " + std::to_string(r.samples));
+  if (r.seq_len < 2) f["seq_len"].fail("must be >= 2, got " + std::to_string(r.seq_len));
 }
 
-int64_t Reader::integer(const YAML::Node& n, const std::string& path) const {
-  int64_t v = 0;
-  if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v)) fail(n, path, "expected an integer, got " + shown(n));
-  return v;
-}
-
-uint64_t Reader::unsigned_integer(const YAML::Node& n, const std::string& path) const {
-  uint64_t v = 0;
-  if (!n.IsScalar() || n.Scalar().find('-') != std::string::npos || !YAML::convert<uint64_t>::decode(n, v))
-    fail(n, path, "expected a non-negative integer, got " + shown(n));
-  return v;
-}
-
-std::string Reader::string(const YAML::Node& n, const std::string& path) const {
-  if (!n.IsScalar()) fail(n, path, "expected a string, got " + shown(n));
-  return n.Scalar();
-}
-
-std::vector<std::string> Reader::strings(const YAML::Node& n, const std::string& path) const {
-  if (n.IsScalar()) return {n.Scalar()};
-  if (!n.IsSequence()) fail(n, path, "expected a string or a list of strings, got " + shown(n));
-  std::vector<std::string> out;
-  for (size_t i = 0; i < n.size(); ++i) out.push_back(string(n[i], path + "[" + std::to_string(i) + "]"));
-  return out;
-}
-
-void read_calibration(const Reader& rd, const YAML::Node& n, const std::string& path, Recipe& r) {
-  rd.check_map(n, path, {"file", "samples", "seq_len", "seed"});
-  if (n["file"]) r.calib_path = rd.string(n["file"], Reader::at(path, "file"));
-  if (n["samples"]) r.samples = rd.integer(n["samples"], Reader::at(path, "samples"));
-  if (n["seq_len"]) r.seq_len = rd.integer(n["seq_len"], Reader::at(path, "seq_len"));
-  if (n["seed"]) r.seed = rd.unsigned_integer(n["seed"], Reader::at(path, "seed"));
-  if (r.samples < 1) rd.fail(n["samples"], Reader::at(path, "samples"), "must be >= 1, got " + std::to_string(r.samples));
-  if (r.seq_len < 2) rd.fail(n["seq_len"], Reader::at(path, "seq_len"), "must be >= 2, got " + std::to_string(r.seq_len));
-}
-
-std::vector<SmoothMapping> read_smooth_mappings(const Reader& rd, const YAML::Node& n, const std::string& path) {
-  if (!n.IsSequence())
-    rd.fail(n, path, "expected a list of [[balance layers...], smooth layer] pairs, got " + shown(n));
+std::vector<SmoothMapping> read_smooth_mappings(const Field& f) {
+  const std::string shape = "[[balance layers...], smooth layer]";
+  if (!f.is_list()) f.fail("expected a list of " + shape + " pairs, got " + f.shown());
   std::vector<SmoothMapping> out;
-  for (size_t i = 0; i < n.size(); ++i) {
-    const std::string p = path + "[" + std::to_string(i) + "]";
-    const YAML::Node e = n[i];
-    if (!e.IsSequence() || e.size() != 2)
-      rd.fail(e, p, "expected a [[balance layers...], smooth layer] pair, got " + shown(e));
+  for (size_t i = 0; i < f.size(); ++i) {
+    const Field e = f.at(i);
+    if (e.size() != 2) e.fail("expected a " + shape + " pair, got " + e.shown());
     SmoothMapping m;
-    m.balance = rd.strings(e[0], p + "[0]");
-    m.smooth = rd.string(e[1], p + "[1]");
-    if (m.balance.empty()) rd.fail(e[0], p + "[0]", "no balance layers");
+    m.balance = e.at(0).strings();
+    m.smooth = e.at(1).string();
+    if (m.balance.empty()) e.at(0).fail("no balance layers");
     out.push_back(std::move(m));
   }
   return out;
 }
 
-Recipe parse_flat(const Reader& rd, const YAML::Node& root) {
-  rd.check_map(root, "", {"scheme", "group_size", "methods", "targets", "ignore", "calibration", "smoothquant",
-                          "gptq", "awq", "kv_cache_fp8"});
+std::vector<SmoothMapping> read_awq_mappings(const Field& f) {
+  if (!f.is_list()) f.fail("expected a list of {smooth_layer, balance_layers}, got " + f.shown());
+  std::vector<SmoothMapping> out;
+  for (size_t i = 0; i < f.size(); ++i) {
+    const Field e = f.at(i);
+    e.check_keys({"smooth_layer", "balance_layers"});
+    if (!e["smooth_layer"].given() || !e["balance_layers"].given())
+      e.fail("needs smooth_layer and balance_layers");
+    SmoothMapping m;
+    m.smooth = e["smooth_layer"].string();
+    m.balance = e["balance_layers"].strings();
+    if (m.balance.empty()) e["balance_layers"].fail("no balance layers");
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+int read_grid(const Field& f) {
+  const int64_t g = f.integer();
+  if (g < 1 || g > 1000) f.fail("must be 1..1000, got " + std::to_string(g));
+  return static_cast<int>(g);
+}
+
+namespace {
+
+const std::vector<std::string> kMethods = {"rtn", "gptq", "awq", "smoothquant"};
+
+// The flat form's `methods`, lower-cased, each known and listed once.
+std::vector<std::string> read_methods(const Field& f) {
+  if (!f.given()) return {};
+  std::vector<std::string> methods = f.strings();
+  for (size_t i = 0; i < methods.size(); ++i) {
+    const Field at = f.is_list() ? f.at(i) : f;
+    methods[i] = lower(methods[i]);
+    if (std::find(kMethods.begin(), kMethods.end(), methods[i]) == kMethods.end()) {
+      const auto near = nearest(methods[i], kMethods);
+      const std::string hint = near.empty() ? "" : "; did you mean " + join_or(near) + "?";
+      at.fail("unknown method '" + methods[i] + "'" + hint + " (valid: " + join_or(kMethods) + ")");
+    }
+    if (std::count(methods.begin(), methods.begin() + i, methods[i]))
+      at.fail("'" + methods[i] + "' is listed twice");
+  }
+  return methods;
+}
+
+// One flat-form step and its settings section.
+Modifier read_step(const std::string& name, const Field& s) {
+  Modifier m;
+  if (name == "smoothquant") {
+    m.kind = Modifier::Kind::SmoothQuant;
+    s.check_keys({"alpha", "mappings", "ignore"}, true);
+    s.get("alpha", m.smoothing_strength);
+    if (s["mappings"].given()) m.mappings = read_smooth_mappings(s["mappings"]);
+    s.get("ignore", m.mapping_ignore);
+  } else if (name == "gptq") {
+    m.kind = Modifier::Kind::Gptq;
+    s.check_keys({"damp", "block_size", "act_order", "static_groups"}, true);
+    s.get("damp", m.dampening_frac);
+    s.get("block_size", m.block_size);
+    s.get("act_order", m.act_order);
+    s.get("static_groups", m.static_groups);
+  } else if (name == "awq") {
+    m.kind = Modifier::Kind::Awq;
+    s.check_keys({"grid", "clip", "duo_scaling", "mappings"}, true);
+    if (s["grid"].given()) m.awq_grid = read_grid(s["grid"]);
+    s.get("clip", m.awq_clip);
+    s.get("duo_scaling", m.awq_duo_scaling);
+    if (s["mappings"].given()) m.mappings = read_awq_mappings(s["mappings"]);
+  }
+  return m;  // rtn: Kind::Rtn
+}
+
+}  // namespace
+
+Recipe parse_flat(const Field& root) {
+  root.check_keys({"scheme", "group_size", "methods", "targets", "ignore", "calibration",
+                   "smoothquant", "gptq", "awq", "kv_cache_fp8"});
   int64_t group = -1;
-  if (root["group_size"]) {
-    group = rd.integer(root["group_size"], "group_size");
-    if (group < 0) rd.fail(root["group_size"], "group_size", "must be > 0, or 0 for per channel; got " + std::to_string(group));
-  }
-  const std::string scheme = root["scheme"] ? rd.string(root["scheme"], "scheme") : "W4A16";
+  root.get("group_size", group);
+  if (root["group_size"].given() && group < 0)
+    root["group_size"].fail("must be > 0, or 0 for per channel; got " + std::to_string(group));
+  std::string scheme = "W4A16";
+  root.get("scheme", scheme);
   auto parsed = preset(scheme, group);
-  if (!parsed) rd.fail(root["scheme"], "scheme", scheme_problem(scheme));
+  if (!parsed) root["scheme"].fail(scheme_problem(scheme));
   Recipe r = *parsed;
-  if (root["targets"]) r.targets = rd.strings(root["targets"], "targets");
-  if (root["ignore"]) r.ignore = root["ignore"].IsNull() ? std::vector<std::string>{} : rd.strings(root["ignore"], "ignore");
-  if (root["kv_cache_fp8"]) r.kv_cache_fp8 = rd.boolean(root["kv_cache_fp8"], "kv_cache_fp8");
-  if (root["calibration"]) read_calibration(rd, root["calibration"], "calibration", r);
+  root.get("targets", r.targets);
+  if (root["ignore"].present())  // null: ignore nothing
+    r.ignore = root["ignore"].given() ? root["ignore"].strings() : std::vector<std::string>{};
+  root.get("kv_cache_fp8", r.kv_cache_fp8);
+  if (root["calibration"].present()) read_calibration(root["calibration"], r);
 
-  const std::vector<std::string> valid = {"rtn", "gptq", "awq", "smoothquant"};
-  std::vector<std::string> methods;
-  if (root["methods"]) {
-    const YAML::Node list = root["methods"];
-    methods = rd.strings(list, "methods");
-    for (size_t i = 0; i < methods.size(); ++i) {
-      const YAML::Node at = list.IsSequence() ? list[i] : list;
-      const std::string p = "methods[" + std::to_string(i) + "]";
-      methods[i] = lower(methods[i]);
-      if (std::find(valid.begin(), valid.end(), methods[i]) == valid.end()) {
-        const auto near = nearest(methods[i], valid);
-        rd.fail(at, p, "unknown method '" + methods[i] + "'" +
-                           (near.empty() ? "" : "; did you mean " + join_or(near) + "?") + " (valid: " + join_or(valid) + ")");
-      }
-      if (std::count(methods.begin(), methods.begin() + i, methods[i]))
-        rd.fail(at, p, "'" + methods[i] + "' is listed twice");
-    }
+  const std::vector<std::string> methods = read_methods(root["methods"]);
+  for (const char* section : {"smoothquant", "gptq", "awq"}) {
+    const bool listed = std::find(methods.begin(), methods.end(), section) != methods.end();
+    if (root[section].present() && !listed)
+      root[section].fail(std::string("settings given but '") + section + "' is not in methods");
   }
-  for (const char* section : {"smoothquant", "gptq", "awq"})
-    if (root[section] && std::find(methods.begin(), methods.end(), section) == methods.end())
-      rd.fail(root[section], section, std::string("settings given but '") + section + "' is not in methods");
-
-  for (const std::string& name : methods) {
-    Modifier m;
-    const YAML::Node s = root[name];
-    if (name == "rtn") {
-      m.kind = Modifier::Kind::Rtn;
-    } else if (name == "smoothquant") {
-      m.kind = Modifier::Kind::SmoothQuant;
-      rd.check_map(s, name, {"alpha", "mappings", "ignore"}, true);
-      if (s && s["alpha"]) m.smoothing_strength = rd.number(s["alpha"], "smoothquant.alpha");
-      if (s && s["mappings"]) m.mappings = read_smooth_mappings(rd, s["mappings"], "smoothquant.mappings");
-      if (s && s["ignore"]) m.mapping_ignore = rd.strings(s["ignore"], "smoothquant.ignore");
-    } else if (name == "gptq") {
-      m.kind = Modifier::Kind::Gptq;
-      rd.check_map(s, name, {"damp", "block_size", "act_order", "static_groups"}, true);
-      if (s && s["damp"]) m.dampening_frac = rd.number(s["damp"], "gptq.damp");
-      if (s && s["block_size"]) m.block_size = rd.integer(s["block_size"], "gptq.block_size");
-      if (s && s["act_order"]) m.act_order = rd.boolean(s["act_order"], "gptq.act_order");
-      if (s && s["static_groups"]) m.static_groups = rd.boolean(s["static_groups"], "gptq.static_groups");
-    } else {
-      m.kind = Modifier::Kind::Awq;
-      rd.check_map(s, name, {"grid", "clip", "duo_scaling", "mappings"}, true);
-      if (s && s["grid"]) {
-        const int64_t g = rd.integer(s["grid"], "awq.grid");
-        if (g < 1 || g > 1000) rd.fail(s["grid"], "awq.grid", "must be 1..1000, got " + std::to_string(g));
-        m.awq_grid = static_cast<int>(g);
-      }
-      if (s && s["clip"]) m.awq_clip = rd.boolean(s["clip"], "awq.clip");
-      if (s && s["duo_scaling"]) m.awq_duo_scaling = rd.boolean(s["duo_scaling"], "awq.duo_scaling");
-      if (s && s["mappings"]) m.mappings = read_awq_mappings(rd, s["mappings"], "awq.mappings");
-    }
-    r.modifiers.push_back(std::move(m));
-  }
+  for (const std::string& name : methods) r.modifiers.push_back(read_step(name, root[name]));
   // Order and combinations are checked with RTN still listed, then RTN (the default) is dropped.
-  validate_recipe(r, rd.source());
+  validate_recipe(r, root.source());
   r.modifiers.erase(std::remove_if(r.modifiers.begin(), r.modifiers.end(),
                                    [](const Modifier& m) { return m.kind == Modifier::Kind::Rtn; }),
                     r.modifiers.end());
@@ -210,16 +280,17 @@ Recipe parse_flat(const Reader& rd, const YAML::Node& root) {
 
 Recipe parse_recipe_text(const std::string& yaml, const std::string& source) {
   using namespace recipe_detail;
-  YAML::Node root;
+  YAML::Node doc;
   try {
-    root = YAML::Load(yaml);
+    doc = YAML::Load(yaml);
   } catch (const YAML::ParserException& e) {
-    throw Error(source, "YAML syntax error: " + e.msg + " (line " + std::to_string(e.mark.line + 1) + ")");
+    const std::string line = " (line " + std::to_string(e.mark.line + 1) + ")";
+    throw Error(source, "YAML syntax error: " + e.msg + line);
   }
-  const Reader rd(source);
-  if (!root.IsDefined() || root.IsNull()) throw Error(source, "empty recipe");
-  if (!root.IsMap()) rd.fail(root, "", "a recipe is a map of keys, got " + shown(root));
-  Recipe r = is_llmcompressor_layout(root) ? parse_llmcompressor(rd, root) : parse_flat(rd, root);
+  const Field root = Field::root(source, doc);
+  if (!root.given()) throw Error(source, "empty recipe");
+  if (!root.is_map()) root.fail("a recipe is a map of keys, got " + root.shown());
+  Recipe r = is_llmcompressor_layout(doc) ? parse_llmcompressor(root) : parse_flat(root);
   validate_recipe(r, source);
   return r;
 }

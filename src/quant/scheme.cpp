@@ -34,7 +34,8 @@ constexpr Preset kPresets[] = {
     {"W4A8", ElementFormat::Int, 4, true, Granularity::PerGroup, InputQuant::Int8PerToken},
     {"W4AFP8", ElementFormat::Int, 4, true, Granularity::PerGroup, InputQuant::Fp8PerToken},
     {"FP8", ElementFormat::FP8_E4M3, 8, true, Granularity::PerTensor, InputQuant::Fp8Static},
-    {"FP8_DYNAMIC", ElementFormat::FP8_E4M3, 8, true, Granularity::PerChannel, InputQuant::Fp8PerToken},
+    {"FP8_DYNAMIC", ElementFormat::FP8_E4M3, 8, true, Granularity::PerChannel,
+     InputQuant::Fp8PerToken},
     // squish's additions for low-bit research (same layout as W4A16).
     {"W3A16", ElementFormat::Int, 3, true, Granularity::PerGroup, InputQuant::None},
     {"W3A16_ASYM", ElementFormat::Int, 3, false, Granularity::PerGroup, InputQuant::None},
@@ -99,7 +100,8 @@ std::string scheme_problem(const std::string& name) {
   const std::string valid = " (supported: " + join_or(scheme_names()) + ")";
   for (const Unsupported& u : kUnsupported)
     if (key == u.name)
-      return "scheme " + std::string(u.name) + " (" + u.why + ") is not supported by squish" + valid;
+      return "scheme " + std::string(u.name) + " (" + u.why + ") is not supported by squish" +
+             valid;
   std::vector<std::string> all = scheme_names();
   for (const Unsupported& u : kUnsupported) all.push_back(u.name);
   const auto near = nearest(key, all);
@@ -114,12 +116,14 @@ std::string scheme_name_of(const QuantSpec& w, InputQuant a) {
     if (a == InputQuant::None) return "FP8A16";
     return a == InputQuant::Fp8PerToken ? "FP8_DYNAMIC" : "FP8";
   }
-  std::string n = "W" + std::to_string(w.bits) + (a == InputQuant::None ? "A16" : fp8_acts ? "AFP8" : "A8");
+  const char* acts = a == InputQuant::None ? "A16" : fp8_acts ? "AFP8" : "A8";
+  std::string n = "W" + std::to_string(w.bits) + acts;
   if (!w.symmetric || w.method == ScaleMethod::MinMax) n += "_ASYM";
   return n;
 }
 
-std::vector<std::string> nearest(const std::string& name, const std::vector<std::string>& candidates) {
+std::vector<std::string> nearest(const std::string& name,
+                                 const std::vector<std::string>& candidates) {
   const std::string key = upper(name);
   const size_t limit = std::max<size_t>(2, key.size() / 3);
   size_t best = limit + 1;
@@ -137,7 +141,8 @@ std::vector<std::string> nearest(const std::string& name, const std::vector<std:
 
 std::string join_or(const std::vector<std::string>& v) {
   std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i == 0 ? "" : i + 1 == v.size() ? " or " : ", ") + v[i];
+  for (size_t i = 0; i < v.size(); ++i)
+    s += (i == 0 ? "" : i + 1 == v.size() ? " or " : ", ") + v[i];
   return s;
 }
 

@@ -241,6 +241,7 @@ TEST(RecipeParse, FlatDefaultsAndRtnDropped) {
   EXPECT_FALSE(r.modifiers[0].awq_clip);
   EXPECT_EQ(r.samples, 128);
   EXPECT_EQ(r.seq_len, 512);
+  EXPECT_TRUE(parse_recipe_text("ignore: null\n", kSrc).ignore.empty());
   const Recipe d = parse_recipe_text("methods: gptq\n", kSrc);
   EXPECT_EQ(d.scheme, "W4A16");
   ASSERT_EQ(d.modifiers.size(), 1u);
@@ -394,6 +395,7 @@ TEST(RecipeErrors, FlatLayout) {
       {"gruop_size: 64\n", "unknown key 'gruop_size' (did you mean group_size?) (line 1)"},
       {"methods: [gptq]\ngptq:\n  act_order: yes please\n", "gptq.act_order: expected a boolean, got 'yes please' (line 3)"},
       {"methods: [gptq]\ngptq: {act_order: 3}\n", "gptq.act_order: expected a boolean"},
+      {"methods: [gptq]\ngptq:\n  act_order:\n", "gptq.act_order: expected a boolean, got null"},
       {"methods: [gptq]\ngptq: {damp: abc}\n", "gptq.damp: expected a number, got 'abc'"},
       {"methods: [gptq]\ngptq: {block_size: 1.5}\n", "gptq.block_size: expected an integer"},
       {"methods: [gptq]\ngptq: {dmap: 0.1}\n", "gptq: unknown key 'dmap' (did you mean damp?)"},

@@ -26,9 +26,9 @@ struct Modifier {
   double smoothing_strength = 0.5;   // SmoothQuant α
   int awq_grid = 20; bool awq_clip = false;          // AWQ
   double dampening_frac = 0.01; int64_t block_size = 128; bool act_order = false; bool static_groups = false;  // GPTQ
-  bool awq_duo_scaling = true;               // AWQ: scales from activations and weights (llm-compressor)
-  std::vector<SmoothMapping> mappings;       // SmoothQuant / AWQ; empty: the architecture's defaults
-  std::vector<std::string> mapping_ignore;   // SmoothQuant: smooth layers left alone
+  bool awq_duo_scaling = true;              // AWQ: scales from activations and weights
+  std::vector<SmoothMapping> mappings;      // SmoothQuant / AWQ; empty: the architecture's
+  std::vector<std::string> mapping_ignore;  // SmoothQuant: smooth layers left alone
 };
 
 // A whole recipe: the scheme (weights + activations), the steps, what they apply to, calibration.
