@@ -17,6 +17,7 @@ namespace squish {
 namespace {
 
 using Kind = Modifier::Kind;
+using recipe_detail::ends_with;
 
 const char* kind_name(Kind k) {
   switch (k) {
@@ -29,8 +30,6 @@ const char* kind_name(Kind k) {
 }
 
 bool is_regex(const std::string& p) { return p.rfind("re:", 0) == 0; }
-
-using recipe_detail::ends_with;
 
 std::string strip_weight(const std::string& gguf) {
   return ends_with(gguf, ".weight") ? gguf.substr(0, gguf.size() - 7) : gguf;
