@@ -313,7 +313,9 @@ void read_compressed_tensors(const Reader& r, const json& qc, HFQuantization& ou
     r.fail("compressed-tensors quantization_status '" + status + "' is not supported (compressed)");
   if (const auto it = qc.find("kv_cache_scheme"); it != qc.end() && !it->is_null())
     r.fail("compressed-tensors kv_cache_scheme is not supported (use --kv-cache-dtype)");
-  if (const auto it = qc.find("transform_config"); it != qc.end() && !it->is_null())
+  if (const auto it = qc.find("transform_config");
+      it != qc.end() && !it->is_null() && !it->empty() && !(it->is_object() && it->contains("config_groups") &&
+                                                               (*it)["config_groups"].empty()))
     r.fail("compressed-tensors transform_config (rotations) is not supported");
   if (const auto it = qc.find("sparsity_config"); it != qc.end() && !it->is_null() && it->is_object() &&
       json_str(r, *it, "format", "dense") != "dense")

@@ -445,3 +445,61 @@ TEST(HFQuantizedCli, InspectShowsTheSchemeAndErrorsAreOneLine) {
   EXPECT_EQ(p.exit_code, 1);
   EXPECT_EQ(p.err, "squish: error: " + d + ": missing tensor " + kQ + ".weight_scale\n");
 }
+
+TEST(HFQuantizedOracle, LlmCompressorCheckpointsRunLikeTransformers) {
+  // Checkpoints of a tiny random llama quantized by llm-compressor (not by squish): the weights
+  // equal compressed-tensors' decompression bit for bit (F32 scales), the logits transformers'.
+  const std::string dir = test::temp_dir() + "/llmc";
+  const auto r = test::run_shell(test::python_exe() + " " + test::source_dir() +
+                                 "/tests/python/test_checkpoint_load.py make-llmcompressor " + dir);
+  if (r.exit_code == 77) GTEST_SKIP() << "llm-compressor is not installed";
+  ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 3000 ? r.err.size() - 3000 : 0);
+  const json oracle = json::parse(test::read_file(dir + "/oracle.json"));
+  const auto prompt = oracle["prompt"].get<std::vector<int32_t>>();
+  ASSERT_GE(oracle["schemes"].size(), 6u);
+  for (const auto& [name, o] : oracle["schemes"].items()) {
+    const auto hf = load_hf_model_dir(dir + "/" + name);
+    ASSERT_NE(hf->quantization(), nullptr) << name;
+    const SafeTensorsFile dq(dir + "/" + name + ".decompressed.safetensors");
+    ASSERT_EQ(hf->quantization()->linears.size(), 14u) << name;
+    for (const auto& l : hf->quantization()->linears) {
+      const SafeTensor* want = dq.find(l->module + ".weight");
+      ASSERT_NE(want, nullptr) << name << " " << l->module;
+      std::vector<float> got(static_cast<size_t>(l->out_features * l->in_features));
+      l->dequantize(got.data());
+      EXPECT_TRUE(bit_equal(got.data(), want->to_f32().data(), got.size())) << name << " " << l->module;
+    }
+    const auto model = Model::load(dir + "/" + name);
+    Session s(model, 64);
+    const auto got = s.eval(prompt, true);
+    // Transformers' logits; for dynamic INT8 activations also with vLLM's scale amax / 127, which
+    // squish uses (compressed-tensors' own is amax / 127.5: a different grid, a looser match).
+    for (const char* key : {"logits_vllm_scale", "logits"}) {
+      if (!o.contains(key)) continue;
+      const bool own_int8_grid = std::string(key) == "logits" && o.contains("logits_vllm_scale");
+      const auto& want = o[key];
+      const size_t V = want[0].size();
+      ASSERT_EQ(got.size(), prompt.size() * V) << name;
+      double max_diff = 0, range = 0;
+      size_t same_top = 0;
+      for (size_t p = 0; p < prompt.size(); ++p) {
+        const auto w = want[p].get<std::vector<float>>();
+        const float* g = got.data() + p * V;
+        same_top += std::max_element(w.begin(), w.end()) - w.begin() == std::max_element(g, g + V) - g;
+        for (size_t v = 0; v < V; ++v) {
+          max_diff = std::max(max_diff, std::fabs(static_cast<double>(g[v]) - w[v]));
+          range = std::max(range, std::fabs(static_cast<double>(w[v])));
+        }
+      }
+      if (own_int8_grid) {
+        EXPECT_GE(same_top, prompt.size() * 9 / 10) << name;
+        EXPECT_LT(max_diff, 0.1 * range) << name;
+      } else {
+        EXPECT_EQ(same_top, prompt.size()) << name << " " << key;
+        EXPECT_LT(max_diff, 1e-3 * range) << name << " " << key;
+      }
+      std::printf("%-11s %-18s %-68s max|dlogit| %.3g (|logit| <= %.2f), top-1 %zu/%zu\n", name.c_str(), key,
+                  hf->quantization()->linears.front()->scheme.c_str(), max_diff, range, same_top, prompt.size());
+    }
+  }
+}
