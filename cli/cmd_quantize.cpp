@@ -56,7 +56,7 @@ EngineOptions engine_options(const QuantizeArgs& a) {
   return e;
 }
 
-void print_engine(const EngineReport& e) {
+void print_engine(const EngineReport& e, bool errors = true) {
   double err = 0, rtn = 0;
   int64_t n = 0, nr = 0;
   for (const auto& r : e.result.reports) {
@@ -67,7 +67,7 @@ void print_engine(const EngineReport& e) {
               static_cast<long long>(e.n_samples), static_cast<long long>(e.seq_len),
               e.activation_bytes / 1048576.0, e.spilled ? " (spilled to a scratch file)" : " (in RAM)",
               static_cast<long long>(e.resumed_layers), e.seconds, e.peak_rss / 1048576.0);
-  if (nr > 0)
+  if (errors && nr > 0)
     std::printf("%lld linears: mean relative output error %.6f vs %.6f for plain rounding\n",
                 static_cast<long long>(n), err / n, rtn / nr);
 }
@@ -169,10 +169,16 @@ void run_gguf(const QuantizeArgs& a) {
         std::fprintf(stderr, "%-28s %-5s relative output error %.6f (plain rounding %.6f)\n", l.tensor.c_str(),
                      l.method.c_str(), l.rel_error, l.rel_error_rtn);
     int64_t n_gptq = 0;
-    for (const auto& l : engine->result.reports) n_gptq += l.method == "gptq";
-    std::printf("GPTQ in %lld tensors, layer by layer on the quantized layers' outputs%s\n",
-                static_cast<long long>(n_gptq), a.verbose ? "" : " (-v for output errors vs plain rounding)");
-    print_engine(*engine);
+    double err = 0, rtn = 0;
+    for (const auto& l : engine->result.reports)
+      if (l.method == "gptq") ++n_gptq, err += l.rel_error, rtn += l.rel_error_rtn;
+    if (a.verbose && n_gptq > 0)
+      std::printf("GPTQ in %lld tensors: mean relative output error %.6f vs %.6f for plain rounding\n",
+                  static_cast<long long>(n_gptq), err / n_gptq, rtn / n_gptq);
+    else
+      std::printf("GPTQ in %lld tensors, layer by layer on the quantized layers' outputs (-v for output errors vs plain rounding)\n",
+                  static_cast<long long>(n_gptq));
+    print_engine(*engine, false);
   }
   std::printf("%.2f s, %.1f MB/s of input, %d threads\n", r.seconds,
               r.seconds > 0 ? r.input_bytes / 1e6 / r.seconds : 0.0, num_threads());

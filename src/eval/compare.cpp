@@ -23,7 +23,7 @@
 #include "squish/model/model.h"
 #include "squish/quant/calibration_data.h"
 #include "squish/quant/file_type.h"
-#include "squish/quant/hessian.h"
+#include "squish/export/calibrated_export.h"
 
 namespace squish {
 
@@ -233,11 +233,14 @@ CompareReport run_compare(const std::string& model_path, const CompareOptions& o
   if (configs.empty()) throw Error(model_path, "no configurations to compare");
   if (!fs::exists(model_path)) throw Error(model_path, "no such file or directory");
   const bool any_gptq = std::any_of(configs.begin(), configs.end(), [](const auto& c) { return c.second == "gptq"; });
-  const std::shared_ptr<const Model> reference = any_gptq ? Model::load(model_path) : nullptr;
-  std::vector<std::vector<int32_t>> samples;  // drawn (and checked) before any long work
-  if (any_gptq) samples = calibration_samples(reference->tokenizer(), o.calib);
+  if (any_gptq) {  // calibration text checked before any long work
+    LoadOptions lo;
+    lo.keep_quantized = true;
+    calibration_samples(Model::load(model_path, lo)->tokenizer(), o.calib);
+  }
+  // "seq": GPTQ files of the layer-by-layer engine (earlier caches hold one-pass statistics).
   const std::string calib_tag =
-      any_gptq ? fmt::format("s{}x{}-seed{}-d{}-{:08x}", o.calib.n_samples, o.calib.seq_len, o.calib.seed,
+      any_gptq ? fmt::format("seq-s{}x{}-seed{}-d{}-{:08x}", o.calib.n_samples, o.calib.seq_len, o.calib.seed,
                              o.gptq_damp, hash_input(o.calib.path) & 0xffffffffu)
                : "";
   const std::string cache = (fs::path(o.cache_dir) / input_key(model_path)).string();
@@ -258,7 +261,6 @@ CompareReport run_compare(const std::string& model_path, const CompareOptions& o
   rep.rows.push_back(*base);
 
   const auto source = open_model_source(model_path);
-  std::unique_ptr<HessianSet> hessians;  // collected once, when a GPTQ file is not cached
   for (const auto& [f, method] : configs) {
     const bool gptq = method == "gptq";
     const std::string name = file_type_name(f) + (gptq ? " gptq" : "");
@@ -270,18 +272,15 @@ CompareReport run_compare(const std::string& model_path, const CompareOptions& o
       if (!fs::exists(qpath)) {
         QuantizeOptions qo;
         qo.ftype = f;
-        if (gptq) {
-          if (!hessians) {
-            hessians = std::make_unique<HessianSet>();
-            std::optional<Progress> bar;
-            if (o.progress) bar.emplace("calibrate", static_cast<int64_t>(samples.size()));
-            hessians->collect(reference, samples, [&](int64_t done, int64_t) { if (bar) bar->set(done); });
-            if (bar) bar->finish();
-          }
-          qo.gptq = hessians.get();
+        if (gptq) {  // the layer-by-layer engine: GPTQ inside the blocks
           qo.gptq_damp = o.gptq_damp;
+          EngineOptions e;
+          e.calib = o.calib;
+          e.progress = o.progress;
+          quantize_calibrated_gguf(model_path, qpath, qo, e);
+        } else {
+          quantize_to_gguf(*source, qpath, qo);
         }
-        quantize_to_gguf(*source, qpath, qo);
       }
       row = measure(name, qpath, base_logits, /*save_base=*/false, o);
       write_file_atomic(result_json, row->to_json().dump(1), true);

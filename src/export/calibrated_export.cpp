@@ -39,7 +39,6 @@ QuantizeReport quantize_calibrated_gguf(const std::string& input, const std::str
   GgufLayerQuantizer quantizer(gguf_tensor_types(*source, qopt), qopt.imatrix, qopt.gptq_damp, qopt.gptq_measure);
   EngineReport rep = run_calibration(model, quantizer, eopt);
   qopt.encoded = &rep.result.blocks;
-  qopt.gptq = nullptr;
   const QuantizeReport q = quantize_to_gguf(*source, out_path, qopt);
   remove_state(eopt.state_dir);
   if (engine_report) *engine_report = std::move(rep);

@@ -12,8 +12,6 @@
 #include "squish/formats/half.h"
 #include "squish/formats/quantize.h"
 #include "squish/io/gguf_writer.h"
-#include "squish/quant/gptq_gguf.h"
-#include "squish/quant/hessian.h"
 #include "squish/quant/imatrix.h"
 #include "squish/quant/type_mix.h"
 
@@ -205,8 +203,6 @@ QuantizeReport quantize_to_gguf(const ModelSource& source, const std::string& ou
     qt.bytes_in = can_dequantize(t.type) || t.type == GGMLType::F32
                       ? static_cast<uint64_t>(rows) * row_bytes(t.type, cols) : 0;
     const uint8_t* raw = source.raw_data(i);
-    const std::vector<double>* hessian =
-        opt.gptq && gptq_supports(to) && t.shape.size() == 2 ? opt.gptq->find(t.name) : nullptr;
     const EncodedTensor* enc = nullptr;
     if (opt.encoded)
       if (const auto it = opt.encoded->find(t.name); it != opt.encoded->end()) enc = &it->second;
@@ -214,20 +210,6 @@ QuantizeReport quantize_to_gguf(const ModelSource& source, const std::string& ou
       if (enc->type != to || enc->bytes.size() != qt.bytes_out)
         throw Error(out_path, "calibrated tensor " + t.name + " does not have the mix's type " + type_name(to));
       writer.write_data(enc->bytes.data(), enc->bytes.size());
-      qt.used_gptq = true;
-      progress.add(t.n_elements());
-    } else if (hessian) {  // calibrated: GPTQ inside the blocks
-      std::vector<float> w(static_cast<size_t>(rows * cols));
-      source.rows_f32(i)->read(0, rows, w.data());
-      out_buf.resize(static_cast<size_t>(qt.bytes_out));
-      GptqOptions go;
-      go.damp = opt.gptq_damp;
-      go.measure = opt.gptq_measure;
-      const GptqReport g = gptq_encode_gguf(to, w.data(), rows, cols, *hessian, go, out_buf.data(),
-                                            opt.gptq_measure,
-                                            importance[i].empty() ? nullptr : importance[i].data());
-      if (opt.on_gptq) opt.on_gptq(t.name, g);
-      writer.write_data(out_buf.data(), out_buf.size());
       qt.used_gptq = true;
       progress.add(t.n_elements());
     } else if (to == t.type && raw) {

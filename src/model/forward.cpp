@@ -78,7 +78,7 @@ void decoder_layer(const ModelConfig& c, const LayerWeights& L, int64_t il, Sess
       ops::rope(k + sq.row0 * nkv * hdk, sq.n, nkv, hdk, c.n_rot, sq.p0, base, fscale, c.rope_neox);
       for (int64_t g = 0; g < nkv; ++g)
         for (int64_t t = sq.row0; t < sq.row0 + sq.n; ++t)
-          sq.cache->store(il, g, sq.p0 + t - sq.row0, k + (t * nkv + g) * hdk, v + (t * nkv + g) * hdv);
+          sq.cache->store(sq.cache_layer >= 0 ? sq.cache_layer : il, g, sq.p0 + t - sq.row0, k + (t * nkv + g) * hdk, v + (t * nkv + g) * hdv);
     }
 
     const bool swa = c.is_swa(il);
@@ -102,7 +102,8 @@ void decoder_layer(const ModelConfig& c, const LayerWeights& L, int64_t il, Sess
         const int64_t jlo = swa ? std::max<int64_t>(0, p0 + q0 - window + 1) : 0;
         const int64_t nk = jhi - jlo;
         s.resize(static_cast<size_t>(bq * nk));
-        const float* keys = cache.keys(il, g, jlo, jhi, kbuf);
+        const int64_t cl = sq.cache_layer >= 0 ? sq.cache_layer : il;
+        const float* keys = cache.keys(cl, g, jlo, jhi, kbuf);
         kernels::gemm_nt(bq, nk, hdk, q + (rows + q0) * Q + hd * hdk, Q, keys, hdk, s.data(), nk, nullptr);
         for (int64_t i = 0; i < bq; ++i) {
           const int64_t pos = p0 + q0 + i;
@@ -127,7 +128,7 @@ void decoder_layer(const ModelConfig& c, const LayerWeights& L, int64_t il, Sess
           for (int64_t j = z; j < nk; ++j) row[j] = 0.f;
         }
         int64_t ldv = 0;
-        const float* vt = cache.values_t(il, g, jlo, jhi, vbuf, &ldv);
+        const float* vt = cache.values_t(cl, g, jlo, jhi, vbuf, &ldv);
         kernels::gemm_nt(bq, hdv, nk, s.data(), nk, vt, ldv, attn + (rows + q0) * O + hd * hdv, O, nullptr);
       }
     });

@@ -50,6 +50,7 @@ struct SequenceRows {
   KVCache* cache;
   int64_t n_ctx;  // the cache's capacity (positions)
   int64_t row0, n, p0;
+  int64_t cache_layer = -1;  // layer slot of the cache to use (-1: the layer's own index)
 };
 
 // The residual stream x[t·n_embd] of the tokens' embeddings (gemma3's sqrt(n_embd) scaling included).

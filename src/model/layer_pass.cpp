@@ -9,9 +9,17 @@
 
 namespace squish {
 
+namespace {
+// The config of a one-layer cache (a layer pass keeps only the current layer's keys and values).
+ModelConfig one_layer(ModelConfig c) {
+  c.n_layer = 1;
+  return c;
+}
+}  // namespace
+
 LayerPass::LayerPass(const ModelConfig& config, int64_t max_len)
     : config_(config), max_len_(max_len),
-      cache_(std::make_unique<KVCache>(config, max_len, KVCacheType::F32)),
+      cache_(std::make_unique<KVCache>(one_layer(config), max_len, KVCacheType::F32)),
       scratch_(std::make_unique<SessionScratch>(config, std::string("output.weight"))) {}
 
 LayerPass::~LayerPass() = default;
@@ -27,7 +35,7 @@ void LayerPass::run(const LayerWeights& L, int64_t il, float* x, int64_t n,
   S.reserve(n);
   const int64_t E = config_.n_embd;
   std::copy_n(x, n * E, S.x.data());
-  const SequenceRows seq{cache_.get(), max_len_, 0, n, 0};
+  const SequenceRows seq{cache_.get(), max_len_, 0, n, 0, 0};
   decoder_layer(config_, L, il, S, observer, n, std::span<const SequenceRows>(&seq, 1));
   std::copy_n(S.x.data(), n * E, x);
 }

@@ -170,7 +170,6 @@ EngineReport run_calibration(const std::shared_ptr<const Model>& model, LayerQua
   std::vector<float> buf(static_cast<size_t>(len * E));
   if (st.layers_done > 0) {
     cur->load((fs::path(dir) / st.acts).string());
-    for (int64_t il = 0; il < st.layers_done; ++il) rep.result.merge(LayerResult::load(layer_file(dir, il)));
     rep.resumed_layers = st.layers_done;
   } else {
     for (int64_t s = 0; s < ns; ++s) {
@@ -208,11 +207,12 @@ EngineReport run_calibration(const std::shared_ptr<const Model>& model, LayerQua
     cur->save((fs::path(dir) / st.acts).string());
     st.layers_done = il + 1;
     write_state(dir, st);
-    rep.result.merge(std::move(r));
     if (kill_after && std::atoll(kill_after) == il + 1) std::raise(SIGKILL);
   }
   bar.finish();
+  // Results stay on disk until every layer is done, so calibration memory does not grow with depth.
   rep.peak_rss = peak_rss_bytes();
+  for (int64_t il = 0; il < c.n_layer; ++il) rep.result.merge(LayerResult::load(layer_file(dir, il)));
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;
 }

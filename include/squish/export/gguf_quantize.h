@@ -13,10 +13,8 @@
 
 namespace squish {
 
-class HessianSet;
 class ImportanceMatrix;
 class ModelSource;
-struct GptqReport;
 
 // Options of one quantization run.
 struct QuantizeOptions {
@@ -27,13 +25,10 @@ struct QuantizeOptions {
   const ImportanceMatrix* imatrix = nullptr; // per-column importance, may be null
   std::string imatrix_path;                  // for messages
   std::function<void(const std::string&)> on_warning;  // called as soon as a warning arises
-  // GPTQ inside the blocks of Q4_0/Q5_0/Q8_0 tensors whose input statistics are in the set
-  // (a "calibrated GGUF"); other tensors are quantized as usual. May be null.
-  const HessianSet* gptq = nullptr;
+  // Calibrated GGUF (quantize_calibrated_gguf): GPTQ dampening and whether to measure output
+  // errors (slow).
   double gptq_damp = 0.01;
-  bool gptq_measure = false;  // compute GPTQ's and plain rounding's output errors (slow)
-  // Called after each GPTQ tensor with its error figures (GPTQ vs plain rounding).
-  std::function<void(const std::string& tensor, const GptqReport&)> on_gptq;
+  bool gptq_measure = false;
   // Tensors already encoded in the type the mix gives them (the calibration engine's results),
   // written as they are. May be null.
   const std::map<std::string, EncodedTensor>* encoded = nullptr;
@@ -45,7 +40,7 @@ struct QuantizedTensor {
   GGMLType from = GGMLType::F32, to = GGMLType::F32;
   uint64_t bytes_in = 0, bytes_out = 0;
   bool used_imatrix = false;
-  bool used_gptq = false;
+  bool used_gptq = false;     // written from the calibration engine's blocks
 };
 
 // Summary of a run.

@@ -42,13 +42,14 @@ struct EngineOptions {
 
 // What the run did.
 struct EngineReport {
-  LayerResult result;           // every layer's results merged
+  LayerResult result;           // every layer's results merged (read back once all are done)
   int64_t n_samples = 0, seq_len = 0;
   uint64_t activation_bytes = 0;  // of the whole calibration set
   bool spilled = false;           // activations lived in the scratch file
   int64_t resumed_layers = 0;     // layers taken from a previous run's state
   double seconds = 0;
-  uint64_t peak_rss = 0;          // bytes (getrusage high-water mark of the process)
+  uint64_t peak_rss = 0;          // bytes: the process's high-water mark when the last layer was done
+                                  // (before the results are gathered for writing)
 };
 
 // Runs the engine over `model` (loaded with keep_quantized for GGUF inputs). Throws Error before
