@@ -35,7 +35,7 @@ bool starts_with(const std::string& s, const std::string& prefix) {
   return s.rfind(prefix, 0) == 0;
 }
 
-json read_json(const std::string& path, uintmax_t max_bytes) { return hfq::read_json_limited(path, max_bytes); }
+using hfq::read_json_limited;
 
 // Per-layer HF suffix -> GGUF suffix (after "model.layers.N." / "blk.N.").
 std::string map_layer_suffix(Arch arch, const std::string& s) {
@@ -118,7 +118,7 @@ float round_to_dtype(float v, STDType t) {
 // tokens), or 0 when unknown.
 int64_t gemma3_tokenizer_vocab(const std::string& dir, const std::string& tokenizer_json) {
   if (fs::exists(fs::path(dir) / "tokenizer.model") || tokenizer_json.empty()) return 0;
-  const json tj = read_json(tokenizer_json, kMaxTokenizerBytes);
+  const json tj = read_json_limited(tokenizer_json, kMaxTokenizerBytes);
   const auto model = tj.find("model");
   if (model == tj.end() || !model->is_object() || !model->contains("vocab"))
     throw Error(tokenizer_json, "no model.vocab");
@@ -149,7 +149,7 @@ HFModelDir::HFModelDir(const std::string& dir) : dir_(dir) {
   if (fs::exists(d / "tokenizer.json")) tokenizer_json_ = (d / "tokenizer.json").string();
   if (fs::exists(d / "tokenizer_config.json")) {
     tokenizer_config_ = (d / "tokenizer_config.json").string();
-    const json tc = read_json(tokenizer_config_, 64ull << 20);
+    const json tc = read_json_limited(tokenizer_config_, 64ull << 20);
     if (tc.is_object() && tc.contains("chat_template")) {
       const json& ct = tc["chat_template"];
       if (ct.is_string()) {
