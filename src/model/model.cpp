@@ -91,6 +91,7 @@ std::shared_ptr<Model> load_hf(const std::string& dir) {
     return true;
   };
   s.read = [h](const std::string& name, float* dst) { h->tensor_f32(h->tensor(name), dst); };
+  s.input_quant = [h](const std::string& name, InputQuant* q, float* scale) { return h->input_quant(name, q, scale); };
   auto weights = ModelWeights::load(config, s);
   if (hf->tokenizer_json_path().empty()) throw Error(dir, "no tokenizer.json in the model directory");
   auto tokenizer = Tokenizer::from_hf_json(hf->tokenizer_json_path());

@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include "squish/common/error.h"
-#include "squish/io/hf_model_dir.h"
 
 namespace squish {
 
@@ -55,16 +54,6 @@ struct Want {
   std::vector<int64_t> shape;
   bool required;
 };
-
-// The source's input quantization: its own callback, else (an HF directory whose TensorSource
-// leaves it unset) what the directory's quantization_config declares; `hf` keeps that alive.
-std::function<bool(const std::string&, InputQuant*, float*)> input_quant_of(
-    const TensorSource& src, std::unique_ptr<HFModelDir>& hf) {
-  if (src.input_quant || !is_hf_model_dir(src.path) || read_hf_quantization_config(src.path).is_null())
-    return src.input_quant;
-  hf = load_hf_model_dir(src.path);
-  return [h = hf.get()](const std::string& name, InputQuant* q, float* s) { return h->input_quant(name, q, s); };
-}
 
 }  // namespace
 
@@ -119,8 +108,7 @@ std::unique_ptr<ModelWeights> ModelWeights::load(const ModelConfig& c, const Ten
                                 shape_str(want.shape) + " for this " + arch_name(c.arch) + " config");
     present.push_back(&want);
   }
-  std::unique_ptr<HFModelDir> hf;
-  const auto input_quant = input_quant_of(src, hf);
+  const auto& input_quant = src.input_quant;
   std::vector<const Want*> to_read;
   for (const Want* want : present) {
     want->dst->name = want->name;

@@ -2,11 +2,13 @@
 #include "squish/quant/gptq.h"
 
 #include <cmath>
+#include <cstdint>
+#include <mutex>
 #include <stdexcept>
 
 #include <Eigen/Dense>
 
-#include "squish/common/parallel.h"
+#include "squish/kernels/gemm.h"
 
 namespace squish {
 
@@ -16,7 +18,7 @@ using MatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMaj
 
 // Upper Cholesky factor U of H⁻¹ (H⁻¹ = UᵀU) after damping; retries with more damping when H is
 // not positive definite.
-MatD inverse_cholesky_upper(MatD H, double damp) {
+MatD inverse_cholesky_upper_uncached(const MatD& H, double damp) {
   const int64_t n = H.rows();
   const double mean_diag = H.diagonal().mean();
   for (int attempt = 0; attempt < 6; ++attempt, damp *= 10) {
@@ -30,6 +32,30 @@ MatD inverse_cholesky_upper(MatD H, double damp) {
     return llt_inv.matrixU();
   }
   throw std::runtime_error("GPTQ: the Hessian is not positive definite even with heavy damping");
+}
+
+// The factor of the most recent Hessian: linears reading one input (q/k/v, gate/up) share H, and
+// the O(n³) factorisation is the solver's largest fixed cost.
+MatD inverse_cholesky_upper(const MatD& H, double damp) {
+  static std::mutex mu;
+  static uint64_t last_key = 0;
+  static MatD last;
+  uint64_t key = 1469598103934665603ull;  // FNV-1a over H's bytes and the dampening
+  auto mix = [&key](const void* p, size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) key = (key ^ b[i]) * 1099511628211ull;
+  };
+  mix(H.data(), static_cast<size_t>(H.size()) * sizeof(double));
+  mix(&damp, sizeof damp);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (key == last_key && last.rows() == H.rows()) return last;
+  }
+  MatD U = inverse_cholesky_upper_uncached(H, damp);
+  std::lock_guard<std::mutex> lock(mu);
+  last_key = key;
+  last = U;
+  return U;
 }
 
 // Round-to-nearest on the quantizer's grid (groups chosen from the original weights).
@@ -77,7 +103,7 @@ GptqReport gptq_quantize(float* W, int64_t rows, int64_t cols, const std::vector
 
   GptqReport rep;
   const int64_t block = std::max(opt.block, q.group_size());
-  std::vector<float> err, qcol(static_cast<size_t>(rows));
+  std::vector<float> err, qcol(static_cast<size_t>(rows)), ut, errt, upd;
   for (int64_t i1 = 0; i1 < cols; i1 += block) {
     const int64_t i2 = std::min(i1 + block, cols), count = i2 - i1;
     err.assign(static_cast<size_t>(count * rows), 0.0f);
@@ -99,18 +125,21 @@ GptqReport gptq_quantize(float* W, int64_t rows, int64_t cols, const std::vector
       }
       std::copy(qcol.begin(), qcol.end(), w);
     }
-    // Lazy update of the columns after the block: W[:, i2:] -= Err · U[i1:i2, i2:].
-    parallel_for(cols - i2, [&](int64_t j0, int64_t j1) {
-      for (int64_t j = i2 + j0; j < i2 + j1; ++j) {
-        float* wj = wt.data() + j * rows;
-        for (int64_t k = 0; k < count; ++k) {
-          const float u = static_cast<float>(U(i1 + k, j));
-          if (u == 0) continue;
-          const float* e = err.data() + k * rows;
-          for (int64_t r = 0; r < rows; ++r) wj[r] -= e[r] * u;
-        }
-      }
-    });
+    // Lazy update of the columns after the block: W[:, i2:] -= Err · U[i1:i2, i2:], as one
+    // product D = Uᵀ_block · Errᵀ (column-major wt: row j of D is column j's update).
+    const int64_t rest = cols - i2;
+    if (rest > 0) {
+      ut.resize(static_cast<size_t>(rest * count));
+      errt.resize(static_cast<size_t>(rows * count));
+      upd.resize(static_cast<size_t>(rest * rows));
+      for (int64_t j = 0; j < rest; ++j)
+        for (int64_t k = 0; k < count; ++k) ut[j * count + k] = static_cast<float>(U(i1 + k, i2 + j));
+      for (int64_t k = 0; k < count; ++k)
+        for (int64_t r = 0; r < rows; ++r) errt[r * count + k] = err[k * rows + r];
+      kernels::matmul(rest, rows, count, ut.data(), errt.data(), upd.data());
+      float* w = wt.data() + i2 * rows;
+      for (int64_t i = 0; i < rest * rows; ++i) w[i] -= upd[i];
+    }
   }
   std::vector<float> orig_rm(static_cast<size_t>(rows * cols));
   for (int64_t r = 0; r < rows; ++r)
