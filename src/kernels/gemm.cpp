@@ -3,17 +3,40 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 
 #include "squish/common/parallel.h"
 
 namespace squish::kernels {
 
+namespace {
+
+// Whether SQUISH_ISA (scalar|avx2|avx512, as for the quantized kernels) caps the ISA below `level`.
+bool isa_capped_below(const char* level) {
+  const char* isa = std::getenv("SQUISH_ISA");
+  if (!isa || !*isa) return false;
+  if (std::strcmp(isa, "scalar") == 0) return true;
+  return std::strcmp(isa, "avx2") == 0 && std::strcmp(level, "avx512") == 0;
+}
+
+}  // namespace
+
 bool cpu_has_avx512() {
   static const bool has = [] {
     const char* off = std::getenv("SQUISH_NO_AVX512");
     if (off && *off && *off != '0') return false;
+    if (isa_capped_below("avx512")) return false;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return has;
+}
+
+bool cpu_has_avx2() {
+  static const bool has = [] {
+    if (isa_capped_below("avx2")) return false;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   }();
   return has;
 }
@@ -23,6 +46,8 @@ void gemm_nt(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda, const
   if (m <= 0 || n <= 0) return;
   if (cpu_has_avx512())
     gemm_nt_avx512(m, n, k, A, lda, W, ldw, C, ldc, bias);
+  else if (cpu_has_avx2())
+    gemm_nt_avx2(m, n, k, A, lda, W, ldw, C, ldc, bias);
   else
     gemm_nt_scalar(m, n, k, A, lda, W, ldw, C, ldc, bias);
 }

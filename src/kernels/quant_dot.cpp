@@ -192,9 +192,13 @@ float quant_dot_scalar(GGMLType t, const void* w, const void* a, int64_t n) {
 }
 
 float quant_dot(Isa isa, GGMLType t, const void* w, const void* a, int64_t n) {
-  // Only Q4_K has a SIMD (AVX-512) k-quant path so far.
-  if (activation_type(t) == GGMLType::Q8_K && !(t == GGMLType::Q4_K && isa == Isa::Avx512))
+  // k-quants: Q4_K has an AVX-512 VNNI loop; Q6_K (and Q4_K below AVX-512) the AVX2 one, which
+  // every AVX-512 CPU runs too.
+  if (activation_type(t) == GGMLType::Q8_K) {
+    if (isa == Isa::Avx512 && t == GGMLType::Q4_K) return quant_dot_avx512(t, w, a, n);
+    if (isa != Isa::Scalar) return quant_dot_avx2(t, w, a, n);
     return quant_dot_scalar(t, w, a, n);
+  }
   switch (isa) {
     case Isa::Avx512: return quant_dot_avx512(t, w, a, n);
     case Isa::Avx2: return quant_dot_avx2(t, w, a, n);

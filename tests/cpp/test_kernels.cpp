@@ -60,6 +60,39 @@ TEST(Kernels, Avx512MatchesReference) {
     for (bool bias : {false, true}) check_kernel(&sk::gemm_nt_avx512, s[0], s[1], s[2], bias);
 }
 
+static bool cpu_supports_avx2_fma() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+TEST(Kernels, Avx2MatchesReference) {
+  if (!cpu_supports_avx2_fma()) GTEST_SKIP() << "no AVX2+FMA on this CPU";
+  for (auto& s : kShapes)
+    for (bool bias : {false, true}) check_kernel(&sk::gemm_nt_avx2, s[0], s[1], s[2], bias);
+  // Each side of the one/two-row dot tiles vs the packed 6 x 16 panels, partial panels and
+  // micro-kernels, k blocks of 256 with a ragged last one, more rows than one L2 block (192).
+  const int64_t edges[][3] = {{2, 9, 7},   {3, 17, 9},    {5, 15, 255},  {6, 16, 256}, {7, 33, 257},
+                              {12, 31, 600}, {193, 18, 70}, {200, 47, 513}, {2, 3, 1000}, {1, 1537, 33}};
+  for (auto& s : edges)
+    for (bool bias : {false, true}) check_kernel(&sk::gemm_nt_avx2, s[0], s[1], s[2], bias);
+}
+
+TEST(Kernels, Avx2MatchesReferenceOnRandomShapes) {
+  if (!cpu_supports_avx2_fma()) GTEST_SKIP() << "no AVX2+FMA on this CPU";
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int64_t> rows(1, 40), cols(1, 70), depth(1, 700);
+  for (int trial = 0; trial < 40; ++trial)
+    check_kernel(&sk::gemm_nt_avx2, rows(rng), cols(rng), depth(rng), trial % 2 == 0);
+}
+
+TEST(Kernels, Avx2ZeroLengthRowsGiveBias) {
+  if (!cpu_supports_avx2_fma()) GTEST_SKIP() << "no AVX2+FMA on this CPU";
+  std::vector<float> bias = {1.f, 2.f, 3.f}, C(6, 0.f);
+  float dummy = 0.f;
+  sk::gemm_nt_avx2(2, 3, 0, &dummy, 0, &dummy, 0, C.data(), 3, bias.data());
+  EXPECT_EQ(C, (std::vector<float>{1.f, 2.f, 3.f, 1.f, 2.f, 3.f}));
+}
+
 TEST(Kernels, DispatchMatchesReference) {
   for (auto& s : kShapes) check_kernel(&sk::gemm_nt, s[0], s[1], s[2], true);
 }

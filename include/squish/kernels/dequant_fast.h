@@ -14,4 +14,7 @@ void dequantize_row_fast(GGMLType t, const void* src, float* dst, int64_t n);
 // cpu_has_avx512().
 bool dequantize_row_avx512(GGMLType t, const void* src, float* dst, int64_t n);
 
+// The AVX2 version (same types, same results): call only when the CPU has AVX2 and F16C.
+bool dequantize_row_avx2(GGMLType t, const void* src, float* dst, int64_t n);
+
 }  // namespace squish::kernels

@@ -6,7 +6,7 @@
 namespace squish::kernels {
 
 // Single-threaded C[i, j] = sum_t A[i, t] * W[j, t] (+ bias[j]) for i < m, j < n, with row strides
-// lda, ldw, ldc (in floats). Uses the best kernel the CPU supports (AVX-512 or scalar).
+// lda, ldw, ldc (in floats). Uses the best kernel the CPU supports (AVX-512, AVX2+FMA or scalar).
 void gemm_nt(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda, const float* W,
              int64_t ldw, float* C, int64_t ldc, const float* bias = nullptr);
 
@@ -23,11 +23,18 @@ void gemm_nt_scalar(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda
 void gemm_nt_avx512(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda, const float* W,
                     int64_t ldw, float* C, int64_t ldc, const float* bias);
 
+// The AVX2+FMA kernel (call only when cpu_has_avx2()).
+void gemm_nt_avx2(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda, const float* W,
+                  int64_t ldw, float* C, int64_t ldc, const float* bias);
+
 // The obvious triple loop with double accumulation: the reference the kernels are tested against.
 void gemm_nt_reference(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda,
                        const float* W, int64_t ldw, float* C, int64_t ldc, const float* bias);
 
-// Whether the running CPU has AVX-512F (and SQUISH_NO_AVX512 is not set in the environment).
+// Whether the running CPU has AVX-512F (and neither SQUISH_NO_AVX512 nor SQUISH_ISA=avx2|scalar
+// is set in the environment).
 bool cpu_has_avx512();
+// Whether the running CPU has AVX2 and FMA (and SQUISH_ISA=scalar is not set).
+bool cpu_has_avx2();
 
 }  // namespace squish::kernels
