@@ -1,12 +1,14 @@
-// AVX2+FMA F32 NT matrix product. Products of several activation rows pack 16 weight rows at a time
-// into a k-major panel (cache-resident, zero-padded) and run a 6 x 16 broadcast micro-kernel on it:
-// 12 ymm accumulators, no horizontal sums, blocked over k (L1) and activation rows (L2). Products
-// of one or two rows (decoding, memory-bound) stream the weights directly with dot-product tiles.
+// AVX2+FMA F32 NT matrix product. Products of several activation rows pack each k block of the
+// weights into k-major panels of 16 rows (zero-padded, 8 x 8 transposes) and run a 6 x 16
+// broadcast micro-kernel on each: 12 ymm accumulators, no horizontal sums; a panel block stays in
+// L1, a block of activation rows in L2. Products of one or two rows (decoding, memory-bound)
+// stream the weights directly with dot-product tiles.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <array>
 #include <utility>
+#include <vector>
 
 #include "squish/kernels/gemm.h"
 
@@ -15,9 +17,14 @@ namespace {
 
 constexpr int kMR = 6;         // activation rows per micro-kernel
 constexpr int kNR = 16;        // weight rows per packed panel (two ymm of output columns)
-constexpr int64_t KC = 256;    // k block: a 256 x 16 panel (16 KiB) stays in L1
+constexpr int64_t KC = 256;    // largest k block: a 256 x 16 panel (16 KiB) stays in L1
 constexpr int64_t MB = 192;    // activation rows per L2 block (192 x 256 floats = 192 KiB)
 constexpr int64_t kDotRows = 2;  // products with at most this many rows use the dot-product tiles
+
+// One k step of a packed panel: a cache line (the micro-kernel's loads are aligned).
+struct alignas(64) PanelRow {
+  float v[kNR];
+};
 
 // Sum of the 8 lanes.
 inline float hsum(__m256 v) {
@@ -27,12 +34,38 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+// Transposes 8 weight rows x 8 columns (w + r·ldw) into 8 panel rows of 16 (p + t·16).
+inline void transpose8(const float* w, int64_t ldw, float* p) {
+  __m256 r[8], u[8];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(w + i * ldw);
+#pragma GCC unroll 4
+  for (int i = 0; i < 8; i += 2) {
+    u[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    u[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+#pragma GCC unroll 2
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(u[i], u[i + 2], 0x44);
+    r[i + 1] = _mm256_shuffle_ps(u[i], u[i + 2], 0xEE);
+    r[i + 2] = _mm256_shuffle_ps(u[i + 1], u[i + 3], 0x44);
+    r[i + 3] = _mm256_shuffle_ps(u[i + 1], u[i + 3], 0xEE);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    _mm256_store_ps(p + i * kNR, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_store_ps(p + (i + 4) * kNR, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+  }
+}
+
 // panel[t * 16 + r] = W[r, t] for t < kc, r < nr; rows nr..15 are zero.
 void pack_panel(const float* W, int64_t ldw, int nr, int64_t kc, float* panel) {
-  for (int64_t t = 0; t < kc; ++t) {
-    float* p = panel + t * kNR;
-    for (int r = 0; r < nr; ++r) p[r] = W[r * ldw + t];
-    for (int r = nr; r < kNR; ++r) p[r] = 0.f;
+  for (int r0 = 0; r0 < kNR; r0 += 8) {
+    int64_t t = 0;
+    if (r0 + 8 <= nr)
+      for (; t + 8 <= kc; t += 8) transpose8(W + r0 * ldw + t, ldw, panel + t * kNR + r0);
+    for (; t < kc; ++t)
+      for (int r = r0; r < r0 + 8; ++r) panel[t * kNR + r] = r < nr ? W[r * ldw + t] : 0.f;
   }
 }
 
@@ -65,6 +98,7 @@ void panel_kernel(const float* A, int64_t lda, const float* panel, int64_t kc, f
     }
     return;
   }
+#pragma GCC unroll 6  // constant indices keep the accumulators in registers in the loop above
   for (int i = 0; i < MR; ++i) {
     alignas(32) float s[kNR];
     _mm256_store_ps(s, acc[i][0]);
@@ -163,19 +197,30 @@ void gemm_nt_avx2(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda, 
     return;
   }
   if (m <= kDotRows) return gemm_dot(m, n, k, A, lda, W, ldw, C, ldc, bias);
-  alignas(32) float panel[KC * kNR];
-  for (int64_t i0 = 0; i0 < m; i0 += MB) {
-    const int64_t mb = std::min(MB, m - i0);
-    for (int64_t t0 = 0; t0 < k; t0 += KC) {
-      const int64_t kc = std::min(KC, k - t0);
-      const bool first = t0 == 0;
-      for (int64_t j = 0; j < n; j += kNR) {
+  // Even k blocks of at most KC (a multiple of 8), so no block is a short remainder.
+  const int64_t blocks = (k + KC - 1) / KC;
+  const int64_t kb = std::min(KC, ((k + blocks - 1) / blocks + 7) / 8 * 8);
+  const int64_t panels = (n + kNR - 1) / kNR;
+  // The packed k block of every weight row, reused by every block of activation rows.
+  thread_local std::vector<PanelRow> storage;
+  storage.resize(static_cast<size_t>(panels * kb));
+  float* const packed = reinterpret_cast<float*>(storage.data());
+  for (int64_t t0 = 0; t0 < k; t0 += kb) {
+    const int64_t kc = std::min(kb, k - t0);
+    const bool first = t0 == 0;
+    for (int64_t p = 0; p < panels; ++p)
+      pack_panel(W + p * kNR * ldw + t0, ldw, static_cast<int>(std::min<int64_t>(kNR, n - p * kNR)), kc,
+                 packed + p * kb * kNR);
+    for (int64_t i0 = 0; i0 < m; i0 += MB) {
+      const int64_t mb = std::min(MB, m - i0);
+      for (int64_t p = 0; p < panels; ++p) {
+        const int64_t j = p * kNR;
         const int nr = static_cast<int>(std::min<int64_t>(kNR, n - j));
-        pack_panel(W + j * ldw + t0, ldw, nr, kc, panel);
         const float* b = bias ? bias + j : nullptr;
         for (int64_t i = i0; i < i0 + mb; i += kMR) {
           const int mr = static_cast<int>(std::min<int64_t>(kMR, i0 + mb - i));
-          kPanel[mr - 1](A + i * lda + t0, lda, panel, kc, C + i * ldc + j, ldc, nr, first, b);
+          kPanel[mr - 1](A + i * lda + t0, lda, packed + p * kb * kNR, kc, C + i * ldc + j, ldc,
+                         nr, first, b);
         }
       }
     }
