@@ -1,7 +1,7 @@
 // AVX2+FMA F32 NT matrix product. Products of several activation rows pack each k block of the
-// weights into k-major panels of 16 rows (zero-padded, 8 x 8 transposes) and run a 6 x 16
-// broadcast micro-kernel on each: 12 ymm accumulators, no horizontal sums; a panel block stays in
-// L1, a block of activation rows in L2. Products of one or two rows (decoding, memory-bound)
+// weights (512 rows at a time) into k-major panels of 16 rows (zero-padded, 8 x 8 transposes) and
+// run a 6 x 16 broadcast micro-kernel on each: 12 ymm accumulators, no horizontal sums; a panel
+// block stays in L1, a block of activation rows in L2. Products of one or two rows (decoding, memory-bound)
 // stream the weights directly with dot-product tiles.
 #include <immintrin.h>
 
@@ -19,6 +19,7 @@ constexpr int kMR = 6;         // activation rows per micro-kernel
 constexpr int kNR = 16;        // weight rows per packed panel (two ymm of output columns)
 constexpr int64_t KC = 256;    // largest k block: a 256 x 16 panel (16 KiB) stays in L1
 constexpr int64_t MB = 192;    // activation rows per L2 block (192 x 256 floats = 192 KiB)
+constexpr int64_t NC = 512;    // weight rows packed at a time (512 x 256 floats = 512 KiB)
 constexpr int64_t kDotRows = 2;  // products with at most this many rows use the dot-product tiles
 
 // One k step of a packed panel: a cache line (the micro-kernel's loads are aligned).
@@ -200,27 +201,30 @@ void gemm_nt_avx2(int64_t m, int64_t n, int64_t k, const float* A, int64_t lda, 
   // Even k blocks of at most KC (a multiple of 8), so no block is a short remainder.
   const int64_t blocks = (k + KC - 1) / KC;
   const int64_t kb = std::min(KC, ((k + blocks - 1) / blocks + 7) / 8 * 8);
-  const int64_t panels = (n + kNR - 1) / kNR;
-  // The packed k block of every weight row, reused by every block of activation rows.
+  // The packed k block of up to NC weight rows (at most 512 KiB), reused by every block of
+  // activation rows.
   thread_local std::vector<PanelRow> storage;
-  storage.resize(static_cast<size_t>(panels * kb));
+  storage.resize(static_cast<size_t>(NC / kNR * kb));
   float* const packed = reinterpret_cast<float*>(storage.data());
-  for (int64_t t0 = 0; t0 < k; t0 += kb) {
-    const int64_t kc = std::min(kb, k - t0);
-    const bool first = t0 == 0;
-    for (int64_t p = 0; p < panels; ++p)
-      pack_panel(W + p * kNR * ldw + t0, ldw, static_cast<int>(std::min<int64_t>(kNR, n - p * kNR)), kc,
-                 packed + p * kb * kNR);
-    for (int64_t i0 = 0; i0 < m; i0 += MB) {
-      const int64_t mb = std::min(MB, m - i0);
-      for (int64_t p = 0; p < panels; ++p) {
-        const int64_t j = p * kNR;
-        const int nr = static_cast<int>(std::min<int64_t>(kNR, n - j));
-        const float* b = bias ? bias + j : nullptr;
-        for (int64_t i = i0; i < i0 + mb; i += kMR) {
-          const int mr = static_cast<int>(std::min<int64_t>(kMR, i0 + mb - i));
-          kPanel[mr - 1](A + i * lda + t0, lda, packed + p * kb * kNR, kc, C + i * ldc + j, ldc,
-                         nr, first, b);
+  for (int64_t j0 = 0; j0 < n; j0 += NC) {
+    const int64_t nc = std::min(NC, n - j0), panels = (nc + kNR - 1) / kNR;
+    for (int64_t t0 = 0; t0 < k; t0 += kb) {
+      const int64_t kc = std::min(kb, k - t0);
+      const bool first = t0 == 0;
+      for (int64_t p = 0; p < panels; ++p)
+        pack_panel(W + (j0 + p * kNR) * ldw + t0, ldw, static_cast<int>(std::min<int64_t>(kNR, nc - p * kNR)),
+                   kc, packed + p * kb * kNR);
+      for (int64_t i0 = 0; i0 < m; i0 += MB) {
+        const int64_t mb = std::min(MB, m - i0);
+        for (int64_t p = 0; p < panels; ++p) {
+          const int64_t j = j0 + p * kNR;
+          const int nr = static_cast<int>(std::min<int64_t>(kNR, n - j));
+          const float* b = bias ? bias + j : nullptr;
+          for (int64_t i = i0; i < i0 + mb; i += kMR) {
+            const int mr = static_cast<int>(std::min<int64_t>(kMR, i0 + mb - i));
+            kPanel[mr - 1](A + i * lda + t0, lda, packed + p * kb * kNR, kc, C + i * ldc + j, ldc,
+                           nr, first, b);
+          }
         }
       }
     }

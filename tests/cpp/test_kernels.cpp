@@ -70,9 +70,11 @@ TEST(Kernels, Avx2MatchesReference) {
   for (auto& s : kShapes)
     for (bool bias : {false, true}) check_kernel(&sk::gemm_nt_avx2, s[0], s[1], s[2], bias);
   // Each side of the one/two-row dot tiles vs the packed 6 x 16 panels, partial panels and
-  // micro-kernels, k blocks of 256 with a ragged last one, more rows than one L2 block (192).
-  const int64_t edges[][3] = {{2, 9, 7},   {3, 17, 9},    {5, 15, 255},  {6, 16, 256}, {7, 33, 257},
-                              {12, 31, 600}, {193, 18, 70}, {200, 47, 513}, {2, 3, 1000}, {1, 1537, 33}};
+  // micro-kernels, k blocks of 256 with a ragged last one, more rows than one L2 block (192),
+  // more weight rows than one packed block (512).
+  const int64_t edges[][3] = {{2, 9, 7},     {3, 17, 9},    {5, 15, 255},  {6, 16, 256},
+                              {7, 33, 257},  {12, 31, 600}, {193, 18, 70}, {200, 47, 513},
+                              {2, 3, 1000},  {1, 1537, 33}, {7, 530, 40},  {13, 1100, 300}};
   for (auto& s : edges)
     for (bool bias : {false, true}) check_kernel(&sk::gemm_nt_avx2, s[0], s[1], s[2], bias);
 }
