@@ -19,17 +19,23 @@ using MatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMaj
 // Upper Cholesky factor U of H⁻¹ (H⁻¹ = UᵀU) after damping; retries with more damping when H is
 // not positive definite.
 MatD inverse_cholesky_upper_uncached(const MatD& H, double damp) {
+  // With J the reversal, J·H·J = M·Mᵀ (M lower) gives H = R·Rᵀ for the upper R = J·M·J, so
+  // H⁻¹ = R⁻ᵀ·R⁻¹ and U = R⁻¹: one factorisation and one triangular inverse.
   const int64_t n = H.rows();
   const double mean_diag = H.diagonal().mean();
+  MatD P(n, n), R(n, n);
   for (int attempt = 0; attempt < 6; ++attempt, damp *= 10) {
-    MatD Hd = H;
-    Hd.diagonal().array() += damp * (mean_diag > 0 ? mean_diag : 1.0);
-    Eigen::LLT<MatD> llt(Hd);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) P(i, j) = H(n - 1 - i, n - 1 - j);
+    P.diagonal().array() += damp * (mean_diag > 0 ? mean_diag : 1.0);
+    Eigen::LLT<MatD> llt(P);
     if (llt.info() != Eigen::Success) continue;
-    const MatD Hinv = llt.solve(MatD::Identity(n, n));
-    Eigen::LLT<MatD> llt_inv(Hinv);
-    if (llt_inv.info() != Eigen::Success) continue;
-    return llt_inv.matrixU();
+    const MatD M = llt.matrixL();
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) R(i, j) = M(n - 1 - i, n - 1 - j);
+    MatD U = R.triangularView<Eigen::Upper>().solve(MatD::Identity(n, n));
+    U.triangularView<Eigen::StrictlyLower>().setZero();
+    if (U.allFinite()) return U;
   }
   throw std::runtime_error("GPTQ: the Hessian is not positive definite even with heavy damping");
 }
