@@ -28,7 +28,7 @@ bool has_int8_kernel(GGMLType t, int64_t k) {
 bool int8_is_fast(GGMLType t) {
   const Isa isa = active_isa();
   if (t == GGMLType::Q4_0 || t == GGMLType::Q8_0) return isa != Isa::Scalar;
-  return t == GGMLType::Q4_K && isa == Isa::Avx512;
+  return (t == GGMLType::Q4_K || t == GGMLType::Q6_K) && isa != Isa::Scalar;
 }
 
 void matmul_int8(GGMLType t, const uint8_t* W, int64_t m, int64_t n, int64_t k, const float* A,

@@ -15,7 +15,7 @@ Isa active_isa();
 // "scalar", "avx2", "avx512".
 const char* isa_name(Isa isa);
 
-// Whether quant_dot supports weights of this type (Q4_0, Q8_0; Q4_K, Q6_K scalar only so far).
+// Whether quant_dot supports weights of this type (Q4_0, Q8_0, Q4_K, Q6_K).
 bool can_quant_dot(GGMLType weight_type);
 // The int8 activation type a weight type is multiplied with: Q8_0 (legacy) or Q8_K (k-quants).
 GGMLType activation_type(GGMLType weight_type);
