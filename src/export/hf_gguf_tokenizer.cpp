@@ -189,7 +189,9 @@ GGUFVocab read_bpe(const std::string& path, const json& tj) {
   if (type != "BPE") why = "model.type '" + type + "'";
   else if (model.value("byte_fallback", false))
     why = "a SentencePiece-style BPE (byte_fallback) needs tokenizer.model for its scores";
-  else if (tj.contains("normalizer") && !tj["normalizer"].is_null()) why = "a normalizer";
+  else if (tj.contains("normalizer") && !tj["normalizer"].is_null() &&
+           tj["normalizer"].value("type", "") != "NFC")  // Qwen2's NFC: llama.cpp ignores it too
+    why = "a normalizer";
   else if (tj.contains("pre_tokenizer") && collect_stages(tj["pre_tokenizer"], stages, byte_level, why) &&
            !byte_level)
     why = "no ByteLevel pre-tokenizer";

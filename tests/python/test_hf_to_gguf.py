@@ -225,3 +225,35 @@ def test_tiny_checkpoints_convert_and_run(arch, tmp_path):
     # random weights: the text may be any bytes
     gen = run_squish("generate", out, "--prompt", "the thin man", "--max-tokens", "4", errors="replace")
     assert gen.returncode == 0
+
+
+QWEN2_REGEX = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+               "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
+
+
+def test_qwen2_pre_tokenizer_is_named_qwen2(tmp_path):
+    """Qwen2's tokenizer.json (NFC normalizer, its Split regex before a regex-less ByteLevel)."""
+    d = _tiny_copy("qwen2", tmp_path)
+    tj = json.loads((d / "tokenizer.json").read_text())
+    tj["normalizer"] = {"type": "NFC"}
+    tj["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": QWEN2_REGEX}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}]}
+    (d / "tokenizer.json").write_text(json.dumps(tj))
+    out = tmp_path / "out.gguf"
+    run_squish("quantize", d, out, "--type", "F32")
+    r = gguf.GGUFReader(out)
+    assert field(r, "tokenizer.ggml.model") == "gpt2"
+    assert field(r, "tokenizer.ggml.pre") == "qwen2"
+
+
+def test_quantized_checkpoint_converts_to_its_dequantized_weights(tmp_path):
+    """A compressed-tensors W4A16 checkpoint converts to the weights squish runs it with."""
+    d = tmp_path / "ct"
+    run_squish("export", SMOLLM2, d, "--format", "compressed-tensors", "--bits", "4", "--group-size", "64")
+    out = tmp_path / "ct.gguf"
+    run_squish("quantize", d, out, "--type", "F32")
+    text = SHARED / "wikitext-2-test.txt"
+    ppl = [json.loads(run_squish("perplexity", m, "--file", text, "--ctx", "128", "--chunks", "2",
+                                 "--json").stdout)["ppl"] for m in (d, out)]
+    assert ppl[0] == ppl[1]
