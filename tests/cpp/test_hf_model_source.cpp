@@ -135,3 +135,77 @@ TEST(HFModelSourceErrors, MissingTensor) {
   EXPECT_EQ(e.rfind(d, 0), 0u) << e;
   EXPECT_NE(e.find("missing tensor blk.2."), std::string::npos) << e;
 }
+
+namespace {
+
+// Protobuf encoding helpers for a hand-made SentencePiece tokenizer.model.
+std::string pb_varint(uint64_t v) {
+  std::string s;
+  do {
+    s += static_cast<char>((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+    v >>= 7;
+  } while (v);
+  return s;
+}
+std::string pb_bytes(uint32_t field, const std::string& payload) {
+  return pb_varint(field << 3 | 2) + pb_varint(payload.size()) + payload;
+}
+std::string pb_piece(const std::string& text, float score, int type) {
+  std::string f(4, '\0');
+  std::memcpy(f.data(), &score, 4);
+  return pb_bytes(1, pb_bytes(1, text) + pb_varint(2 << 3 | 5) + f + pb_varint(3 << 3) + pb_varint(type));
+}
+
+}  // namespace
+
+TEST(HFModelSourceSentencePiece, TokenizerModelGivesPiecesScoresAndTypes) {
+  const std::string d = copy_tiny("gemma3");
+  fs::remove(d + "/tokenizer.json");
+  std::string model = pb_piece("<pad>", 0.f, 3) + pb_piece("<eos>", 0.f, 3) + pb_piece("<bos>", 0.f, 3) +
+                      pb_piece("<unk>", 0.f, 2) + pb_piece("<0x41>", 0.f, 6) + pb_piece("\xe2\x96\x81the", -1.5f, 1) +
+                      pb_piece("he", -2.25f, 1);
+  model += pb_bytes(3, pb_varint(3 << 3) + pb_varint(1));  // normalizer_spec.add_dummy_prefix
+  std::ofstream(d + "/tokenizer.model", std::ios::binary) << model;
+  std::ofstream(d + "/tokenizer_config.json")
+      << R"({"bos_token": "<bos>", "eos_token": "<eos>", "unk_token": "<unk>", "pad_token": "<pad>",
+            "add_bos_token": true, "added_tokens_decoder": {"7": {"content": "<start_of_turn>", "special": true}}})";
+  const auto src = squish::open_model_source(d);
+  const auto& tokens = src->find("tokenizer.ggml.tokens")->as_array().items;
+  const auto& scores = src->find("tokenizer.ggml.scores")->as_array().items;
+  const auto& types = src->find("tokenizer.ggml.token_type")->as_array().items;
+  EXPECT_EQ(src->find("tokenizer.ggml.model")->as_string(), "llama");
+  EXPECT_EQ(src->find("tokenizer.ggml.merges"), nullptr);
+  ASSERT_EQ(tokens.size(), 272u);  // padded to token_embd's rows
+  ASSERT_EQ(scores.size(), 272u);
+  EXPECT_EQ(tokens[5].as_string(), "\xe2\x96\x81the");
+  EXPECT_EQ(scores[5].as_double(), -1.5);
+  EXPECT_EQ(scores[6].as_double(), -2.25);
+  EXPECT_EQ(types[3].as_int(), 2);
+  EXPECT_EQ(types[4].as_int(), 6);
+  EXPECT_EQ(types[6].as_int(), 1);
+  EXPECT_EQ(tokens[7].as_string(), "<start_of_turn>");
+  EXPECT_EQ(types[7].as_int(), 3);
+  EXPECT_EQ(scores[7].as_double(), -1000.0);
+  EXPECT_EQ(tokens[8].as_string(), "[PAD8]");
+  EXPECT_EQ(types[8].as_int(), 5);
+  EXPECT_EQ(src->find("tokenizer.ggml.bos_token_id")->as_int(), 2);
+  EXPECT_EQ(src->find("tokenizer.ggml.eos_token_id")->as_int(), 1);
+  EXPECT_EQ(src->find("tokenizer.ggml.unknown_token_id")->as_int(), 3);
+  EXPECT_EQ(src->find("tokenizer.ggml.padding_token_id")->as_int(), 0);
+  EXPECT_TRUE(src->find("tokenizer.ggml.add_bos_token")->as_bool());
+  EXPECT_FALSE(src->find("tokenizer.ggml.add_space_prefix")->as_bool());  // gemma3: always off
+}
+
+TEST(HFModelSourceSentencePiece, ByteFallbackTokenizerJsonWithoutModelIsAnError) {
+  const std::string d = copy_tiny("gemma3");
+  std::ifstream in(d + "/tokenizer.json");
+  std::string tj((std::istreambuf_iterator<char>(in)), {});
+  in.close();
+  const size_t at = tj.find("\"byte_fallback\": false");
+  ASSERT_NE(at, std::string::npos);
+  tj.replace(at, 22, "\"byte_fallback\": true ");
+  std::ofstream(d + "/tokenizer.json") << tj;
+  const std::string e = open_error(d);
+  EXPECT_EQ(e.rfind(d, 0), 0u) << e;
+  EXPECT_NE(e.find("tokenizer.model"), std::string::npos) << e;
+}
