@@ -16,9 +16,9 @@ using GGUFMetadata = std::vector<std::pair<std::string, GGUFValue>>;
 // throws Error(dir, …) for settings GGUF cannot express.
 void add_hf_model_metadata(const HFModelDir& dir, GGUFMetadata& out);
 
-// tokenizer.ggml.* keys and tokenizer.chat_template from tokenizer.json, tokenizer_config.json and
-// config.json (byte-level BPE → "gpt2"); throws Error(dir, …) when the tokenizer is missing or of a
-// kind squish cannot convert.
+// tokenizer.ggml.* keys and tokenizer.chat_template from tokenizer.model (SentencePiece → "llama")
+// or tokenizer.json (byte-level BPE → "gpt2"), tokenizer_config.json and config.json; throws
+// Error(dir, …) when the tokenizer is missing or of a kind squish cannot convert.
 void add_hf_tokenizer_metadata(const HFModelDir& dir, GGUFMetadata& out);
 
 }  // namespace squish

@@ -144,6 +144,9 @@ void for_each_field(const std::string& path, const uint8_t* p, const uint8_t* en
 // tokenizer.model: ModelProto.pieces (1) = {piece (1), score (2), type (3)} and
 // normalizer_spec (3).add_dummy_prefix (3). SentencePiece's piece types are GGUF's token types.
 GGUFVocab read_sentencepiece(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::file_size(path, ec) > kMaxTokenizerBytes || ec)
+    throw Error(path, ec ? "cannot read: " + ec.message() : "file is absurdly large for a tokenizer");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path, "cannot open");
   std::stringstream ss;
