@@ -154,8 +154,10 @@ void run_gguf(const QuantizeArgs& a) {
     r = quantize_to_gguf(*open_model_source(a.input), a.output, opt);
   }
   int64_t n_elements = 0, n_imatrix = 0;
-  for (const auto& t : open_model_source(a.input)->tensors()) n_elements += t.n_elements();
-  for (const auto& t : r.tensors) n_imatrix += t.used_imatrix ? 1 : 0;
+  for (const auto& t : r.tensors) {
+    n_elements += static_cast<int64_t>(t.n_elements);
+    n_imatrix += t.used_imatrix ? 1 : 0;
+  }
   std::printf("%s -> %s (%s): %zu tensors, %.2f MiB -> %.2f MiB, %.3f bits per weight\n",
               a.input.c_str(), a.output.c_str(), file_type_name(ftype).c_str(), r.tensors.size(),
               r.input_bytes / 1048576.0, r.output_bytes / 1048576.0,

@@ -197,7 +197,7 @@ QuantizeReport quantize_to_gguf(const ModelSource& source, const std::string& ou
   for (size_t i : order) {
     const SourceTensor& t = tensors[i];
     const GGMLType to = choice[i].type;
-    QuantizedTensor qt{t.name, t.type, to, 0, 0, !importance[i].empty()};
+    QuantizedTensor qt{t.name, t.type, to, 0, 0, static_cast<uint64_t>(t.n_elements()), !importance[i].empty()};
     const int64_t cols = t.shape[0], rows = t.n_rows();
     qt.bytes_out = static_cast<uint64_t>(rows) * row_bytes(to, cols);
     qt.bytes_in = can_dequantize(t.type) || t.type == GGMLType::F32

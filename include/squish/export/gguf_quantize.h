@@ -39,6 +39,7 @@ struct QuantizedTensor {
   std::string name;
   GGMLType from = GGMLType::F32, to = GGMLType::F32;
   uint64_t bytes_in = 0, bytes_out = 0;
+  uint64_t n_elements = 0;
   bool used_imatrix = false;
   bool used_gptq = false;     // written from the calibration engine's blocks
 };
