@@ -48,7 +48,7 @@ CommandRegistrar reg(57, [](CLI::App& app) {
       "compare", "Quantize into a matrix of types, measure PPL/KLD/speed of each, write a table and charts");
   cmd->add_option("model", a->model, "GGUF file or HF model directory")->required();
   cmd->add_option("--types", a->types, "Comma-separated GGUF mixes, each run with every --methods entry; TYPE:gptq or TYPE:rtn for one method")->capture_default_str();
-  cmd->add_option("--methods", a->methods, "Comma-separated: rtn, gptq (GPTQ inside Q4_0/Q5_0/Q8_0 blocks)")->capture_default_str();
+  cmd->add_option("--methods", a->methods, "Comma-separated: rtn, gptq (GPTQ inside every block type of the mix, layer by layer)")->capture_default_str();
   cmd->add_option("--calib", a->opt.calib.path, "Calibration text or JSONL for gptq (default: ../shared/data/calibration-mix.txt)");
   cmd->add_option("--samples", a->opt.calib.n_samples, "Calibration samples for gptq")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--seq-len", a->opt.calib.seq_len, "Tokens per calibration sample")->capture_default_str()->check(CLI::Range(2, 1 << 20));

@@ -201,7 +201,8 @@ std::string CompareReport::to_markdown() const {
   for (const CompareRow& r : rows)
     if (r.config.ends_with(" gptq")) {
       s += "\n\"gptq\" rows: GPTQ (calibration text, never the evaluation text) decides the rounding "
-           "inside the Q4_0/Q5_0/Q8_0 blocks of the mix; other tensor types are rounded as usual.\n";
+           "inside the blocks of every decoder linear, layer by layer on the quantized layers' outputs; "
+           "embeddings and output are rounded as usual.\n";
       break;
     }
   return s;
