@@ -118,6 +118,14 @@ void run_checkpoint(const QuantizeArgs& a) {
   c.overwrite = a.force;
   c.dtype = a.dtype;
   if (c.format == CheckpointFormat::Unquantized) throw Error("--format unquantized", "a scheme needs a quantized format");
+  // compressed-tensors (0.19) no longer reads per-column group indices (actorder "group"): act-order
+  // there fixes the groups before the solve, as llm-compressor's default "static" does.
+  for (Modifier& m : r.modifiers)
+    if (c.format == CheckpointFormat::CompressedTensors && m.kind == Modifier::Kind::Gptq && m.act_order &&
+        !m.static_groups) {
+      m.static_groups = true;
+      std::fprintf(stderr, "squish: note: compressed-tensors act-order uses static groups (use --format gptq for g_idx)\n");
+    }
   std::printf("%s\n", describe_recipe(r).c_str());
   const EngineReport rep = write_calibrated_checkpoint(a.input, r, c, e, a.verbose);
   if (a.verbose)
