@@ -89,6 +89,13 @@ std::string fingerprint_of(const Model& model, const LayerQuantizer& q, const Ca
 }  // namespace
 
 uint64_t peak_rss_bytes() {
+  // VmHWM belongs to this address space; ru_maxrss would also count the parent's RSS at fork,
+  // since Linux keeps it across execve.
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // value in kB
+  }
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return static_cast<uint64_t>(u.ru_maxrss) * 1024;
