@@ -226,6 +226,8 @@ HFQuantization read_hf_quantization(const std::string& dir, const nlohmann::json
     r.fail("quantization method '" + method + "' is not supported (compressed-tensors, gptq, awq)");
   if (q.linears.empty()) r.fail("quantization_config (" + method + ") but no quantized linear tensors");
   hfq::share_fused_input_scales(q);
+  for (auto& l : q.linears)
+    if (auto* g = dynamic_cast<hfq::GridLinear*>(l.get())) g->plan_repack();
   return q;
 }
 

@@ -246,6 +246,7 @@ void add_module(const Reader& r, const Group& g, const std::string& format, cons
     if (p->out_features <= 0 || p->in_features <= 0 || p->out_features > (1 << 24) || p->in_features > (1 << 24))
       r.fail("tensor " + shape.name + " holds an impossible shape");
     p->bits = a.bits;
+    p->code_hi = (1 << a.bits) - 1;
     p->words = (p->in_features * a.bits + 31) / 32;
     r.check_shape(w, {p->out_features, p->words});
     p->weight = &w;
@@ -276,6 +277,8 @@ void add_module(const Reader& r, const Group& g, const std::string& format, cons
     } else {
       if (a.bits < 1 || a.bits > 8) r.fail(module + ": int" + std::to_string(a.bits) + " weights are not supported");
       r.check_dtype(w, {STDType::I8});
+      n->code_lo = -128;
+      n->code_hi = 127;
     }
     if (w.shape.size() != 2) r.fail("tensor " + w.name + " has shape " + shape_str(w.shape) + ", expected a matrix");
     n->out_features = w.shape[0];

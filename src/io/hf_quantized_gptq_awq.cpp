@@ -115,6 +115,7 @@ void read_gptq(const Reader& r, const json& qc, HFQuantization& out) {
     if (qw.shape.size() != 2) r.fail("tensor " + qw.name + " has shape " + shape_str(qw.shape) + ", expected a matrix");
     l->module = m;
     l->bits = bits;
+    l->code_hi = (1 << bits) - 1;
     l->v1 = format == "gptq";
     l->weight = &qw;
     l->in_features = qw.shape[0] * per;
@@ -156,6 +157,7 @@ void read_awq(const Reader& r, const json& qc, HFQuantization& out) {
     if (qw.shape.size() != 2) r.fail("tensor " + qw.name + " has shape " + shape_str(qw.shape) + ", expected a matrix");
     l->module = m;
     l->weight = &qw;
+    l->code_hi = 15;
     l->in_features = qw.shape[0];
     l->out_features = qw.shape[1] * 8;
     set_group_scales(r, m, group_size, *l);

@@ -104,8 +104,13 @@ class GridLinear : public HFQuantizedLinear {
   ScaleMap map;
   const SafeTensor* scales = nullptr;  // map.size() floats (F32 / F16 / BF16)
   float default_zero = 0.0f;           // zero of every group when zeros() is empty
+  int code_lo = 0, code_hi = -1;       // range of the integer codes (hi < lo: not integers, FP8)
 
   void dequantize(float* dst) const override;
+  void repack(uint8_t* dst, const std::vector<int64_t>& dst_row = {}) const override;
+  // Sets packed_type (and packed_note) from the grid, scales and zero points
+  // (hf_quantized_repack.cpp); input_quant must be final.
+  void plan_repack();
 
  protected:
   // Writes the codes of row r (in_features floats) into dst.

@@ -4,7 +4,8 @@
 // block scales; dynamic per-token or static per-tensor input activations), AutoGPTQ (v1 with its
 // zero − 1 convention, GPTQModel's v2) and AutoAWQ GEMM. Each linear is located by its stored
 // tensors, checked against the config and dequantized to F32 the way the reference unpackers do:
-// w = scale · (code − zero), computed in F32 from the stored scale.
+// w = scale · (code − zero), computed in F32 from the stored scale. Where the grid maps onto a GGUF
+// block type exactly (hf_quantized_repack.cpp) a linear can also be repacked into those blocks.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "squish/formats/activation_quant.h"
+#include "squish/formats/ggml_type.h"
 #include "squish/io/safetensors.h"
 
 namespace squish {
@@ -31,9 +33,17 @@ class HFQuantizedLinear {
   InputQuant input_quant = InputQuant::None;  // how vLLM quantizes the layer's input first
   float input_scale = 0.0f;                   // static input_quant: the stored input_scale
   const SafeTensor* weight = nullptr;         // the stored (packed) weight tensor
+  // The GGUF block type (Q4_0, Q4_1, Q5_0, Q8_0) whose dequantization reproduces dequantize()
+  // bit for bit, or F32 when none does (packed_note then says why).
+  GGMLType packed_type = GGMLType::F32;
+  std::string packed_note;  // why packed_type is F32 ("" when it is a block type)
 
   // Writes the dequantized [out_features, in_features] weight (row-major, HF order) into dst.
   virtual void dequantize(float* dst) const = 0;
+  // Writes the weight as out_features rows of packed_type blocks (row_bytes(packed_type,
+  // in_features) bytes each), HF row r at row dst_row[r] of dst (row r when dst_row is empty).
+  // Throws squish::Error when packed_type is F32.
+  virtual void repack(uint8_t* dst, const std::vector<int64_t>& dst_row = {}) const;
 };
 
 // The quantized linears of one checkpoint and the stored tensors they are made of.
