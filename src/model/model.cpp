@@ -8,6 +8,7 @@
 #include "squish/formats/ggml_type.h"
 #include "squish/io/gguf_reader.h"
 #include "squish/io/hf_model_dir.h"
+#include "squish/io/hf_packed_weights.h"
 #include "squish/model/weights.h"
 
 namespace squish {
@@ -73,7 +74,7 @@ std::shared_ptr<Model> load_gguf(const std::string& path, const LoadOptions& opt
                                  std::move(tmpl));
 }
 
-std::shared_ptr<Model> load_hf(const std::string& dir) {
+std::shared_ptr<Model> load_hf(const std::string& dir, const LoadOptions& opt) {
   auto hf = load_hf_model_dir(dir);
   ModelConfig config = hf->config();
   // llama.cpp ties the output when the converted file has no output.weight.
@@ -92,7 +93,14 @@ std::shared_ptr<Model> load_hf(const std::string& dir) {
   };
   s.read = [h](const std::string& name, float* dst) { h->tensor_f32(h->tensor(name), dst); };
   s.input_quant = [h](const std::string& name, InputQuant* q, float* scale) { return h->input_quant(name, q, scale); };
-  auto weights = ModelWeights::load(config, s);
+  if (opt.keep_quantized) {  // quantized linears repacked into GGUF blocks where that is exact
+    auto packed = std::make_shared<HFPackedWeights>();
+    s.raw = [h, p = packed.get()](const std::string& name, GGMLType* type, const uint8_t** data) {
+      return p->get(*h, name, type, data);
+    };
+    s.storage = packed;
+  }
+  auto weights = ModelWeights::load(config, s, opt.keep_quantized);
   if (hf->tokenizer_json_path().empty()) throw Error(dir, "no tokenizer.json in the model directory");
   auto tokenizer = Tokenizer::from_hf_json(hf->tokenizer_json_path());
   return std::make_shared<Model>(std::move(config), std::move(tokenizer), std::move(weights), dir,
@@ -106,7 +114,7 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   if (std::filesystem::is_directory(path, ec)) {
     if (!is_hf_model_dir(path))
       throw Error(path, "is a directory without config.json (not an HF model directory)");
-    return load_hf(path);
+    return load_hf(path, options);
   }
   return load_gguf(path, options);
 }
