@@ -1,10 +1,14 @@
 // tokenizer.json + tokenizer_config.json for an HF checkpoint written from a GGUF source: the GGUF's
 // byte-level BPE vocabulary and merges (tokenizer.ggml.model "gpt2") as a `tokenizers` BPE model
-// with the pre-tokenizer of the GGUF's pre-type (gpt-2 style; smollm/starcoder also split digits).
+// with the pre-tokenizer of the GGUF's pre-type (gpt-2 style; smollm/starcoder also split digits),
+// or a SentencePiece-style vocabulary ("llama") as hf_tokenizer_json_spm.cpp lays it out, with
+// its tokenizer.model beside it.
 #include "hf_tokenizer_json.h"
 
 #include <nlohmann/json.hpp>
 
+#include "hf_tokenizer_json_spm.h"
+#include "hf_tokenizer_model_spm.h"
 #include "squish/common/atomic_file.h"
 
 namespace squish {
@@ -18,10 +22,50 @@ const std::string* meta_string(const ModelSource& src, const std::string& key) {
   return v ? &v->as_string() : nullptr;
 }
 
+// tokenizer_config.json naming the GGUF's special tokens (ids from metadata, else def_*) and its
+// chat template, plus the entries of extra.
+void write_tokenizer_config(const ModelSource& src, const std::string& dir, int64_t def_bos, int64_t def_eos,
+                            int64_t def_unk, const ojson& extra) {
+  const auto& toks = src.find("tokenizer.ggml.tokens")->as_array().items;
+  ojson tc;
+  tc["tokenizer_class"] = "PreTrainedTokenizerFast";
+  auto tok_of = [&](const char* key, int64_t def) -> ojson {
+    const GGUFValue* v = src.find(key);
+    const int64_t id = v ? v->as_int() : def;
+    if (id < 0 || static_cast<size_t>(id) >= toks.size()) return nullptr;
+    return toks[static_cast<size_t>(id)].as_string();
+  };
+  tc["bos_token"] = tok_of("tokenizer.ggml.bos_token_id", def_bos);
+  tc["eos_token"] = tok_of("tokenizer.ggml.eos_token_id", def_eos);
+  tc["unk_token"] = tok_of("tokenizer.ggml.unknown_token_id", def_unk);
+  tc["pad_token"] = tok_of("tokenizer.ggml.padding_token_id", -1);
+  if (const std::string* ct = meta_string(src, "tokenizer.chat_template")) tc["chat_template"] = *ct;
+  tc["model_max_length"] = 8192;
+  for (auto it = extra.begin(); it != extra.end(); ++it) tc[it.key()] = it.value();
+  write_file_atomic(dir + "/tokenizer_config.json", tc.dump(2), true);
+}
+
 }  // namespace
 
 bool write_hf_tokenizer_from_gguf(const ModelSource& src, const std::string& dir) {
   const std::string* model = meta_string(src, "tokenizer.ggml.model");
+  if (model && *model == "llama") {
+    const std::optional<std::string> text = spm_tokenizer_json(src);
+    if (!text) return false;
+    write_file_atomic(dir + "/tokenizer.json", *text, true);
+    if (const std::optional<std::string> proto = spm_model_proto(src))
+      write_file_atomic(dir + "/tokenizer.model", *proto, true);
+    auto flag = [&](const char* key, bool def) {
+      const GGUFValue* v = src.find(key);
+      return v ? v->as_bool() : def;
+    };
+    // llama.cpp's SPM defaults: BOS 1, EOS 2, UNK 0, BOS added.
+    write_tokenizer_config(src, dir, 1, 2, 0,
+                           {{"add_bos_token", flag("tokenizer.ggml.add_bos_token", true)},
+                            {"add_eos_token", flag("tokenizer.ggml.add_eos_token", false)},
+                            {"clean_up_tokenization_spaces", false}});
+    return true;
+  }
   const std::string* pre = meta_string(src, "tokenizer.ggml.pre");
   const GGUFValue* tokens = src.find("tokenizer.ggml.tokens");
   const GGUFValue* merges = src.find("tokenizer.ggml.merges");
@@ -63,20 +107,7 @@ bool write_hf_tokenizer_from_gguf(const ModelSource& src, const std::string& dir
                  {"fuse_unk", false}, {"byte_fallback", false}, {"ignore_merges", false},
                  {"vocab", vocab}, {"merges", merge_list}};
   write_file_atomic(dir + "/tokenizer.json", tj.dump(), true);
-  ojson tc;
-  tc["tokenizer_class"] = "PreTrainedTokenizerFast";
-  auto tok_of = [&](const char* key) -> ojson {
-    const GGUFValue* v = src.find(key);
-    if (!v || v->as_int() < 0 || static_cast<size_t>(v->as_int()) >= toks.size()) return nullptr;
-    return toks[static_cast<size_t>(v->as_int())].as_string();
-  };
-  tc["bos_token"] = tok_of("tokenizer.ggml.bos_token_id");
-  tc["eos_token"] = tok_of("tokenizer.ggml.eos_token_id");
-  tc["unk_token"] = tok_of("tokenizer.ggml.unknown_token_id");
-  tc["pad_token"] = tok_of("tokenizer.ggml.padding_token_id");
-  if (const std::string* ct = meta_string(src, "tokenizer.chat_template")) tc["chat_template"] = *ct;
-  tc["model_max_length"] = 8192;
-  write_file_atomic(dir + "/tokenizer_config.json", tc.dump(2), true);
+  write_tokenizer_config(src, dir, -1, -1, -1, ojson::object());
   return true;
 }
 

@@ -1,6 +1,6 @@
 // Tokenizer::from_hf_json: an HF tokenizer.json byte-level BPE (model.type "BPE" with a ByteLevel
-// pre-tokenizer, optionally after Digits or a regex Split), its added tokens, and BOS/EOS from
-// tokenizer_config.json beside it.
+// pre-tokenizer, optionally after Digits or a regex Split) or SentencePiece-style BPE (byte_fallback,
+// see tokenizer_hf_spm.cpp), its added tokens, and BOS/EOS from tokenizer_config.json beside it.
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -9,6 +9,8 @@
 
 #include "squish/common/error.h"
 #include "squish/model/tokenizer_bpe.h"
+#include "squish/model/tokenizer_spm.h"
+#include "tokenizer_hf_spm.h"
 
 namespace squish {
 
@@ -93,17 +95,20 @@ std::unique_ptr<Tokenizer> Tokenizer::from_hf_json(const std::string& path) {
     const json& model = j["model"];
     const std::string type = model.value("type", "BPE");
     if (type != "BPE") throw Error(path, "unsupported model.type '" + type + "' (only BPE)");
-    if (model.value("byte_fallback", false)) throw Error(path, "BPE byte_fallback is not supported");
+    const bool spm = model.value("byte_fallback", false);
     for (const char* k : {"continuing_subword_prefix", "end_of_word_suffix"})
       if (model.contains(k) && !model[k].is_null() && model[k] != "") throw Error(path, std::string(k) + " is not supported");
-    if (j.contains("normalizer") && !j["normalizer"].is_null())
-      throw Error(path, "normalizer " + j["normalizer"].value("type", std::string("?")) + " is not supported");
-
     std::vector<PreSplit> stages;
     bool byte_level = false, prefix_space = false;
-    if (j.contains("pre_tokenizer") && !j["pre_tokenizer"].is_null())
-      add_pre_tokenizer(path, j["pre_tokenizer"], true, stages, byte_level, prefix_space);
-    if (!byte_level) throw Error(path, "not a byte-level BPE (no ByteLevel pre-tokenizer)");
+    if (spm) {
+      prefix_space = check_hf_spm_pipeline(path, j);
+    } else {
+      if (j.contains("normalizer") && !j["normalizer"].is_null())
+        throw Error(path, "normalizer " + j["normalizer"].value("type", std::string("?")) + " is not supported");
+      if (j.contains("pre_tokenizer") && !j["pre_tokenizer"].is_null())
+        add_pre_tokenizer(path, j["pre_tokenizer"], true, stages, byte_level, prefix_space);
+      if (!byte_level) throw Error(path, "not a byte-level BPE (no ByteLevel pre-tokenizer)");
+    }
 
     // Vocabulary: model.vocab plus added tokens (which may extend it).
     const json& vocab = model.at("vocab");
@@ -136,13 +141,17 @@ std::unique_ptr<Tokenizer> Tokenizer::from_hf_json(const std::string& path) {
     v.index(path);
 
     std::vector<std::string> merges;
-    for (const json& m : model.at("merges")) {
-      if (m.is_string()) {
-        merges.push_back(m.get<std::string>());
-      } else if (m.is_array() && m.size() == 2) {
-        merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
-      } else {
-        throw Error(path, "malformed entry in model.merges");
+    if (spm) {
+      set_hf_spm_vocab(path, model, v);
+    } else {
+      for (const json& m : model.at("merges")) {
+        if (m.is_string()) {
+          merges.push_back(m.get<std::string>());
+        } else if (m.is_array() && m.size() == 2) {
+          merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
+        } else {
+          throw Error(path, "malformed entry in model.merges");
+        }
       }
     }
 
@@ -166,6 +175,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_hf_json(const std::string& path) {
     if (v.add_bos && v.bos < 0) throw Error(path, "add_bos_token is set but the BOS token is unknown");
     if (v.add_eos && v.eos < 0) throw Error(path, "add_eos_token is set but the EOS token is unknown");
     v.finish_specials();
+    if (spm) return std::make_unique<SpmTokenizer>(std::move(v), prefix_space);
     return std::make_unique<HfBpeTokenizer>(std::move(v), merges, std::move(stages), model.value("ignore_merges", false),
                                             prefix_space);
   } catch (const json::exception& e) {
