@@ -4,8 +4,10 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "command.h"
+#include "squish/common/error.h"
 #include "squish/common/parallel.h"
 #include "squish/eval/compare.h"
 #include "squish/eval/eval_data.h"
@@ -18,18 +20,37 @@ struct CompareArgs {
   std::string model;
   std::string types = "Q8_0,Q6_K,Q5_K_M,Q4_K_M,Q4_0,Q3_K_M,Q2_K";
   std::string methods = "rtn";
+  std::string schemes, group_sizes, formats = "compressed-tensors";
+  CLI::Option* types_opt = nullptr;
   int threads = 0;
 };
 
+// Comma-separated items of a list option.
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string t; std::getline(ss, t, ',');)
+    if (!t.empty()) out.push_back(t);
+  return out;
+}
+
 void run_compare_cmd(CompareArgs& a) {
   if (a.threads > 0) set_num_threads(a.threads);
-  std::stringstream ss(a.types);
-  for (std::string t; std::getline(ss, t, ',');)
-    if (!t.empty()) a.opt.types.push_back(t);
-  a.opt.methods.clear();
-  std::stringstream ms(a.methods);
-  for (std::string m; std::getline(ms, m, ',');)
-    if (!m.empty()) a.opt.methods.push_back(m);
+  // With --schemes alone, the default GGUF mixes are not run.
+  if (a.types_opt->count() || a.schemes.empty()) a.opt.types = split_list(a.types);
+  a.opt.schemes = split_list(a.schemes);
+  a.opt.methods = split_list(a.methods);
+  a.opt.formats = split_list(a.formats);
+  for (const std::string& g : split_list(a.group_sizes)) {
+    size_t used = 0;
+    int64_t v = -1;
+    try {
+      v = std::stoll(g, &used);
+    } catch (const std::exception&) {
+    }
+    if (v < 0 || used != g.size()) throw Error("--group-sizes " + a.group_sizes, "'" + g + "' is not a group size (0 = per channel)");
+    a.opt.group_sizes.push_back(v);
+  }
   if (a.opt.calib.path.empty()) a.opt.calib.path = shared_data_path("calibration-mix.txt");
   if (a.opt.text_path.empty()) a.opt.text_path = shared_data_path("wikitext-2-test.txt");
   if (a.opt.cache_dir.empty()) {
@@ -47,8 +68,11 @@ CommandRegistrar reg(57, [](CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "compare", "Quantize into a matrix of types, measure PPL/KLD/speed of each, write a table and charts");
   cmd->add_option("model", a->model, "GGUF file or HF model directory")->required();
-  cmd->add_option("--types", a->types, "Comma-separated GGUF mixes, each run with every --methods entry; TYPE:gptq or TYPE:rtn for one method")->capture_default_str();
-  cmd->add_option("--methods", a->methods, "Comma-separated: rtn, gptq (GPTQ inside every block type of the mix, layer by layer)")->capture_default_str();
+  a->types_opt = cmd->add_option("--types", a->types, "Comma-separated GGUF mixes, each run with every --methods entry; TYPE:gptq or TYPE:rtn for one method")->capture_default_str();
+  cmd->add_option("--schemes", a->schemes, "Comma-separated SafeTensors schemes (W4A16, W4A16_ASYM, W8A16, W8A8, FP8, ...), each × --group-sizes × --methods × --formats; SCHEME/gN:METHOD for one");
+  cmd->add_option("--methods", a->methods, "Comma-separated: rtn, gptq, awq, smoothquant, or steps joined by '+' (smoothquant+gptq); GGUF mixes take rtn and gptq")->capture_default_str();
+  cmd->add_option("--group-sizes", a->group_sizes, "Comma-separated group sizes for weight-only INT schemes (0 = per channel; default: the scheme's)");
+  cmd->add_option("--formats", a->formats, "Comma-separated checkpoint formats for schemes: compressed-tensors, gptq, awq")->capture_default_str();
   cmd->add_option("--calib", a->opt.calib.path, "Calibration text or JSONL for gptq (default: ../shared/data/calibration-mix.txt)");
   cmd->add_option("--samples", a->opt.calib.n_samples, "Calibration samples for gptq")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--seq-len", a->opt.calib.seq_len, "Tokens per calibration sample")->capture_default_str()->check(CLI::Range(2, 1 << 20));

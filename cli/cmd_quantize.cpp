@@ -72,26 +72,15 @@ void print_engine(const EngineReport& e, bool errors = true) {
                 static_cast<long long>(n), err / n, rtn / nr);
 }
 
-// Modifiers named by --method ("gptq", "awq", "smoothquant,gptq", "rtn").
+// Modifiers named by --method ("gptq", "awq", "smoothquant,gptq", "rtn") with the flags' settings.
 std::vector<Modifier> modifiers_of(const QuantizeArgs& a) {
-  std::vector<Modifier> mods;
-  size_t p = 0;
-  while (p <= a.method.size()) {
-    const size_t q = std::min(a.method.find_first_of(",+", p), a.method.size());
-    const std::string m = a.method.substr(p, q - p);
-    Modifier mod;
-    if (m == "rtn") mod.kind = Modifier::Kind::Rtn;
-    else if (m == "gptq") mod.kind = Modifier::Kind::Gptq;
-    else if (m == "awq") mod.kind = Modifier::Kind::Awq;
-    else if (m == "smoothquant") mod.kind = Modifier::Kind::SmoothQuant;
-    else throw Error("--method " + a.method, "unknown method '" + m + "' (rtn, gptq, awq, smoothquant; combine with ',')");
+  std::vector<Modifier> mods = parse_methods(a.method, "--method " + a.method);
+  for (Modifier& mod : mods) {
     mod.smoothing_strength = a.alpha;
     mod.dampening_frac = a.damp;
     mod.act_order = a.act_order;
     mod.static_groups = a.static_groups;
     mod.awq_clip = a.awq_clip;
-    if (m != "rtn") mods.push_back(mod);
-    p = q + 1;
   }
   return mods;
 }

@@ -2,6 +2,7 @@
 #include "squish/eval/compare.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -24,6 +25,7 @@
 #include "squish/quant/calibration_data.h"
 #include "squish/quant/file_type.h"
 #include "squish/export/calibrated_export.h"
+#include "compare_matrix.h"
 
 namespace squish {
 
@@ -87,6 +89,11 @@ CompareRow measure(const std::string& config, const std::string& path, const std
   row.config = config;
   row.path = path;
   row.bytes = r.model_bytes;
+  if (fs::is_directory(path)) {  // a checkpoint: its tensor files (not tokenizer and config files)
+    row.bytes = 0;
+    for (const auto& e : fs::directory_iterator(path))
+      if (e.is_regular_file() && e.path().extension() == ".safetensors") row.bytes += e.file_size();
+  }
   row.bpw = r.n_params > 0 ? 8.0 * r.model_bytes / r.n_params : 0;
   row.ppl = r.perplexity.ppl;
   row.ppl_stderr = r.perplexity.ppl_stderr;
@@ -108,6 +115,29 @@ std::optional<CompareRow> read_cached(const std::string& path) {
     return row;
   } catch (const std::exception&) {
     return std::nullopt;  // a damaged cache entry is measured again
+  }
+}
+
+// Quantizes one configuration into qpath (a GGUF file or a checkpoint directory).
+void produce(const CompareConfig& c, const ModelSource& source, const std::string& model_path,
+             const std::string& qpath, const CompareOptions& o) {
+  EngineOptions e;
+  e.calib = o.calib;
+  e.progress = o.progress;
+  if (c.checkpoint) {
+    CheckpointOptions co;
+    co.out_dir = qpath;
+    co.format = c.format;
+    write_calibrated_checkpoint(model_path, c.recipe, co, e, /*measure=*/false);
+    return;
+  }
+  QuantizeOptions qo;
+  qo.ftype = c.ftype;
+  if (c.method == "gptq") {  // the layer-by-layer engine: GPTQ inside the blocks
+    qo.gptq_damp = o.gptq_damp;
+    quantize_calibrated_gguf(model_path, qpath, qo, e);
+  } else {
+    quantize_to_gguf(source, qpath, qo);
   }
 }
 
@@ -199,6 +229,19 @@ std::string CompareReport::to_markdown() const {
        "proves little about a method. Configurations on a different grid (Q3_K, Q2_K, the k-quant "
        "super-blocks of 256, Q8_0 of a 4-bit input) are the informative ones.\n";
   for (const CompareRow& r : rows)
+    if (r.config.ends_with("]")) {
+      s += "\nRows \"SCHEME/gN METHOD [format]\": SafeTensors checkpoints (ct = compressed-tensors, as vLLM "
+           "loads them; gptq / awq = AutoGPTQ / AutoAWQ layouts) written by the layer-by-layer engine from "
+           "calibration text (never the evaluation text), then loaded back by squish as a user's runtime "
+           "would. Their size counts the .safetensors files (unquantized tensors in bfloat16); a GGUF "
+           "row's size is the whole file.\n";
+      break;
+    }
+  if (!skipped.empty()) {
+    s += "\nLeft out of the matrix:\n";
+    for (const std::string& k : skipped) s += "- " + k + "\n";
+  }
+  for (const CompareRow& r : rows)
     if (r.config.ends_with(" gptq")) {
       s += "\n\"gptq\" rows: GPTQ (calibration text, never the evaluation text) decides the rounding "
            "inside the blocks of every decoder linear, layer by layer on the quantized layers' outputs; "
@@ -209,41 +252,20 @@ std::string CompareReport::to_markdown() const {
 }
 
 CompareReport run_compare(const std::string& model_path, const CompareOptions& o) {
-  for (const std::string& m : o.methods)
-    if (m != "rtn" && m != "gptq") throw Error("--methods " + m, "unknown method (valid: rtn, gptq)");
-  // Every "TYPE" entry once per method; a "TYPE:METHOD" entry only with that method.
-  std::vector<std::pair<FileType, std::string>> configs;
-  for (const std::string& entry : o.types) {
-    const size_t colon = entry.find(':');
-    const std::string t = entry.substr(0, colon);
-    const auto f = parse_file_type(t);
-    if (!f) {
-      std::string hint;
-      for (const std::string& s : suggest_file_types(t)) hint += (hint.empty() ? "" : ", ") + s;
-      throw Error(t, "unknown quantization type (did you mean " + hint + "?)");
-    }
-    if (colon != std::string::npos) {
-      const std::string method = entry.substr(colon + 1);
-      if (method != "rtn" && method != "gptq")
-        throw Error(entry, "unknown method '" + method + "' (valid: rtn, gptq)");
-      configs.emplace_back(*f, method);
-    } else {
-      for (const std::string& m : o.methods) configs.emplace_back(*f, m);
-    }
-  }
-  if (configs.empty()) throw Error(model_path, "no configurations to compare");
   if (!fs::exists(model_path)) throw Error(model_path, "no such file or directory");
-  const bool any_gptq = std::any_of(configs.begin(), configs.end(), [](const auto& c) { return c.second == "gptq"; });
-  if (any_gptq) {  // calibration text checked before any long work
+  const CompareMatrix matrix = expand_compare_matrix(model_path, o);
+  const bool any_calibrated = std::any_of(matrix.configs.begin(), matrix.configs.end(),
+                                          [](const CompareConfig& c) { return c.calibrated(); });
+  if (any_calibrated) {  // calibration text checked before any long work
     LoadOptions lo;
     lo.keep_quantized = true;
     calibration_samples(Model::load(model_path, lo)->tokenizer(), o.calib);
   }
-  // "seq": GPTQ files of the layer-by-layer engine (earlier caches hold one-pass statistics).
+  // "seq": files of the layer-by-layer engine (earlier caches hold one-pass statistics).
   const std::string calib_tag =
-      any_gptq ? fmt::format("seq-s{}x{}-seed{}-d{}-{:08x}", o.calib.n_samples, o.calib.seq_len, o.calib.seed,
-                             o.gptq_damp, hash_input(o.calib.path) & 0xffffffffu)
-               : "";
+      any_calibrated ? fmt::format("seq-s{}x{}-seed{}-d{}-{:08x}", o.calib.n_samples, o.calib.seq_len, o.calib.seed,
+                                   o.gptq_damp, hash_input(o.calib.path) & 0xffffffffu)
+                     : "";
   const std::string cache = (fs::path(o.cache_dir) / input_key(model_path)).string();
   fs::create_directories(cache);
   fs::create_directories(o.out_dir);
@@ -253,6 +275,8 @@ CompareReport run_compare(const std::string& model_path, const CompareOptions& o
 
   CompareReport rep;
   rep.model_path = model_path;
+  rep.skipped = matrix.skipped;
+  for (const std::string& s : matrix.skipped) std::fprintf(stderr, "squish: compare: skipped %s\n", s.c_str());
   const std::string base_json = cache + "/base-" + tag + ".json";
   auto base = fs::exists(base_logits) ? read_cached(base_json) : std::nullopt;
   if (!base) {
@@ -262,28 +286,14 @@ CompareReport run_compare(const std::string& model_path, const CompareOptions& o
   rep.rows.push_back(*base);
 
   const auto source = open_model_source(model_path);
-  for (const auto& [f, method] : configs) {
-    const bool gptq = method == "gptq";
-    const std::string name = file_type_name(f) + (gptq ? " gptq" : "");
-    const std::string stem = gptq ? file_type_name(f) + "-gptq-" + calib_tag : file_type_name(f);
-    const std::string qpath = cache + "/" + stem + ".gguf";
+  for (const CompareConfig& c : matrix.configs) {
+    const std::string stem = c.calibrated() ? c.stem + "-" + (c.checkpoint ? "" : std::string("gptq-")) + calib_tag : c.stem;
+    const std::string qpath = cache + "/" + stem + (c.checkpoint ? "" : ".gguf");
     const std::string result_json = cache + "/" + stem + "-" + tag + ".json";
     auto row = fs::exists(qpath) ? read_cached(result_json) : std::nullopt;
     if (!row) {
-      if (!fs::exists(qpath)) {
-        QuantizeOptions qo;
-        qo.ftype = f;
-        if (gptq) {  // the layer-by-layer engine: GPTQ inside the blocks
-          qo.gptq_damp = o.gptq_damp;
-          EngineOptions e;
-          e.calib = o.calib;
-          e.progress = o.progress;
-          quantize_calibrated_gguf(model_path, qpath, qo, e);
-        } else {
-          quantize_to_gguf(*source, qpath, qo);
-        }
-      }
-      row = measure(name, qpath, base_logits, /*save_base=*/false, o);
+      if (!fs::exists(qpath)) produce(c, *source, model_path, qpath, o);
+      row = measure(c.name, qpath, base_logits, /*save_base=*/false, o);
       write_file_atomic(result_json, row->to_json().dump(1), true);
     }
     rep.rows.push_back(*row);

@@ -45,12 +45,7 @@ QuantizeReport quantize_calibrated_gguf(const std::string& input, const std::str
   return q;
 }
 
-EngineReport write_calibrated_checkpoint(const std::string& input, const Recipe& recipe,
-                                         CheckpointOptions copt, EngineOptions eopt, bool measure) {
-  std::error_code ec;
-  if (!copt.overwrite && fs::exists(copt.out_dir, ec))
-    throw Error(copt.out_dir, "already exists (use --force to overwrite)");
-  if (eopt.state_dir.empty()) eopt.state_dir = copt.out_dir + ".partial";
+void check_recipe_for_input(const std::string& input, const Recipe& recipe) {
   const auto source = open_model_source(input);
   const std::string arch = source->find("general.architecture") ? source->find("general.architecture")->as_string() : "";
   std::vector<RecipeTensor> linears;
@@ -67,6 +62,16 @@ EngineReport write_calibrated_checkpoint(const std::string& input, const Recipe&
   }
   validate_recipe(recipe, input);
   validate_recipe_for_model(recipe, linears, input);
+}
+
+EngineReport write_calibrated_checkpoint(const std::string& input, const Recipe& recipe,
+                                         CheckpointOptions copt, EngineOptions eopt, bool measure) {
+  std::error_code ec;
+  if (!copt.overwrite && fs::exists(copt.out_dir, ec))
+    throw Error(copt.out_dir, "already exists (use --force to overwrite)");
+  if (eopt.state_dir.empty()) eopt.state_dir = copt.out_dir + ".partial";
+  const auto source = open_model_source(input);
+  check_recipe_for_input(input, recipe);
   const auto model = load_for_calibration(input);
   RecipeQuantizer quantizer(recipe, model->config(), measure);
   eopt.calib.path = recipe.calib_path.empty() ? eopt.calib.path : recipe.calib_path;

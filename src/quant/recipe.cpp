@@ -234,6 +234,24 @@ void validate_recipe_for_model(const Recipe& r, const std::vector<RecipeTensor>&
   }
 }
 
+std::vector<Modifier> parse_methods(const std::string& methods, const std::string& source) {
+  std::vector<Modifier> mods;
+  size_t p = 0;
+  while (p <= methods.size()) {
+    const size_t q = std::min(methods.find_first_of(",+", p), methods.size());
+    const std::string m = methods.substr(p, q - p);
+    Modifier mod;
+    if (m == "gptq") mod.kind = Kind::Gptq;
+    else if (m == "awq") mod.kind = Kind::Awq;
+    else if (m == "smoothquant") mod.kind = Kind::SmoothQuant;
+    else if (m != "rtn")
+      throw Error(source, "unknown method '" + m + "' (rtn, gptq, awq, smoothquant; combine with '+')");
+    if (m != "rtn") mods.push_back(mod);
+    p = q + 1;
+  }
+  return mods;
+}
+
 std::string describe_recipe(const Recipe& r) {
   std::string spec = describe(r.weights);
   for (const char* dflt : {"/absmax", "/minmax"}) {

@@ -10,6 +10,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from conftest import SHARED, SMOLLM2, run_squish
 
@@ -90,3 +91,39 @@ def test_methods_are_checked_before_any_work(tmp_path):
                    check=False)
     assert p.returncode == 1 and p.stderr.count("\n") == 1 and "wikitext" in p.stderr
     assert not (tmp_path / "o").exists() and not (tmp_path / "c").exists()
+
+
+def test_compare_schemes_groups_methods_and_formats(tmp_path):
+    """SafeTensors schemes join the matrix: scheme × group size × method × format, each checkpoint
+    written by the calibration engine and measured by loading it back; combinations that cannot work
+    (SmolLM2's 576-wide inputs in groups of 128) are left out with the reason in the report."""
+    out, cache = tmp_path / "report", tmp_path / "cache"
+    p = run_squish("compare", SMOLLM2, "--schemes", "W4A16/g64:rtn,W4A16:awq", "--group-sizes", "64,128",
+                   "--samples", "4", "--seq-len", "128", "--ctx", "128", "--chunks", "2", "-o", out, "--cache", cache)
+    rows = json.loads((out / "results.json").read_text())
+    assert [r["config"] for r in rows] == ["input", "W4A16/g64 rtn [ct]", "W4A16/g64 awq [ct]"]
+    base, rtn, awq = rows
+    assert 0 < awq["kld"] < rtn["kld"]                  # AWQ's scales help on the same grid
+    assert rtn["bytes"] == awq["bytes"] and 4 < rtn["bpw"] < 16   # bf16 embeddings + int4 linears
+    report = (out / "report.md").read_text()
+    assert "W4A16/g128 awq [ct]" in report and "does not divide the input size 576" in report
+    assert "skipped W4A16/g128 awq" in p.stderr
+    ckpt = [d for d in next(d for d in cache.iterdir() if d.is_dir()).iterdir() if d.name.startswith("ckpt-W4A16-g64-rtn")]
+    config = json.loads((ckpt[0] / "config.json").read_text())
+    assert config["quantization_config"]["quant_method"] == "compressed-tensors"
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--schemes", "W8A8:awq"], ["awq", "W8A8"]),                       # AWQ needs weight-only INT
+    (["--schemes", "W4A16/g128:gptq"], ["128", "576"]),                 # explicit: an error, not a skip
+    (["--schemes", "W4A17"], ["W4A16"]),                                # suggestions
+    (["--schemes", "W4A16", "--formats", "gguf"], ["gguf"]),
+    (["--schemes", "W8A8", "--formats", "gptq"], ["weight-only"]),      # every combination impossible
+    (["--schemes", "W4A16", "--group-sizes", "6x"], ["6x"]),
+])
+def test_compare_scheme_errors_before_any_work(tmp_path, args, words):
+    p = run_squish("compare", SMOLLM2, *args, "-o", tmp_path / "o", "--cache", tmp_path / "c", check=False)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+    for w in words:
+        assert w.lower() in p.stderr.lower(), p.stderr
+    assert not (tmp_path / "c").exists()

@@ -13,8 +13,11 @@ namespace squish {
 
 // The matrix and how to measure it.
 struct CompareOptions {
-  std::vector<std::string> types;  // GGUF mixes (Q4_K_M, Q8_0, ...)
-  std::vector<std::string> methods = {"rtn"};  // rtn, gptq; every type × method is one configuration
+  std::vector<std::string> types;  // GGUF mixes (Q4_K_M, Q8_0, ...); "TYPE:METHOD" for one method
+  std::vector<std::string> schemes;  // SafeTensors schemes (W4A16, W8A8, FP8, ...); "SCHEME/gN:METHOD"
+  std::vector<std::string> methods = {"rtn"};  // rtn, gptq, awq, smoothquant, "smoothquant+gptq"
+  std::vector<int64_t> group_sizes;  // weight-only INT schemes: each size (empty: the scheme's default)
+  std::vector<std::string> formats = {"compressed-tensors"};  // schemes: compressed-tensors, gptq, awq
   CalibrationSpec calib;           // calibration samples for gptq (never the evaluation text)
   double gptq_damp = 0.01;         // GPTQ dampening (fraction of the mean Hessian diagonal)
   std::string text_path;           // evaluation text
@@ -48,6 +51,7 @@ struct CompareRow {
 struct CompareReport {
   std::string model_path;
   std::vector<CompareRow> rows;
+  std::vector<std::string> skipped;  // matrix combinations left out, each with its reason
   // The Markdown table (size, bpw, PPL, ΔPPL, KLD, top-1 %, tokens/s) with notes.
   std::string to_markdown() const;
 };

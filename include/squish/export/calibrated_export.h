@@ -18,6 +18,10 @@ QuantizeReport quantize_calibrated_gguf(const std::string& input, const std::str
                                         QuantizeOptions qopt, EngineOptions eopt,
                                         EngineReport* engine_report = nullptr);
 
+// Checks a recipe against the model's linears (targets, group sizes, ...) without any long work;
+// throws Error(input, ...) as write_calibrated_checkpoint would.
+void check_recipe_for_input(const std::string& input, const Recipe& recipe);
+
 // SafeTensors: the recipe applied layer by layer, written to copt.out_dir in copt.format. The
 // recipe is validated against the model before any long work.
 EngineReport write_calibrated_checkpoint(const std::string& input, const Recipe& recipe,

@@ -76,6 +76,11 @@ void validate_recipe_for_model(const Recipe& r, const std::vector<RecipeTensor>&
 // linear; lm_head only when a target names or matches it; embeddings only when named exactly).
 bool recipe_targets(const Recipe& r, const RecipeTensor& t);
 
+// The steps named by a method string ("rtn", "gptq", "awq", "smoothquant", combined with ',' or '+'
+// in order, e.g. "smoothquant+gptq"), with default settings; RTN adds no step. Throws
+// Error(source, "unknown method ...") naming the valid ones.
+std::vector<Modifier> parse_methods(const std::string& methods, const std::string& source);
+
 // One-line description ("W4A16 int4-sym/g128, gptq(damp 0.01, act-order) after smoothquant(0.5)").
 std::string describe_recipe(const Recipe& r);
 
