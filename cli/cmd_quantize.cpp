@@ -29,7 +29,8 @@ struct QuantizeArgs {
   double damp = 0.01, alpha = 0.5;
   int threads = 0;
   bool force = false, leave_output = false, pure = false, verbose = false, resume = false;
-  bool act_order = false, static_groups = false, awq_clip = false;
+  std::string act_order = "static";
+  bool awq_clip = false;
   CLI::Option *samples_opt = nullptr, *seq_len_opt = nullptr, *calib_opt = nullptr, *seed_opt = nullptr;
 };
 
@@ -78,8 +79,8 @@ std::vector<Modifier> modifiers_of(const QuantizeArgs& a) {
   for (Modifier& mod : mods) {
     mod.smoothing_strength = a.alpha;
     mod.dampening_frac = a.damp;
-    mod.act_order = a.act_order;
-    mod.static_groups = a.static_groups;
+    mod.act_order = a.act_order != "off";
+    mod.static_groups = a.act_order == "static";
     mod.awq_clip = a.awq_clip;
   }
   return mods;
@@ -215,8 +216,12 @@ CommandRegistrar reg(30, [](CLI::App& app) {
   a->seq_len_opt = cmd->add_option("--seq-len", a->seq_len, "Tokens per calibration sample")->capture_default_str()->check(CLI::Range(2, 1 << 20));
   a->seed_opt = cmd->add_option("--seed", a->seed, "Seed of the calibration windows")->capture_default_str();
   cmd->add_option("--damp", a->damp, "GPTQ dampening (fraction of the mean Hessian diagonal)")->capture_default_str()->check(CLI::Range(0.0, 10.0));
-  cmd->add_flag("--act-order", a->act_order, "GPTQ: columns in order of decreasing Hessian diagonal (desc_act)");
-  cmd->add_flag("--static-groups", a->static_groups, "GPTQ act-order: groups fixed before the solve");
+  cmd->add_option("--act-order", a->act_order,
+                  "GPTQ column order (llm-compressor's actorder): static = decreasing Hessian diagonal with groups "
+                  "fixed from the original weights; group = the same order, groups formed in it (g_idx; --format gptq); "
+                  "off = column order, each group's scale chosen when the solver reaches it")
+      ->check(CLI::IsMember({"static", "group", "off"}))
+      ->capture_default_str();
   cmd->add_option("--alpha", a->alpha, "SmoothQuant migration strength")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--awq-clip", a->awq_clip, "AWQ: also search per-group clipping");
   cmd->add_option("--max-memory", a->max_memory, "Budget for calibration activations (e.g. 512M); beyond it they spill to a scratch file");

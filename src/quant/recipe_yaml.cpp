@@ -230,6 +230,7 @@ Modifier read_step(const std::string& name, const Field& s) {
     s.get("block_size", m.block_size);
     s.get("act_order", m.act_order);
     s.get("static_groups", m.static_groups);
+    if (!s["static_groups"].given()) m.static_groups = m.act_order;  // act_order: false alone means off
   } else if (name == "awq") {
     m.kind = Modifier::Kind::Awq;
     s.check_keys({"grid", "clip", "duo_scaling", "mappings"}, true);

@@ -245,7 +245,9 @@ TEST(RecipeParse, FlatDefaultsAndRtnDropped) {
   const Recipe d = parse_recipe_text("methods: gptq\n", kSrc);
   EXPECT_EQ(d.scheme, "W4A16");
   ASSERT_EQ(d.modifiers.size(), 1u);
-  EXPECT_FALSE(d.modifiers[0].act_order);  // the flat form's GPTQ defaults are the struct's
+  EXPECT_TRUE(d.modifiers[0].act_order && d.modifiers[0].static_groups);  // llm-compressor's "static"
+  const Recipe off = parse_recipe_text("methods: gptq\ngptq: {act_order: false}\n", kSrc);
+  EXPECT_FALSE(off.modifiers[0].act_order || off.modifiers[0].static_groups);
 }
 
 TEST(RecipeParse, ConfigGroupsAndPresetTargets) {
@@ -399,7 +401,7 @@ TEST(RecipeErrors, FlatLayout) {
       {"methods: [gptq]\ngptq: {damp: abc}\n", "gptq.damp: expected a number, got 'abc'"},
       {"methods: [gptq]\ngptq: {block_size: 1.5}\n", "gptq.block_size: expected an integer"},
       {"methods: [gptq]\ngptq: {dmap: 0.1}\n", "gptq: unknown key 'dmap' (did you mean damp?)"},
-      {"methods: [gptq]\ngptq: {static_groups: true}\n", "gptq.static_groups: needs act_order"},
+      {"methods: [gptq]\ngptq: {act_order: false, static_groups: true}\n", "gptq.static_groups: needs act_order"},
       {"methods: [gptq]\ngptq: {block_size: 100}\n", "gptq.block_size: 100 and group_size 128"},
       {"methods: [gptq]\ngptq: {damp: 1.5}\n", "gptq.damp: must be in [0, 1)"},
       {"methods: [gptq]\ngptq: [1, 2]\n", "gptq: expected a map, got a list"},
@@ -636,7 +638,7 @@ TEST(RecipeDescribe, OneLine) {
   sq.kind = Kind::SmoothQuant;
   Modifier gptq;
   gptq.kind = Kind::Gptq;
-  gptq.act_order = true;
+  gptq.static_groups = false;  // act-order with g_idx
   r.modifiers = {sq, gptq};
   EXPECT_EQ(describe_recipe(r), "W4A16 int4-sym/g128, gptq(damp 0.01, act-order) after smoothquant(0.5)");
   Recipe f = recipe_from_scheme("FP8_DYNAMIC");

@@ -7,8 +7,8 @@ fail before any long work.
 
 The default models ship as Q4_1 / Q4_K_M, so the configurations judged here use grids that differ
 from theirs (INT4 g64 symmetric and asymmetric, W8A8 per-token activations). SmolLM2's 576-wide
-inputs do not split into groups of 128, so its W4A16 runs use g64. Gemma 3 checkpoints written from
-its GGUF carry no tokenizer.json yet, so squish cannot evaluate them by itself: SmolLM2 only."""
+inputs do not split into groups of 128, so its W4A16 runs use g64; Gemma 3's (640/1024/2048-wide)
+do, so its GPTQ runs use g128."""
 from __future__ import annotations
 
 import json
@@ -46,8 +46,8 @@ def quantize(model: Path, out: Path, *args) -> str:
 
 
 def test_gptq_w4a16_beats_rtn(tmp_path, bases):
-    """KLD is the criterion: over 4 × 128 scored tokens perplexity moves by more than the methods
-    differ (RTN's happens to sit lower here; see docs/calibration.md)."""
+    """GPTQ with llm-compressor's default column order (act-order, static groups): lower KLD and lower
+    perplexity than plain rounding on the same grid."""
     rtn, gptq = tmp_path / "rtn", tmp_path / "gptq"
     quantize(SMOLLM2, rtn, "--scheme", "W4A16", "--group-size", "64", "--method", "rtn")
     out = run_squish("quantize", SMOLLM2, gptq, "--scheme", "W4A16", "--group-size", "64", "--method", "gptq",
@@ -56,7 +56,7 @@ def test_gptq_w4a16_beats_rtn(tmp_path, bases):
     k_rtn, p_rtn = kld(rtn, bases["smollm2"])
     k_gptq, p_gptq = kld(gptq, bases["smollm2"])
     print(f"smollm2 W4A16 g64: KLD rtn {k_rtn:.5f} gptq {k_gptq:.5f}; PPL rtn {p_rtn:.3f} gptq {p_gptq:.3f}")
-    assert k_gptq < 0.9 * k_rtn
+    assert k_gptq < 0.8 * k_rtn and p_gptq < p_rtn
     cfg = json.loads((gptq / "config.json").read_text())["quantization_config"]
     assert cfg["quant_method"] == "compressed-tensors" and cfg["format"] == "pack-quantized"
 
@@ -138,7 +138,7 @@ def test_bad_recipes_fail_before_work(tmp_path):
     fails("--scheme", "W4A16", "--type", "Q4_0", match="not both")
 
 
-@pytest.mark.parametrize("method", ["gptq --act-order", "awq"])
+@pytest.mark.parametrize("method", ["gptq --act-order group", "awq"])
 def test_compressed_tensors_and_transformers_read_calibrated_checkpoints(tmp_path, method):
     """compressed-tensors decompresses every weight of squish's GPTQ (act-order, static groups) and AWQ
     (folded norms) checkpoints to what squish loads back from them; transformers runs them with the

@@ -2,9 +2,9 @@
 convert_hf_to_gguf.py does. Both default models go GGUF → `squish export --format unquantized
 --dtype float32` → `squish quantize DIR` and come back as the same network: tensors equal to the
 original dequantized to F32 (read by the `gguf` package), the same tokenizer metadata and token ids,
-and llama.cpp's logits equal to those of the F32 original. gemma3's export carries no tokenizer
-(its SentencePiece vocabulary has no tokenizer.json form), so the test gives the directory the
-tokenizer.model the GGUF was made from, rebuilt from the GGUF's pieces, scores and types."""
+and llama.cpp's logits equal to those of the F32 original. gemma3's export carries its SentencePiece
+vocabulary as tokenizer.json (byte-fallback BPE) and tokenizer.model; should a directory lack the
+latter, the test rebuilds it from the GGUF's pieces, scores and types."""
 from __future__ import annotations
 
 import json

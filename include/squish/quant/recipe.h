@@ -25,7 +25,8 @@ struct Modifier {
   Kind kind = Kind::Rtn;
   double smoothing_strength = 0.5;   // SmoothQuant α
   int awq_grid = 20; bool awq_clip = false;          // AWQ
-  double dampening_frac = 0.01; int64_t block_size = 128; bool act_order = false; bool static_groups = false;  // GPTQ
+  double dampening_frac = 0.01; int64_t block_size = 128;                        // GPTQ
+  bool act_order = true, static_groups = true;  // GPTQ column order: llm-compressor's default actorder "static"
   bool awq_duo_scaling = true;              // AWQ: scales from activations and weights
   std::vector<SmoothMapping> mappings;      // SmoothQuant / AWQ; empty: the architecture's
   std::vector<std::string> mapping_ignore;  // SmoothQuant: smooth layers left alone
