@@ -25,14 +25,6 @@ struct CompareArgs {
   int threads = 0;
 };
 
-// Comma-separated items of a list option.
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string t; std::getline(ss, t, ',');)
-    if (!t.empty()) out.push_back(t);
-  return out;
-}
 
 void run_compare_cmd(CompareArgs& a) {
   if (a.threads > 0) set_num_threads(a.threads);

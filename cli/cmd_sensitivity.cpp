@@ -23,27 +23,19 @@ struct SensitivityArgs {
   bool force = false;
 };
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string t; std::getline(ss, t, ',');)
-    if (!t.empty()) out.push_back(t);
-  return out;
-}
-
 void run(SensitivityArgs& a) {
   if (a.threads > 0) set_num_threads(a.threads);
   const auto t = parse_type_name(a.type);
   if (!t) throw squish::Error(a.type, "unknown tensor type (e.g. Q2_K, Q3_K, Q4_0, Q4_K, Q8_0)");
   a.opt.type = *t;
-  for (const std::string& l : split(a.layers)) {
+  for (const std::string& l : split_list(a.layers)) {
     try {
       a.opt.layers.push_back(std::stoll(l));
     } catch (const std::exception&) {
       throw squish::Error(l, "not a layer number");
     }
   }
-  a.opt.kinds = split(a.kinds);
+  a.opt.kinds = split_list(a.kinds);
   if (a.opt.text_path.empty()) a.opt.text_path = shared_data_path("wikitext-2-test.txt");
   const SensitivityReport r = run_sensitivity(a.model, a.opt);
   const std::string md = r.to_markdown();

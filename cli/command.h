@@ -2,7 +2,9 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace squish::cli {
 
@@ -16,6 +18,15 @@ struct CommandRegistrar {
 
 // Runs every registered setup on `app` in order.
 void setup_all_commands(CLI::App& app);
+
+// The non-empty items of a comma-separated option value ("a,,b" -> {"a", "b"}).
+inline std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string t; std::getline(ss, t, ',');)
+    if (!t.empty()) out.push_back(t);
+  return out;
+}
 
 // Adds `--weights quantized|f32` (how a GGUF's weights are held while running) bound to `value`.
 inline void add_weights_option(CLI::App* cmd, std::string& value) {
