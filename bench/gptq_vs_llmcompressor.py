@@ -2,7 +2,10 @@
 vs squish, on SmolLM2's F32 reference network, same calibration tokens (the first N windows of L
 tokens of calibration-mix.txt, tokenized by squish), same evaluation (wikitext-2-test perplexity with
 transformers on CPU over the same token chunks, each checkpoint loaded from its compressed-tensors
-export). RTN W4A16 (same group size) (squish export) and the unquantized reference are evaluated alongside.
+export). Both GPTQ runs use llm-compressor's default column order (actorder "static": decreasing
+diag(H), groups fixed from the original weights; squish's `--act-order static`, its default too),
+dampening 0.01, lm_head dense. RTN W4A16 (same group size) (squish export) and the unquantized
+reference are evaluated alongside.
 The last line is the wall-time ratio squish / llm-compressor.
 
 Usage: ~/.cache/squish/venv/bin/python bench/gptq_vs_llmcompressor.py [--samples 32] [--seq-len 512]
