@@ -94,7 +94,7 @@ CompareRow measure(const std::string& config, const std::string& path, const std
     for (const auto& e : fs::directory_iterator(path))
       if (e.is_regular_file() && e.path().extension() == ".safetensors") row.bytes += e.file_size();
   }
-  row.bpw = r.n_params > 0 ? 8.0 * r.model_bytes / r.n_params : 0;
+  row.bpw = r.n_params > 0 ? 8.0 * row.bytes / r.n_params : 0;
   row.ppl = r.perplexity.ppl;
   row.ppl_stderr = r.perplexity.ppl_stderr;
   if (r.kld) {
@@ -287,7 +287,7 @@ CompareReport run_compare(const std::string& model_path, const CompareOptions& o
 
   const auto source = open_model_source(model_path);
   for (const CompareConfig& c : matrix.configs) {
-    const std::string stem = c.calibrated() ? c.stem + "-" + (c.checkpoint ? "" : std::string("gptq-")) + calib_tag : c.stem;
+    const std::string stem = c.calibrated() ? c.stem + "-" + calib_tag : c.stem;
     const std::string qpath = cache + "/" + stem + (c.checkpoint ? "" : ".gguf");
     const std::string result_json = cache + "/" + stem + "-" + tag + ".json";
     auto row = fs::exists(qpath) ? read_cached(result_json) : std::nullopt;

@@ -2,7 +2,6 @@
 #include "compare_matrix.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include <fmt/format.h>
 
@@ -22,12 +21,6 @@ std::string format_tag(CheckpointFormat f) {
     case CheckpointFormat::Unquantized: break;
   }
   return "f32";
-}
-
-std::string upper_scheme(const std::string& s) {
-  std::string u = s;
-  for (char& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return u;
 }
 
 bool weight_only_int(const Recipe& r) {
@@ -60,7 +53,7 @@ void add_gguf(const std::string& entry, const CompareOptions& o, CompareMatrix& 
     c.ftype = *f;
     c.method = meth;
     c.name = file_type_name(*f) + (meth == "gptq" ? " gptq" : "");
-    c.stem = file_type_name(*f);
+    c.stem = file_type_name(*f) + (meth == "gptq" ? "-gptq" : "");
     m.configs.push_back(c);
   }
 }
@@ -82,8 +75,8 @@ void add_scheme_config(const std::string& model_path, const std::string& scheme,
   c.recipe.seed = o.calib.seed;
   const QuantSpec& w = c.recipe.weights;
   const std::string gtag = w.granularity == Granularity::PerGroup ? fmt::format("/g{}", w.group_size) : "";
-  c.name = fmt::format("{}{} {} [{}]", upper_scheme(scheme), gtag, method, format_tag(c.format));
-  c.stem = fmt::format("ckpt-{}-{}-{}-{}", upper_scheme(scheme),
+  c.name = fmt::format("{}{} {} [{}]", c.recipe.scheme, gtag, method, format_tag(c.format));
+  c.stem = fmt::format("ckpt-{}-{}-{}-{}", c.recipe.scheme,
                        gtag.empty() ? std::string("ch") : gtag.substr(1), method, format_tag(c.format));
   std::replace(c.stem.begin(), c.stem.end(), '+', '-');
   try {

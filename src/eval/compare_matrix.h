@@ -19,7 +19,7 @@ struct CompareConfig {
   CheckpointFormat format = CheckpointFormat::CompressedTensors;
   std::string method;              // "rtn", "gptq", "awq", "smoothquant+gptq", ...
   std::string name;                // the table's row label
-  std::string stem;                // cache name without the calibration tag
+  std::string stem;                // cache name; calibrated ones get the calibration tag appended
 
   // Whether producing it reads calibration text (GPTQ in GGUF blocks; every checkpoint, whose
   // engine also records activation ranges).

@@ -46,10 +46,14 @@ QuantizeReport quantize_calibrated_gguf(const std::string& input, const std::str
 }
 
 void check_recipe_for_input(const std::string& input, const Recipe& recipe) {
-  const auto source = open_model_source(input);
-  const std::string arch = source->find("general.architecture") ? source->find("general.architecture")->as_string() : "";
+  check_recipe_for_source(*open_model_source(input), recipe, input);
+}
+
+void check_recipe_for_source(const ModelSource& source, const Recipe& recipe, const std::string& input) {
+  const GGUFValue* arch_value = source.find("general.architecture");
+  const std::string arch = arch_value ? arch_value->as_string() : "";
   std::vector<RecipeTensor> linears;
-  for (const SourceTensor& t : source->tensors()) {
+  for (const SourceTensor& t : source.tensors()) {
     if (t.shape.size() != 2 || t.name.rfind("blk.", 0) != 0) continue;
     std::string hf;
     try {
@@ -71,7 +75,7 @@ EngineReport write_calibrated_checkpoint(const std::string& input, const Recipe&
     throw Error(copt.out_dir, "already exists (use --force to overwrite)");
   if (eopt.state_dir.empty()) eopt.state_dir = copt.out_dir + ".partial";
   const auto source = open_model_source(input);
-  check_recipe_for_input(input, recipe);
+  check_recipe_for_source(*source, recipe, input);
   const auto model = load_for_calibration(input);
   RecipeQuantizer quantizer(recipe, model->config(), measure);
   eopt.calib.path = recipe.calib_path.empty() ? eopt.calib.path : recipe.calib_path;

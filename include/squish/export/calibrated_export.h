@@ -21,6 +21,8 @@ QuantizeReport quantize_calibrated_gguf(const std::string& input, const std::str
 // Checks a recipe against the model's linears (targets, group sizes, ...) without any long work;
 // throws Error(input, ...) as write_calibrated_checkpoint would.
 void check_recipe_for_input(const std::string& input, const Recipe& recipe);
+// The same for an open source (errors name `input`).
+void check_recipe_for_source(const ModelSource& source, const Recipe& recipe, const std::string& input);
 
 // SafeTensors: the recipe applied layer by layer, written to copt.out_dir in copt.format. The
 // recipe is validated against the model before any long work.
