@@ -25,7 +25,7 @@ std::string fmt1(double v) {
 std::string fmt2(double a, double b) { return fmt1(a) + " / " + fmt1(b); }
 
 struct BenchArgs {
-  std::string weights = "quantized";  // --weights
+  WeightArgs weights{"quantized"};  // --weights, --convert
   std::string kv_cache = "f32";  // --kv-cache-dtype
   std::string model;
   int64_t n_prompt = 512;
@@ -46,7 +46,7 @@ double peak_rss_bytes() {
 
 void run_bench(const BenchArgs& a) {
   if (a.threads > 0) set_num_threads(a.threads);
-  std::shared_ptr<const Model> model = Model::load(a.model, LoadOptions{a.weights == "quantized"});
+  std::shared_ptr<const Model> model = Model::load(a.model, a.weights.options());
   SpeedOptions opts;
   opts.n_prompt = a.n_prompt;
   opts.n_gen = a.n_gen;
@@ -73,7 +73,7 @@ void run_bench(const BenchArgs& a) {
   };
   if (a.json) {
     nlohmann::json j = {{"model", a.model}, {"threads", num_threads()}, {"reps", a.reps},
-                        {"weights", a.weights}, {"model_bytes", model_bytes},
+                        {"weights", a.weights.describe()}, {"model_bytes", model_bytes},
                         {"decode_bytes_per_token", step_bytes}, {"peak_rss_bytes", rss},
                         {"machine_read_bandwidth", machine_bw}, {"kv_cache_dtype", kv_cache_type_name(kv)},
                         {"kv_cache_bytes_per_token", kv_per_token}};
@@ -98,7 +98,7 @@ void run_bench(const BenchArgs& a) {
     return;
   }
   std::printf("model %s: %.1f MiB of weights (%s), %.1f MiB read per decoded token; peak RSS %.1f MiB\n",
-              a.model.c_str(), model_bytes / 1048576.0, a.weights.c_str(), step_bytes / 1048576.0,
+              a.model.c_str(), model_bytes / 1048576.0, a.weights.describe().c_str(), step_bytes / 1048576.0,
               rss / 1048576.0);
   std::printf("KV cache %s: %.1f KiB per token (%.1f MiB at 4096 tokens)\n", kv_cache_type_name(kv).c_str(),
               kv_per_token / 1024.0, kv_per_token * 4096 / 1048576.0);

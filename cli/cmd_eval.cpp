@@ -15,7 +15,7 @@ namespace squish::cli {
 namespace {
 
 struct EvalArgs {
-  std::string weights = "f32";  // --weights
+  WeightArgs weights{"f32"};  // --weights, --convert
   std::string kv_cache = "f32";  // --kv-cache-dtype
   EvalOptions opt;
   std::string model;
@@ -30,7 +30,7 @@ void run_eval(EvalArgs& a) {
   if (!a.opt.save_base_logits.empty() && a.opt.save_base_logits == a.opt.base_logits)
     throw squish::Error(a.opt.save_base_logits, "cannot read and write the same base logits file");
   a.opt.kv_type = parse_kv_cache_type(a.kv_cache);
-  std::shared_ptr<const Model> model = Model::load(a.model, LoadOptions{a.weights == "quantized"});
+  std::shared_ptr<const Model> model = Model::load(a.model, a.weights.options());
   const EvalReport r = evaluate(model, a.opt);
   const std::string text = a.json ? r.to_json().dump(1) + "\n" : r.to_markdown();
   if (a.output.empty()) {

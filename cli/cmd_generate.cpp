@@ -16,7 +16,7 @@ namespace squish::cli {
 namespace {
 
 struct GenerateArgs {
-  std::string weights = "f32";  // --weights
+  WeightArgs weights{"f32"};  // --weights, --convert
   std::string kv_cache = "f32";  // --kv-cache-dtype
   std::string model;
   std::string prompt;
@@ -36,7 +36,7 @@ void run_generate(const GenerateArgs& a) {
   Sampler sampler({a.temp, a.top_k, a.top_p, a.seed});
   using clock = std::chrono::steady_clock;
   const auto t_load = clock::now();
-  std::shared_ptr<const Model> model = Model::load(a.model, LoadOptions{a.weights == "quantized"});
+  std::shared_ptr<const Model> model = Model::load(a.model, a.weights.options());
   const Tokenizer& tok = model->tokenizer();
 
   std::string text = a.prompt;

@@ -16,7 +16,7 @@ namespace squish::cli {
 namespace {
 
 struct PerplexityArgs {
-  std::string weights = "f32";  // --weights
+  WeightArgs weights{"f32"};  // --weights, --convert
   std::string kv_cache = "f32";  // --kv-cache-dtype
   std::string model;
   std::string file;
@@ -31,7 +31,7 @@ void run_perplexity(const PerplexityArgs& a) {
   if (a.threads > 0) set_num_threads(a.threads);
   const std::string file = a.file.empty() ? shared_data_path("wikitext-2-test.txt") : a.file;
   const std::string text = read_perplexity_text(file);
-  std::shared_ptr<const Model> model = Model::load(a.model, LoadOptions{a.weights == "quantized"});
+  std::shared_ptr<const Model> model = Model::load(a.model, a.weights.options());
 
   PerplexityOptions opts;
   opts.n_ctx = a.ctx;

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "squish/model/model.h"
+
 namespace squish::cli {
 
 // Adds a subcommand to the app; `setup` creates it and sets its callback.
@@ -28,12 +30,40 @@ inline std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
-// Adds `--weights quantized|f32` (how a GGUF's weights are held while running) bound to `value`.
-inline void add_weights_option(CLI::App* cmd, std::string& value) {
-  cmd->add_option("--weights", value,
-                  "quantized: run GGUF weights in their block format (quantized kernels); "
-                  "f32: dequantize them to F32 at load")
+// How a command holds the model's weights: --weights, --convert, --llm-int8-threshold.
+struct WeightArgs {
+  std::string weights;         // "quantized" or "f32"
+  std::string convert = "none";
+  float llm_int8_threshold = 6.0f;
+  // The LoadOptions these name (throws squish::Error for an unknown conversion).
+  LoadOptions options() const {
+    LoadOptions o;
+    o.keep_quantized = weights == "quantized";
+    o.convert = parse_conversion(convert);
+    o.llm_int8_threshold = llm_int8_threshold;
+    return o;
+  }
+  // "quantized", "f32", "quantized, converted to nf4" ...
+  std::string describe() const { return convert == "none" ? weights : weights + ", converted to " + convert; }
+};
+
+// Adds `--weights quantized|f32`, `--convert none|w8a8|llm-int8|fp8|nf4` and
+// `--llm-int8-threshold T`, bound to `value`.
+inline void add_weights_option(CLI::App* cmd, WeightArgs& value) {
+  cmd->add_option("--weights", value.weights,
+                  "quantized: run GGUF weights in their block format (quantized kernels) and "
+                  "converted weights in their layout; f32: dequantize them to F32 at load")
       ->check(CLI::IsMember({"quantized", "f32"}))
+      ->capture_default_str();
+  cmd->add_option("--convert", value.convert,
+                  "convert the decoder linears at load: w8a8 (INT8 weights and per-token INT8 "
+                  "inputs, integer dots), llm-int8 (w8a8 with LLM.int8() outlier columns in F32), "
+                  "fp8 (E4M3 weights), nf4 (NormalFloat-4 in blocks of 64)")
+      ->check(CLI::IsMember({"none", "w8a8", "llm-int8", "fp8", "nf4"}))
+      ->capture_default_str();
+  cmd->add_option("--llm-int8-threshold", value.llm_int8_threshold,
+                  "llm-int8: input columns with any |x| above this go through F32")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
 }
 

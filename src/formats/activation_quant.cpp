@@ -58,4 +58,21 @@ void fake_quantize_input(InputQuant q, float static_scale, const float* x, float
   }, 4);
 }
 
+float quantize_row_int8(const float* x, int8_t* q, int64_t n, float static_scale) {
+  float s = static_scale;
+  if (!(s > 0.0f)) {
+    float amax = 0.0f;
+    for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[i]));
+    s = input_quant_scale(InputQuant::Int8PerToken, amax);
+  }
+  if (!(s > 0.0f)) {
+    std::fill_n(q, n, int8_t{0});
+    return 0.0f;
+  }
+  const float inv = 1.0f / s;
+  for (int64_t i = 0; i < n; ++i)
+    q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(x[i] * inv), -127.0f, 127.0f));
+  return s;
+}
+
 }  // namespace squish

@@ -11,6 +11,7 @@
 #include "squish/common/parallel.h"
 #include "squish/kernels/gemm.h"
 #include "squish/kernels/quant_matmul.h"
+#include "squish/kernels/scaled_matrix.h"
 
 namespace squish {
 
@@ -20,13 +21,20 @@ constexpr int64_t kQueryBlock = 32;  // queries per attention work item
 // y = x · Wᵀ (+ bias) for n tokens, with W held as F32 or packed in its GGUF type; the input is
 // first rounded as w.input_quant says (W8A8 / FP8 schemes).
 void linear(const Weight& w, int64_t n, const float* x, float* y, const float* bias = nullptr) {
+  if (w.is_scaled() && w.scaled->format == kernels::ScaledFormat::Int8) {  // integer dots: the
+    // kernel quantizes the input itself (per token, or with the static scale)
+    kernels::scaled_matmul(*w.scaled, n, x, y, bias, w.input_quant == InputQuant::Int8Static ? w.input_scale : 0.0f);
+    return;
+  }
   thread_local std::vector<float> xq;
   if (w.input_quant != InputQuant::None) {
     xq.resize(static_cast<size_t>(n * w.cols()));
     fake_quantize_input(w.input_quant, w.input_scale, x, xq.data(), n, w.cols());
     x = xq.data();
   }
-  if (w.is_packed())
+  if (w.is_scaled())
+    kernels::scaled_matmul(*w.scaled, n, x, y, bias);
+  else if (w.is_packed())
     kernels::quant_matmul(w.type, w.packed, n, w.rows(), w.cols(), x, y, bias);
   else
     kernels::matmul(n, w.rows(), w.cols(), x, w.ptr(), y, bias);

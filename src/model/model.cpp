@@ -10,6 +10,7 @@
 #include "squish/io/hf_model_dir.h"
 #include "squish/io/hf_packed_weights.h"
 #include "squish/model/weights.h"
+#include "weight_conversion.h"
 
 namespace squish {
 
@@ -65,6 +66,7 @@ std::shared_ptr<Model> load_gguf(const std::string& path, const LoadOptions& opt
   const GGUFFile& f = *file;
   ModelConfig config = ModelConfig::from_gguf(f);
   auto weights = ModelWeights::load(config, gguf_source(file), opt.keep_quantized);
+  convert_linears(*weights, opt);
   auto tokenizer = Tokenizer::from_gguf(f);
   if (tokenizer->vocab_size() > config.n_vocab)
     throw Error(path, "tokenizer has " + std::to_string(tokenizer->vocab_size()) +
@@ -101,6 +103,7 @@ std::shared_ptr<Model> load_hf(const std::string& dir, const LoadOptions& opt) {
     s.storage = packed;
   }
   auto weights = ModelWeights::load(config, s, opt.keep_quantized);
+  convert_linears(*weights, opt);
   if (hf->tokenizer_json_path().empty()) throw Error(dir, "no tokenizer.json in the model directory");
   auto tokenizer = Tokenizer::from_hf_json(hf->tokenizer_json_path());
   return std::make_shared<Model>(std::move(config), std::move(tokenizer), std::move(weights), dir,

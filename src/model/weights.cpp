@@ -16,13 +16,16 @@ int64_t Weight::rows() const {
 
 void Weight::row_f32(int64_t r, float* dst) const {
   const int64_t n = cols();
-  if (packed)
+  if (scaled)
+    scaled->row_f32(r, dst);
+  else if (packed)
     dequantize_row(type, packed + static_cast<size_t>(r) * row_bytes(type, n), dst, n);
   else
     std::copy_n(data.data() + r * n, n, dst);
 }
 
 size_t Weight::bytes() const {
+  if (scaled) return scaled->bytes();
   return packed ? row_bytes(type, cols()) * static_cast<size_t>(rows()) : data.size() * sizeof(float);
 }
 

@@ -22,4 +22,9 @@ float input_quant_scale(InputQuant q, float amax);
 void fake_quantize_input(InputQuant q, float static_scale, const float* x, float* y, int64_t rows,
                          int64_t cols);
 
+// Rounds one row of n values to INT8 codes q = clamp(round_half_even(x / s), -127, 127) with
+// s = static_scale when it is > 0, else max|x| / 127 (per token); returns s (0 for an all-zero
+// row, whose codes are then 0). The same rounding as fake_quantize_input's INT8 kinds.
+float quantize_row_int8(const float* x, int8_t* q, int64_t n, float static_scale = 0.0f);
+
 }  // namespace squish

@@ -29,12 +29,32 @@ struct LinearInput {
 // Receives linear-layer inputs (for calibration statistics). Called from the evaluating thread.
 using LinearObserver = std::function<void(const LinearInput&)>;
 
+// A conversion of every decoder linear (not embeddings or lm_head) at load, as bitsandbytes'
+// load_in_8bit / load_in_4bit do (`--convert`, src/model/weight_conversion.cpp).
+enum class WeightConversion {
+  None,
+  W8A8,     // per-row INT8 weights, per-token INT8 inputs, integer dots
+  LlmInt8,  // W8A8 with LLM.int8()'s outlier columns (|x| > llm_int8_threshold) in F32
+  Fp8,      // per-row FP8 E4M3 weights, F32 inputs
+  Nf4,      // NF4 in blocks of 64 with absmax scales, F32 inputs
+};
+
 // How Model::load holds the weights.
 struct LoadOptions {
   // Keep GGUF matrices in their quantized block format (run by the quantized kernels, no F32
   // copy); false dequantizes everything to F32 (needed to edit weights, e.g. for calibration).
+  // With a conversion: true runs the converted layout's kernels, false holds the converted
+  // weights dequantized to F32 (W8A8 then rounds each input per token as the kernel does;
+  // LLM.int8() keeps F32 inputs) — the reference the kernels are measured against.
   bool keep_quantized = false;
+  WeightConversion convert = WeightConversion::None;
+  float llm_int8_threshold = 6.0f;  // LlmInt8: bitsandbytes' default outlier threshold
 };
+
+// "none", "w8a8", "llm-int8", "fp8", "nf4".
+std::string conversion_name(WeightConversion c);
+// Parses conversion_name's names; throws squish::Error for others.
+WeightConversion parse_conversion(const std::string& name);
 
 // A model ready for inference. Thread-safe for concurrent sessions (weights are read-only).
 class Model {

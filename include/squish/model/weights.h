@@ -8,13 +8,15 @@
 
 #include "squish/formats/activation_quant.h"
 #include "squish/formats/ggml_type.h"
+#include "squish/kernels/scaled_matrix.h"
 #include "squish/model/config.h"
 
 namespace squish {
 
 // One tensor; shape in ggml order (shape[0] is the row length). Empty when absent. Held either as
 // F32 values (data) or, when the model keeps weights quantized, as rows of a GGUF type in the
-// mapped file (packed, row_bytes(type, cols) bytes per row; data then empty).
+// mapped file (packed, row_bytes(type, cols) bytes per row; data then empty), or converted at load
+// into one of squish's runtime layouts (scaled: INT8 / FP8 / NF4 codes with scales).
 struct Weight {
   std::string name;
   std::vector<int64_t> shape;
@@ -23,11 +25,14 @@ struct Weight {
   const uint8_t* packed = nullptr; // quantized rows (owned by ModelWeights::storage)
   InputQuant input_quant = InputQuant::None;  // linears: how the input is quantized first
   float input_scale = 0.0f;                   // Static input_quant: the calibrated scale
+  std::shared_ptr<const kernels::ScaledMatrix> scaled;  // runtime layout (then data empty, packed null)
 
   // Whether the tensor is absent.
-  bool empty() const { return data.empty() && packed == nullptr; }
-  // Whether the values are held quantized (packed) rather than as F32.
+  bool empty() const { return data.empty() && packed == nullptr && !scaled; }
+  // Whether the values are held quantized (GGUF blocks) rather than as F32 or scaled.
   bool is_packed() const { return packed != nullptr; }
+  // Whether the values are held in a runtime ScaledMatrix layout.
+  bool is_scaled() const { return scaled != nullptr; }
   // Bytes held (F32 values or packed rows).
   size_t bytes() const;
   // Row r as F32 into dst[cols()] (dequantizing packed rows).

@@ -1,0 +1,110 @@
+// convert_linears: decoder linears into INT8 / FP8 / NF4 ScaledMatrix layouts at load.
+#include "weight_conversion.h"
+
+#include <vector>
+
+#include "squish/common/error.h"
+
+namespace squish {
+
+namespace {
+
+using kernels::ScaledFormat;
+
+std::vector<Weight*> decoder_linears(ModelWeights& w) {
+  std::vector<Weight*> out;
+  for (LayerWeights& l : w.layers)
+    for (Weight* x : {&l.attn_q, &l.attn_k, &l.attn_v, &l.attn_output, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+      if (!x->empty()) out.push_back(x);
+  return out;
+}
+
+// The weight's values as a row-major F32 matrix (dequantizing packed rows).
+std::vector<float> values(const Weight& w) {
+  if (!w.is_packed() && !w.is_scaled()) return w.data;
+  std::vector<float> v(static_cast<size_t>(w.rows() * w.cols()));
+  for (int64_t r = 0; r < w.rows(); ++r) w.row_f32(r, v.data() + r * w.cols());
+  return v;
+}
+
+ScaledFormat format_of(WeightConversion c) {
+  switch (c) {
+    case WeightConversion::Fp8: return ScaledFormat::Fp8E4M3;
+    case WeightConversion::Nf4: return ScaledFormat::Nf4;
+    default: return ScaledFormat::Int8;
+  }
+}
+
+// Holds M as w's values: the layout itself, or its dequantized F32 copy.
+void hold(Weight& w, std::shared_ptr<const kernels::ScaledMatrix> M, bool as_f32) {
+  w.packed = nullptr;
+  w.type = GGMLType::F32;
+  if (as_f32) {
+    w.data.resize(static_cast<size_t>(M->rows * M->cols));
+    for (int64_t r = 0; r < M->rows; ++r) M->row_f32(r, w.data.data() + r * M->cols);
+    w.scaled.reset();
+  } else {
+    w.data.clear();
+    w.data.shrink_to_fit();
+    w.scaled = std::move(M);
+  }
+}
+
+// Whether M holds exactly the values v.
+bool reproduces(const kernels::ScaledMatrix& M, const std::vector<float>& v) {
+  std::vector<float> row(static_cast<size_t>(M.cols));
+  for (int64_t r = 0; r < M.rows; ++r) {
+    M.row_f32(r, row.data());
+    for (int64_t t = 0; t < M.cols; ++t)
+      if (row[static_cast<size_t>(t)] != v[static_cast<size_t>(r * M.cols + t)]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string conversion_name(WeightConversion c) {
+  switch (c) {
+    case WeightConversion::None: return "none";
+    case WeightConversion::W8A8: return "w8a8";
+    case WeightConversion::LlmInt8: return "llm-int8";
+    case WeightConversion::Fp8: return "fp8";
+    case WeightConversion::Nf4: return "nf4";
+  }
+  return "?";
+}
+
+WeightConversion parse_conversion(const std::string& name) {
+  for (WeightConversion c : {WeightConversion::None, WeightConversion::W8A8, WeightConversion::LlmInt8,
+                             WeightConversion::Fp8, WeightConversion::Nf4})
+    if (conversion_name(c) == name) return c;
+  throw Error("--convert", "unknown conversion '" + name + "' (none, w8a8, llm-int8, fp8, nf4)");
+}
+
+void convert_linears(ModelWeights& weights, const LoadOptions& o) {
+  const bool as_f32 = !o.keep_quantized;
+  if (o.convert == WeightConversion::None) {
+    if (as_f32) return;
+    for (Weight* w : decoder_linears(weights)) {  // checkpoints with quantized inputs
+      if (w->is_packed() || w->input_quant == InputQuant::None) continue;
+      const bool fp8 = w->input_quant == InputQuant::Fp8PerToken || w->input_quant == InputQuant::Fp8Static;
+      auto M = std::make_shared<kernels::ScaledMatrix>(kernels::make_scaled_matrix(
+          fp8 ? ScaledFormat::Fp8E4M3 : ScaledFormat::Int8, w->data.data(), w->rows(), w->cols()));
+      if (reproduces(*M, w->data)) hold(*w, std::move(M), false);
+    }
+    return;
+  }
+  const ScaledFormat f = format_of(o.convert);
+  for (Weight* w : decoder_linears(weights)) {
+    const std::vector<float> v = values(*w);
+    const float threshold = o.convert == WeightConversion::LlmInt8 ? o.llm_int8_threshold : 0.0f;
+    hold(*w, std::make_shared<kernels::ScaledMatrix>(kernels::make_scaled_matrix(f, v.data(), w->rows(), w->cols(), threshold)),
+         as_f32);
+    // W8A8 quantizes each input to INT8 (per token, or with a checkpoint's static scale), in the
+    // kernel and in its F32 reference alike; the other conversions take F32 inputs.
+    if (o.convert != WeightConversion::W8A8) w->input_quant = InputQuant::None;
+    else if (w->input_quant != InputQuant::Int8Static) w->input_quant = InputQuant::Int8PerToken;
+  }
+}
+
+}  // namespace squish

@@ -1,0 +1,14 @@
+// Conversion of a loaded model's decoder linears into squish's runtime layouts (LoadOptions).
+#pragma once
+#include "squish/model/model.h"
+#include "squish/model/weights.h"
+
+namespace squish {
+
+// Applies options.convert to every decoder linear (kernels when keep_quantized, else the
+// dequantized F32 reference). Without a conversion but with keep_quantized, linears of W8A8 INT8
+// and FP8 checkpoints (inputs quantized, F32 weights) move to the INT8 / FP8 layout when that
+// reproduces every weight bit for bit, so they run on the integer-dot / FP8 kernels.
+void convert_linears(ModelWeights& weights, const LoadOptions& options);
+
+}  // namespace squish
