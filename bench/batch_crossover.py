@@ -4,8 +4,10 @@ together (`squish bench --batch`), same model and threads.
 
   W4A16 = Q4_0 weights (4.5 bits), F32 activations: squish's dequantize-to-F32-tile path
           (SQUISH_QUANT_PATH=f32), whose dequantization is shared by every sequence of the batch.
-  W8A8  = Q8_0 weights (8.5 bits), activations quantized to int8 per 32-element block, integer dot
-          products (SQUISH_QUANT_PATH=int8).
+  W4A8  = the same Q4_0 weights with activations rounded to int8 per 32-element block and integer
+          dots (SQUISH_QUANT_PATH=int8), as llama.cpp decodes.
+  W8A8  = per-channel INT8 weights, per-token INT8 activations, integer dots (`--convert w8a8`,
+          vLLM's int8 W8A8 scheme), converted at load from the Q8_0 file.
 
 Prints a Markdown table and writes an SVG chart (--svg); the last line names the crossover."""
 from __future__ import annotations
@@ -21,12 +23,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from speed_vs_llamacpp import MODELS, converted  # noqa: E402
 
-SCHEMES = {"W4A16 (Q4_0, F32 tiles)": ("Q4_0", "f32"), "W8A8 (Q8_0, int8 dots)": ("Q8_0", "int8")}
+# name: (GGUF type the model is quantized to, SQUISH_QUANT_PATH, extra bench arguments)
+SCHEMES = {"W4A16 (Q4_0, F32 tiles)": ("Q4_0", "f32", []),
+           "W4A8 (Q4_0, int8 dots)": ("Q4_0", "int8", []),
+           "W8A8 (INT8 per channel / per token)": ("Q8_0", "auto", ["--convert", "w8a8"])}
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"]
 
 
-def sweep(binary: str, model: Path, path: str, batches: list[int], n_gen: int, reps: int, threads: int) -> dict:
-    p = subprocess.run([binary, "bench", str(model), "-p", "0", "-n", str(n_gen), "-r", str(reps),
+def sweep(binary: str, model: Path, path: str, extra: list[str], batches: list[int], n_gen: int, reps: int,
+          threads: int) -> dict:
+    p = subprocess.run([binary, "bench", str(model), *extra, "-p", "0", "-n", str(n_gen), "-r", str(reps),
                         "--threads", str(threads), "--no-roofline", "--json",
                         "--batch", ",".join(map(str, batches))],
                        capture_output=True, text=True,
@@ -34,6 +40,15 @@ def sweep(binary: str, model: Path, path: str, batches: list[int], n_gen: int, r
     if p.returncode != 0:
         raise SystemExit(p.stderr.strip())
     return {t["batch"]: t["tokens_per_second"] for t in json.loads(p.stdout)["tests"] if "@b" in t["test"]}
+
+
+def crossover_text(w4: dict, w8: dict, batches: list[int]) -> str:
+    """Where the faster of W4A16 and W8A8 changes along the batch sweep."""
+    win = ["W4A16" if w4[b] >= w8[b] else "W8A8" for b in batches]
+    if len(set(win)) == 1:
+        return f"{win[0]} faster at every batch"
+    changes = [f"{win[i]} from batch {batches[i]}" for i in range(1, len(batches)) if win[i] != win[i - 1]]
+    return f"{win[0]} faster at batch {batches[0]}, " + ", ".join(changes)
 
 
 def svg(series: dict, batches: list[int], title: str) -> str:
@@ -79,13 +94,12 @@ def main() -> None:
             continue
         short = label.split()[0]
         res = {}
-        for scheme, (fmt, path) in SCHEMES.items():
-            res[scheme] = sweep(args.squish, converted(args.squish, source, fmt), path, batches,
+        for scheme, (fmt, path, extra) in SCHEMES.items():
+            res[scheme] = sweep(args.squish, converted(args.squish, source, fmt), path, extra, batches,
                                 args.n_gen, args.reps, args.threads)
             series[f"{short} {scheme}"] = res[scheme]
-        w4, w8 = res.values()
-        first = next((b for b in batches if w4[b] > w8[b]), None)
-        crossovers.append(f"{short}: W4A16 faster from batch {first}" if first else f"{short}: W8A8 faster at every batch")
+        w4, w8 = res[next(iter(SCHEMES))], res[list(SCHEMES)[-1]]
+        crossovers.append(f"{short}: " + crossover_text(w4, w8, batches))
         print(f"\n{short}, {args.threads} threads, tg{args.n_gen} aggregate tokens/s")
         print("| batch | " + " | ".join(res) + " | W4A16/W8A8 |")
         print("|---:|" + "---:|" * (len(res) + 1))

@@ -6,14 +6,17 @@
 
 namespace squish::kernels::scaled {
 
-void int8_tile_scalar(const int8_t* const* a, const int8_t* const* w, int64_t k, const int32_t*,
-                      int32_t* out) {
-  for (int i = 0; i < 4; ++i)
-    for (int r = 0; r < 4; ++r) {
-      int32_t s = 0;
-      for (int64_t t = 0; t < k; ++t) s += int32_t{a[i][t]} * int32_t{w[r][t]};
-      out[i * 4 + r] = s;
+void int8_panel_scalar(const uint8_t* const* a, int na, const int8_t* panel, int64_t k,
+                       const int32_t*, const float* w_scale, const float* a_scale, const float* bias,
+                       int nr, float* C, int64_t ldc) {
+  for (int i = 0; i < na; ++i) {
+    const auto* x = reinterpret_cast<const int8_t*>(a[i]);
+    for (int r = 0; r < nr; ++r) {
+      int32_t dot = 0;
+      for (int64_t t = 0; t < k; ++t) dot += int32_t{x[t]} * panel[(t / 4) * 64 + r * 4 + t % 4];
+      C[i * ldc + r] = a_scale[i] * w_scale[r] * static_cast<float>(dot) + (bias ? bias[r] : 0.0f);
     }
+  }
 }
 
 void decode_fp8_scalar(const uint8_t* q, float scale, float* dst, int64_t n) {

@@ -5,17 +5,33 @@
 
 namespace squish::kernels::scaled {
 
-// Integer dots of 4 activation rows with 4 weight rows: out[i * 4 + r] = Σ_t a[i][t] · w[r][t]
-// over k codes (a multiple of 64; rows may repeat). row_sums[r] = Σ_t w[r][t] (for the VNNI
-// kernel's unsigned-offset form; the others ignore it).
-using Int8Tile = void (*)(const int8_t* const* a, const int8_t* const* w, int64_t k,
-                          const int32_t* row_sums, int32_t* out);
-void int8_tile_scalar(const int8_t* const* a, const int8_t* const* w, int64_t k, const int32_t* row_sums,
-                      int32_t* out);
-void int8_tile_avx2(const int8_t* const* a, const int8_t* const* w, int64_t k, const int32_t* row_sums,
-                    int32_t* out);
-void int8_tile_avx512(const int8_t* const* a, const int8_t* const* w, int64_t k, const int32_t* row_sums,
-                      int32_t* out);
+// W8A8 weights in panels of 16 rows interleaved by 4 codes: byte (t / 4) * 64 + row * 4 + t % 4
+// of a panel is code t of the panel's row `row` (k codes per row, k a multiple of 4).
+constexpr int64_t kPanelRows = 16;
+// Most activation rows one panel call takes.
+constexpr int kPanelTokens = 8;
+
+// One panel times na (1..kPanelTokens) activation rows of k int8 codes:
+//   C[i * ldc + r] = a_scale[i] · w_scale[r] · Σ_t a[i][t] · w[r][t] (+ bias[r])
+// for i < na, r < nr (the panel's real rows; w_scale, row_sums and bias hold 16 entries, bias may
+// be null). row_sums[r] = Σ_t w[r][t]. The AVX-512 kernel takes its activations offset to
+// unsigned (a xor 0x80, see int8_panel_offset) for vpdpbusd; the others take them as they are.
+using Int8Panel = void (*)(const uint8_t* const* a, int na, const int8_t* panel, int64_t k,
+                           const int32_t* row_sums, const float* w_scale, const float* a_scale,
+                           const float* bias, int nr, float* C, int64_t ldc);
+void int8_panel_scalar(const uint8_t* const* a, int na, const int8_t* panel, int64_t k,
+                       const int32_t* row_sums, const float* w_scale, const float* a_scale,
+                       const float* bias, int nr, float* C, int64_t ldc);
+void int8_panel_avx2(const uint8_t* const* a, int na, const int8_t* panel, int64_t k,
+                     const int32_t* row_sums, const float* w_scale, const float* a_scale,
+                     const float* bias, int nr, float* C, int64_t ldc);
+void int8_panel_avx512(const uint8_t* const* a, int na, const int8_t* panel, int64_t k,
+                       const int32_t* row_sums, const float* w_scale, const float* a_scale,
+                       const float* bias, int nr, float* C, int64_t ldc);
+
+// quantize_row_int8 (activation_quant.h) of n inputs with AVX-512, bit for bit, with the codes
+// offset to unsigned (xor 0x80) for int8_panel_avx512; returns the scale.
+float quantize_row_int8_offset_avx512(const float* x, uint8_t* q, int64_t n, float static_scale);
 
 // dst[i] = e4m3(q[i]) · scale for i < n (n a multiple of 32).
 using Fp8Decode = void (*)(const uint8_t* q, float scale, float* dst, int64_t n);

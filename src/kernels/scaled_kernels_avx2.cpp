@@ -1,6 +1,8 @@
-// AVX2 inner loops of scaled_matmul: integer dots with the sign trick (|w| · sign(a, w) through
+// AVX2 inner loops of scaled_matmul: W8A8 panels with the sign trick (|w| · sign(a, w) through
 // vpmaddubsw, exact since |codes| <= 127), FP8 via F16C, NF4 via two 8-lane permutes.
 #include <immintrin.h>
+
+#include <algorithm>
 
 #include "scaled_kernels.h"
 #include "squish/formats/number_formats.h"
@@ -8,34 +10,55 @@
 namespace squish::kernels::scaled {
 
 namespace {
-inline int32_t hsum_epi32(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  return _mm_cvtsi128_si32(s);
+// NA (<= 4) activation rows against one panel (two vectors of 8 rows): |w| · sign(a, w) through
+// vpmaddubsw, then pairs summed to 32-bit lanes, one per weight row.
+template <int NA>
+void int8_panel(const uint8_t* const* a, const int8_t* panel, int64_t k, const float* w_scale,
+                const float* a_scale, const float* bias, int nr, float* C, int64_t ldc) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc[NA][2];
+#pragma GCC unroll 8
+  for (auto& v : acc) v[0] = v[1] = _mm256_setzero_si256();
+  for (int64_t t = 0; t < k; t += 4) {
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + t * 16));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + t * 16 + 32));
+    const __m256i u0 = _mm256_abs_epi8(w0), u1 = _mm256_abs_epi8(w1);
+#pragma GCC unroll 8
+    for (int i = 0; i < NA; ++i) {
+      int32_t quad;
+      __builtin_memcpy(&quad, a[i] + t, 4);
+      const __m256i x = _mm256_set1_epi32(quad);
+      acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(_mm256_maddubs_epi16(u0, _mm256_sign_epi8(x, w0)), ones));
+      acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(_mm256_maddubs_epi16(u1, _mm256_sign_epi8(x, w1)), ones));
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < NA; ++i) {
+    float out[16];
+#pragma GCC unroll 8
+    for (int h = 0; h < 2; ++h) {
+      const __m256 dot = _mm256_cvtepi32_ps(acc[i][h]);
+      const __m256 b = bias ? _mm256_loadu_ps(bias + 8 * h) : _mm256_setzero_ps();
+      _mm256_storeu_ps(out + 8 * h, _mm256_fmadd_ps(_mm256_mul_ps(dot, _mm256_loadu_ps(w_scale + 8 * h)),
+                                                    _mm256_set1_ps(a_scale[i]), b));
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; ++r) C[i * ldc + r] = out[r];
+  }
 }
 }  // namespace
 
-void int8_tile_avx2(const int8_t* const* a, const int8_t* const* w, int64_t k, const int32_t*,
-                    int32_t* out) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  for (int r0 = 0; r0 < 4; r0 += 2) {  // two weight rows at a time: 8 accumulators fit the registers
-    __m256i acc[4][2];
-    for (auto& row : acc) row[0] = row[1] = _mm256_setzero_si256();
-    for (int64_t t = 0; t < k; t += 32) {
-      const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r0] + t));
-      const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r0 + 1] + t));
-      const __m256i u0 = _mm256_abs_epi8(w0), u1 = _mm256_abs_epi8(w1);
-      for (int i = 0; i < 4; ++i) {
-        const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i] + t));
-        acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(_mm256_maddubs_epi16(u0, _mm256_sign_epi8(av, w0)), ones));
-        acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(_mm256_maddubs_epi16(u1, _mm256_sign_epi8(av, w1)), ones));
-      }
-    }
-    for (int i = 0; i < 4; ++i) {
-      out[i * 4 + r0] = hsum_epi32(acc[i][0]);
-      out[i * 4 + r0 + 1] = hsum_epi32(acc[i][1]);
-    }
+void int8_panel_avx2(const uint8_t* const* a, int na, const int8_t* panel, int64_t k, const int32_t*,
+                     const float* w_scale, const float* a_scale, const float* bias, int nr, float* C,
+                     int64_t ldc) {
+  for (int i0 = 0; i0 < na; i0 += 4) {  // four rows at a time: eight accumulators fit the registers
+    const int n = std::min(4, na - i0);
+    const uint8_t* const* ai = a + i0;
+    float* Ci = C + i0 * ldc;
+    if (n == 4) int8_panel<4>(ai, panel, k, w_scale, a_scale + i0, bias, nr, Ci, ldc);
+    else if (n == 3) int8_panel<3>(ai, panel, k, w_scale, a_scale + i0, bias, nr, Ci, ldc);
+    else if (n == 2) int8_panel<2>(ai, panel, k, w_scale, a_scale + i0, bias, nr, Ci, ldc);
+    else int8_panel<1>(ai, panel, k, w_scale, a_scale + i0, bias, nr, Ci, ldc);
   }
 }
 

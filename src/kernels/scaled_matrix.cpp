@@ -24,12 +24,18 @@ constexpr int64_t kTileRows = 16;  // rows decoded per F32 tile
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
-scaled::Int8Tile int8_tile() {
+scaled::Int8Panel int8_panel() {
   switch (active_isa()) {
-    case Isa::Avx512: return scaled::int8_tile_avx512;
-    case Isa::Avx2: return scaled::int8_tile_avx2;
-    default: return scaled::int8_tile_scalar;
+    case Isa::Avx512: return scaled::int8_panel_avx512;
+    case Isa::Avx2: return scaled::int8_panel_avx2;
+    default: return scaled::int8_panel_scalar;
   }
+}
+
+// Where code t of INT8 row r lives in the panel layout (scaled_kernels.h).
+size_t panel_index(int64_t kp, int64_t r, int64_t t) {
+  return static_cast<size_t>((r / scaled::kPanelRows) * scaled::kPanelRows * kp + (t / 4) * 64 +
+                             (r % scaled::kPanelRows) * 4 + t % 4);
 }
 
 // Decodes FP8 / NF4 row r of W into dst[W.cols] with the best kernel the CPU has.
@@ -90,6 +96,7 @@ void matmul_int8(const ScaledMatrix& W, int64_t m, const float* A, float* C, con
       W.outlier_threshold > 0.0f ? outlier_columns(A, m, k, W.outlier_threshold) : std::vector<int64_t>{};
   std::vector<int8_t> aq(static_cast<size_t>(m * kp), 0);
   std::vector<float> as(static_cast<size_t>(m));
+  const bool offset = active_isa() == Isa::Avx512;  // vpdpbusd takes unsigned activations
   parallel_for(m, [&](int64_t i0, int64_t i1) {
     std::vector<float> row(static_cast<size_t>(k));
     for (int64_t i = i0; i < i1; ++i) {
@@ -99,33 +106,29 @@ void matmul_int8(const ScaledMatrix& W, int64_t m, const float* A, float* C, con
         for (int64_t c : outliers) row[static_cast<size_t>(c)] = 0.0f;
         x = row.data();
       }
-      as[static_cast<size_t>(i)] = quantize_row_int8(x, aq.data() + i * kp, k, input_scale);
+      int8_t* q = aq.data() + i * kp;
+      if (offset) {  // unsigned codes for vpdpbusd; the zero padding too (0 xor 0x80)
+        as[static_cast<size_t>(i)] =
+            scaled::quantize_row_int8_offset_avx512(x, reinterpret_cast<uint8_t*>(q), k, input_scale);
+        std::fill(q + k, q + kp, static_cast<int8_t>(-128));
+      } else {
+        as[static_cast<size_t>(i)] = quantize_row_int8(x, q, k, input_scale);
+      }
     }
   }, 4);
-  const scaled::Int8Tile tile = int8_tile();
+  const scaled::Int8Panel panel = int8_panel();
   const auto* codes = reinterpret_cast<const int8_t*>(W.codes.data());
-  parallel_for((n + 3) / 4, [&](int64_t g0, int64_t g1) {
-    for (int64_t g = g0; g < g1; ++g) {
-      const int64_t j0 = g * 4, nr = std::min<int64_t>(4, n - j0);
-      const int8_t* w[4];
-      int32_t rs[4];
-      for (int r = 0; r < 4; ++r) {
-        const int64_t j = j0 + std::min<int64_t>(r, nr - 1);  // repeat the last row at the edge
-        w[r] = codes + j * kp;
-        rs[r] = W.row_sums[static_cast<size_t>(j)];
-      }
-      for (int64_t i0 = 0; i0 < m; i0 += 4) {
-        const int64_t ni = std::min<int64_t>(4, m - i0);
-        const int8_t* a[4];
-        for (int i = 0; i < 4; ++i) a[i] = aq.data() + (i0 + std::min<int64_t>(i, ni - 1)) * kp;
-        int32_t dot[16];
-        tile(a, w, kp, rs, dot);
-        for (int64_t i = 0; i < ni; ++i)
-          for (int64_t r = 0; r < nr; ++r) {
-            const int64_t j = j0 + r;
-            C[(i0 + i) * n + j] = as[static_cast<size_t>(i0 + i)] * W.scales[static_cast<size_t>(j)] *
-                                      static_cast<float>(dot[i * 4 + r]) + (bias ? bias[j] : 0.0f);
-          }
+  const int64_t P = scaled::kPanelRows;
+  parallel_for((n + P - 1) / P, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t j0 = p * P;
+      const int nr = static_cast<int>(std::min(P, n - j0));
+      for (int64_t i0 = 0; i0 < m; i0 += scaled::kPanelTokens) {
+        const int na = static_cast<int>(std::min<int64_t>(scaled::kPanelTokens, m - i0));
+        const uint8_t* a[scaled::kPanelTokens];
+        for (int i = 0; i < na; ++i) a[i] = reinterpret_cast<const uint8_t*>(aq.data() + (i0 + i) * kp);
+        panel(a, na, codes + j0 * kp, kp, W.row_sums.data() + j0, W.scales.data() + j0, as.data() + i0,
+              bias ? bias + j0 : nullptr, nr, C + i0 * n + j0, n);
       }
     }
   });
@@ -137,7 +140,7 @@ void matmul_int8(const ScaledMatrix& W, int64_t m, const float* A, float* C, con
     for (int64_t c = 0; c < no; ++c) ao[i * no + c] = A[i * k + outliers[c]];
   for (int64_t j = 0; j < n; ++j)
     for (int64_t c = 0; c < no; ++c)
-      wo[j * no + c] = W.scales[static_cast<size_t>(j)] * static_cast<float>(codes[j * kp + outliers[c]]);
+      wo[j * no + c] = W.scales[static_cast<size_t>(j)] * static_cast<float>(codes[panel_index(kp, j, outliers[c])]);
   matmul(m, n, no, ao.data(), wo.data(), co.data());
   for (int64_t i = 0; i < m * n; ++i) C[i] += co[static_cast<size_t>(i)];
 }
@@ -159,9 +162,9 @@ size_t ScaledMatrix::bytes() const {
 
 void ScaledMatrix::row_f32(int64_t r, float* dst) const {
   if (format != ScaledFormat::Int8) return decode_row(*this, r, dst);
-  const auto* q = reinterpret_cast<const int8_t*>(codes.data()) + r * stride;
+  const auto* q = reinterpret_cast<const int8_t*>(codes.data());
   const float s = scales[static_cast<size_t>(r)];
-  for (int64_t t = 0; t < cols; ++t) dst[t] = s * static_cast<float>(q[t]);
+  for (int64_t t = 0; t < cols; ++t) dst[t] = s * static_cast<float>(q[panel_index(stride, r, t)]);
 }
 
 ScaledMatrix make_scaled_matrix(ScaledFormat format, const float* w, int64_t rows, int64_t cols,
@@ -171,24 +174,33 @@ ScaledMatrix make_scaled_matrix(ScaledFormat format, const float* w, int64_t row
   M.rows = rows;
   M.cols = cols;
   M.group = format == ScaledFormat::Nf4 ? kNf4Block : cols;
-  // INT8 rows are zero padded to 64 codes (the dot kernels' step), NF4 rows to whole blocks.
+  // INT8 rows are zero padded to whole 4-code steps and grouped in zero-padded panels of 16
+  // rows (scales and row sums padded alike); NF4 rows to whole blocks.
   const int64_t padded = round_up(cols, 64);
-  M.stride = format == ScaledFormat::Int8 ? padded : format == ScaledFormat::Nf4 ? padded / 2 : cols;
-  M.codes.assign(static_cast<size_t>(rows * M.stride), 0);
-  M.scales.assign(static_cast<size_t>(rows * (format == ScaledFormat::Nf4 ? padded / kNf4Block : 1)), 0.0f);
+  const int64_t prow = round_up(rows, scaled::kPanelRows);
   if (format == ScaledFormat::Int8) {
-    M.row_sums.assign(static_cast<size_t>(rows), 0);
+    M.stride = round_up(cols, 4);
+    M.codes.assign(static_cast<size_t>(prow * M.stride), 0);
+    M.scales.assign(static_cast<size_t>(prow), 0.0f);
+    M.row_sums.assign(static_cast<size_t>(prow), 0);
     M.outlier_threshold = outlier_threshold;
+  } else {
+    M.stride = format == ScaledFormat::Nf4 ? padded / 2 : cols;
+    M.codes.assign(static_cast<size_t>(rows * M.stride), 0);
+    M.scales.assign(static_cast<size_t>(rows * (format == ScaledFormat::Nf4 ? padded / kNf4Block : 1)), 0.0f);
   }
   parallel_for(rows, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* x = w + r * cols;
       uint8_t* q = M.codes.data() + r * M.stride;
       if (format == ScaledFormat::Int8) {
-        auto* qi = reinterpret_cast<int8_t*>(q);
-        M.scales[static_cast<size_t>(r)] = quantize_row_int8(x, qi, cols);
+        std::vector<int8_t> qi(static_cast<size_t>(cols));
+        M.scales[static_cast<size_t>(r)] = quantize_row_int8(x, qi.data(), cols);
         int32_t sum = 0;
-        for (int64_t t = 0; t < cols; ++t) sum += qi[t];
+        for (int64_t t = 0; t < cols; ++t) {
+          sum += qi[static_cast<size_t>(t)];
+          M.codes[panel_index(M.stride, r, t)] = static_cast<uint8_t>(qi[static_cast<size_t>(t)]);
+        }
         M.row_sums[static_cast<size_t>(r)] = sum;
       } else if (format == ScaledFormat::Fp8E4M3) {
         float amax = 0.0f;

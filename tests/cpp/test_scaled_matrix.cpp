@@ -60,27 +60,73 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want,
 
 }  // namespace
 
-TEST(ScaledKernels, Int8TilesEqualTheScalarDots) {
-  const int64_t k = 192;
-  const auto a = random_codes(4 * k, 1), w = random_codes(4 * k, 2);
-  const int8_t* ap[4] = {a.data(), a.data() + k, a.data() + 2 * k, a.data() + 3 * k};
-  const int8_t* wp[4] = {w.data(), w.data() + k, w.data() + 2 * k, w.data() + 3 * k};
-  int32_t sums[4] = {0, 0, 0, 0};
-  for (int r = 0; r < 4; ++r)
-    for (int64_t t = 0; t < k; ++t) sums[r] += wp[r][t];
-  int32_t ref[16], got[16];
-  sc::int8_tile_scalar(ap, wp, k, sums, ref);
-  int32_t direct = 0;
-  for (int64_t t = 0; t < k; ++t) direct += int32_t{ap[2][t]} * wp[1][t];
-  EXPECT_EQ(ref[2 * 4 + 1], direct);
-  if (has_avx2()) {
-    sc::int8_tile_avx2(ap, wp, k, sums, got);
-    for (int i = 0; i < 16; ++i) EXPECT_EQ(got[i], ref[i]) << "avx2 " << i;
+TEST(ScaledKernels, Int8PanelsEqualTheScalarDots) {
+  const int64_t k = 200;
+  const auto codes = random_codes(static_cast<size_t>(sc::kPanelRows * k), 1);  // panel layout
+  const auto acts = random_codes(static_cast<size_t>(sc::kPanelTokens * k), 2);
+  std::vector<int32_t> sums(16, 0);
+  for (int r = 0; r < 16; ++r)
+    for (int64_t t = 0; t < k; ++t) sums[r] += codes[(t / 4) * 64 + r * 4 + t % 4];
+  std::vector<float> ws(16), as(8), bias(16);
+  for (int r = 0; r < 16; ++r) ws[r] = 0.01f * static_cast<float>(r + 1), bias[r] = static_cast<float>(r);
+  for (int i = 0; i < 8; ++i) as[i] = 0.5f + static_cast<float>(i);
+  std::vector<uint8_t> offset(acts.size());  // the AVX-512 kernel's unsigned form
+  for (size_t i = 0; i < acts.size(); ++i) offset[i] = static_cast<uint8_t>(acts[i]) ^ 0x80u;
+  const uint8_t *a[8], *ao[8];
+  for (int i = 0; i < 8; ++i)
+    a[i] = reinterpret_cast<const uint8_t*>(acts.data()) + i * k, ao[i] = offset.data() + i * k;
+  const int64_t ldc = 20;
+  // The scalar kernel against the plain definition.
+  std::vector<float> ref(static_cast<size_t>(8 * ldc), -1.f);
+  sc::int8_panel_scalar(a, 8, codes.data(), k, sums.data(), ws.data(), as.data(), bias.data(), 16, ref.data(), ldc);
+  int32_t dot = 0;
+  for (int64_t t = 0; t < k; ++t) dot += int32_t{acts[3 * k + t]} * codes[(t / 4) * 64 + 5 * 4 + t % 4];
+  EXPECT_FLOAT_EQ(ref[3 * ldc + 5], as[3] * ws[5] * static_cast<float>(dot) + bias[5]);
+  for (int na = 1; na <= 8; ++na)
+    for (int nr : {16, 5}) {  // all rows, and a partial last panel (rows past nr untouched)
+      std::vector<float> got(ref.size(), -1.f);
+      const auto check = [&](const char* isa) {
+        for (int i = 0; i < 8; ++i)
+          for (int r = 0; r < ldc; ++r) {
+            const float want = i < na && r < nr ? ref[i * ldc + r] : -1.f;
+            EXPECT_FLOAT_EQ(got[i * ldc + r], want) << isa << " na " << na << " nr " << nr << " at " << i << "," << r;
+          }
+      };
+      if (has_avx2()) {
+        sc::int8_panel_avx2(a, na, codes.data(), k, sums.data(), ws.data(), as.data(), bias.data(), nr, got.data(), ldc);
+        check("avx2");
+      }
+      if (has_avx512()) {
+        std::fill(got.begin(), got.end(), -1.f);
+        sc::int8_panel_avx512(ao, na, codes.data(), k, sums.data(), ws.data(), as.data(), bias.data(), nr, got.data(), ldc);
+        check("avx512");
+      }
+    }
+}
+
+TEST(ScaledKernels, Avx512ActivationRoundingEqualsQuantizeRowInt8) {
+  if (!has_avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  for (int64_t n : {576, 100, 7}) {
+    auto x = random_matrix(1, n, static_cast<uint32_t>(n));
+    x[3] = 0.5f * x[0];  // ties land on .5 after scaling in some rows
+    for (float fixed : {0.0f, 0.01f}) {  // per token, and a static scale that clamps
+      std::vector<int8_t> ref(static_cast<size_t>(n));
+      std::vector<uint8_t> got(static_cast<size_t>(n));
+      const float s_ref = squish::quantize_row_int8(x.data(), ref.data(), n, fixed);
+      const float s_got = sc::quantize_row_int8_offset_avx512(x.data(), got.data(), n, fixed);
+      EXPECT_EQ(s_got, s_ref);
+      for (int64_t i = 0; i < n; ++i)
+        EXPECT_EQ(static_cast<int8_t>(got[i] ^ 0x80u), ref[i]) << "n " << n << " at " << i;
+    }
   }
-  if (has_avx512()) {
-    sc::int8_tile_avx512(ap, wp, k, sums, got);
-    for (int i = 0; i < 16; ++i) EXPECT_EQ(got[i], ref[i]) << "avx512 " << i;
-  }
+  // Half-way cases round to even, as std::nearbyint does.
+  const float x[16] = {127.f, 0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 3.5f, 0, 0, 0, 0, 0, 0, 0, 0};
+  int8_t ref[16];
+  uint8_t got[16];
+  squish::quantize_row_int8(x, ref, 16);
+  sc::quantize_row_int8_offset_avx512(x, got, 16, 0.f);
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(static_cast<int8_t>(got[i] ^ 0x80u), ref[i]) << i;
+  EXPECT_EQ(ref[3], 2);
 }
 
 TEST(ScaledKernels, Fp8DecodeEqualsTheScalarDecodeForEveryCode) {
@@ -139,7 +185,8 @@ TEST(ScaledMatrix, LayoutsRoundTripWithinTheirFormatsError) {
   float amax = 0;
   for (int64_t t = 0; t < cols; ++t) amax = std::max(amax, std::fabs(w[t]));
   EXPECT_FLOAT_EQ(M.scales[0], amax / 127.f);
-  EXPECT_EQ(M.stride, 192);
+  EXPECT_EQ(M.stride, 160);
+  EXPECT_EQ(M.scales.size(), 16u);  // padded to a whole panel
 }
 
 TEST(ScaledMatrix, W8A8EqualsTheProductOfPerTokenRoundedInputs) {

@@ -25,10 +25,12 @@ struct ScaledMatrix {
   ScaledFormat format = ScaledFormat::Int8;
   int64_t rows = 0, cols = 0;
   int64_t group = 0;        // elements per scale: cols (per row) or 64 (NF4 blocks)
-  int64_t stride = 0;       // bytes per row of codes (Int8 / Nf4: cols rounded up to 64, zero padded)
-  std::vector<uint8_t> codes;      // Int8: int8 codes; Fp8E4M3: E4M3 bits; Nf4: see nf4 layout
+  int64_t stride = 0;       // bytes per row of codes (Int8: cols rounded up to 4; Nf4: to 64 / 2)
+  std::vector<uint8_t> codes;      // Int8: int8 codes in panels of 16 rows; Fp8E4M3: E4M3 bits;
+                                   // Nf4: level indices (layouts: src/kernels/scaled_kernels.h)
   std::vector<float> scales;       // per row (Int8, Fp8E4M3) or per row and 64-block (Nf4)
-  std::vector<int32_t> row_sums;   // Int8: sum of each row's codes (the unsigned-offset dot)
+  std::vector<int32_t> row_sums;   // Int8: sum of each row's codes (the unsigned-offset dot);
+                                   // Int8 scales and row sums are padded to whole panels
   float outlier_threshold = 0.0f;  // Int8: LLM.int8() threshold (0: plain W8A8)
 
   // Bytes held (codes, scales and row sums).
