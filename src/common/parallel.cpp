@@ -1,6 +1,7 @@
 #include "squish/common/parallel.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -10,7 +11,19 @@
 namespace squish {
 namespace {
 
-// Workers wait on a generation counter; each job is split into one chunk per participant.
+// Spins before sleeping: how many pause-loop rounds a worker (about half a millisecond) or the
+// caller waits on an atomic before a condition variable. Decoding runs hundreds of short jobs per
+// token; a futex wake-up for each costs more than the work.
+constexpr int kSpinRounds = 20000;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Workers wait on a generation counter (spinning, then sleeping); each job is split into one chunk
+// per participant.
 class ThreadPool {
  public:
   explicit ThreadPool(int n) { resize(n); }
@@ -20,68 +33,87 @@ class ThreadPool {
 
   void resize(int n) {
     stop();
-    stopping_ = false;
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, g = generation_] { loop(i, g); });
+    stopping_.store(false);
+    const uint64_t g = generation_.load();
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, g] { loop(i, g); });
   }
 
   void run(const std::function<void(int)>& job) {
-    std::unique_lock<std::mutex> lk(mu_);
     job_ = &job;
-    pending_ = static_cast<int>(workers_.size());
     error_ = nullptr;
-    ++generation_;
+    pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> g(mu_);  // a worker about to sleep sees the new generation
+      generation_.fetch_add(1, std::memory_order_release);
+    }
     cv_.notify_all();
-    lk.unlock();
     try {
       job(0);
     } catch (...) {
-      std::lock_guard<std::mutex> g(mu_);
-      if (!error_) error_ = std::current_exception();
+      record(std::current_exception());
     }
-    lk.lock();
-    done_cv_.wait(lk, [this] { return pending_ == 0; });
+    for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
+      if (i < kSpinRounds) {
+        cpu_relax();
+      } else {
+        std::unique_lock<std::mutex> lk(mu_);
+        done_cv_.wait(lk, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+      }
+    }
     job_ = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
 
  private:
+  void record(std::exception_ptr e) {
+    std::lock_guard<std::mutex> g(error_mu_);
+    if (!error_) error_ = e;
+  }
+
   // seen: the generation when this worker was created (earlier jobs are not its business).
   void loop(int index, uint64_t seen) {
     for (;;) {
-      std::unique_lock<std::mutex> lk(mu_);
-      cv_.wait(lk, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-      const auto* job = job_;
-      lk.unlock();
-      try {
-        (*job)(index);
-      } catch (...) {
-        std::lock_guard<std::mutex> g(mu_);
-        if (!error_) error_ = std::current_exception();
+      uint64_t g = generation_.load(std::memory_order_acquire);
+      for (int i = 0; g == seen && i < kSpinRounds && !stopping_.load(std::memory_order_relaxed); ++i) {
+        cpu_relax();
+        g = generation_.load(std::memory_order_acquire);
       }
-      lk.lock();
-      if (--pending_ == 0) done_cv_.notify_one();
+      if (g == seen) {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return stopping_.load() || generation_.load() != seen; });
+        g = generation_.load(std::memory_order_acquire);
+      }
+      if (stopping_.load()) return;
+      seen = g;
+      try {
+        (*job_)(index);
+      } catch (...) {
+        record(std::current_exception());
+      }
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lk(mu_);  // the caller may be asleep on done_cv_
+        done_cv_.notify_one();
+      }
     }
   }
 
   void stop() {
     {
       std::lock_guard<std::mutex> g(mu_);
-      stopping_ = true;
-      cv_.notify_all();
+      stopping_.store(true);
     }
+    cv_.notify_all();
     for (auto& t : workers_) t.join();
     workers_.clear();
   }
 
   std::vector<std::thread> workers_;
-  std::mutex mu_;
+  std::mutex mu_, error_mu_;
   std::condition_variable cv_, done_cv_;
   const std::function<void(int)>* job_ = nullptr;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stopping_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stopping_{false};
   std::exception_ptr error_;
 };
 
