@@ -25,8 +25,8 @@ def short_text(tmp_path_factory):
     return p
 
 
-def ppl(model, text, weights, *extra) -> dict:
-    p = run_squish("perplexity", model, "--file", text, "--ctx", 128, "--chunks", 2, "--json",
+def ppl(model, text, weights, *extra, chunks=2) -> dict:
+    p = run_squish("perplexity", model, "--file", text, "--ctx", 128, "--chunks", chunks, "--json",
                    "--weights", weights, *extra)
     return json.loads(p.stdout)
 
@@ -47,9 +47,12 @@ def test_default_models_run_quantized(short_text, model):
     """The shipped Q4_1 / Q4_K_M files, through the prompt path and token by token (decode path)."""
     if not model.exists():
         pytest.skip(f"{model} not fetched")
-    f32 = ppl(model, short_text, "f32")
-    batch = ppl(model, short_text, "quantized")
-    one_by_one = ppl(model, short_text, "quantized", "--batch", 1)
+    # 6 chunks (768 scored tokens): on 2 the int8 decode path of Gemma 3 moved by 1.7% (AVX2) and
+    # 2.2% (AVX-512) from F32 while its F32 parts' summation order alone moved it by 0.4%; on 6 it
+    # is 0.5-0.6% on both.
+    f32 = ppl(model, short_text, "f32", chunks=6)
+    batch = ppl(model, short_text, "quantized", chunks=6)
+    one_by_one = ppl(model, short_text, "quantized", "--batch", 1, chunks=6)
     assert abs(batch["ppl"] / f32["ppl"] - 1) < 1e-3
     # Int8 activations in decoding (Q4_K) cost a little accuracy, as in llama.cpp.
     assert abs(one_by_one["ppl"] / f32["ppl"] - 1) < 2e-2
