@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "squish/common/parallel.h"
 #include "squish/formats/minifloat.h"
@@ -34,6 +35,7 @@ void fake_quantize_input(InputQuant q, float static_scale, const float* x, float
     return;
   }
   parallel_for(rows, [&](int64_t r0, int64_t r1) {
+    std::vector<int8_t> codes(is_fp8(q) ? 0 : static_cast<size_t>(cols));
     for (int64_t r = r0; r < r1; ++r) {
       const float* xr = x + r * cols;
       float* yr = y + r * cols;
@@ -47,12 +49,12 @@ void fake_quantize_input(InputQuant q, float static_scale, const float* x, float
         std::fill_n(yr, cols, 0.0f);
         continue;
       }
-      const float inv = 1.0f / s;
       if (is_fp8(q)) {
+        const float inv = 1.0f / s;
         for (int64_t i = 0; i < cols; ++i) yr[i] = e4m3_to_fp32(fp32_to_e4m3(xr[i] * inv)) * s;
-      } else {
-        for (int64_t i = 0; i < cols; ++i)
-          yr[i] = std::clamp(std::nearbyint(xr[i] * inv), -127.0f, 127.0f) * s;
+      } else {  // the INT8 kernels' own rounding, with this row's scale
+        quantize_row_int8(xr, codes.data(), cols, s);
+        for (int64_t i = 0; i < cols; ++i) yr[i] = static_cast<float>(codes[static_cast<size_t>(i)]) * s;
       }
     }
   }, 4);
