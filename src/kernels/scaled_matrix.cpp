@@ -7,7 +7,6 @@
 #include <string>
 
 #include "scaled_kernels.h"
-#include "squish/common/error.h"
 #include "squish/common/parallel.h"
 #include "squish/formats/activation_quant.h"
 #include "squish/formats/minifloat.h"
@@ -173,7 +172,6 @@ ScaledMatrix make_scaled_matrix(ScaledFormat format, const float* w, int64_t row
   M.format = format;
   M.rows = rows;
   M.cols = cols;
-  M.group = format == ScaledFormat::Nf4 ? kNf4Block : cols;
   // INT8 rows are zero padded to whole 4-code steps and grouped in zero-padded panels of 16
   // rows (scales and row sums padded alike); NF4 rows to whole blocks.
   const int64_t padded = round_up(cols, 64);
@@ -190,11 +188,11 @@ ScaledMatrix make_scaled_matrix(ScaledFormat format, const float* w, int64_t row
     M.scales.assign(static_cast<size_t>(rows * (format == ScaledFormat::Nf4 ? padded / kNf4Block : 1)), 0.0f);
   }
   parallel_for(rows, [&](int64_t r0, int64_t r1) {
+    std::vector<int8_t> qi(format == ScaledFormat::Int8 ? static_cast<size_t>(cols) : 0);
     for (int64_t r = r0; r < r1; ++r) {
       const float* x = w + r * cols;
       uint8_t* q = M.codes.data() + r * M.stride;
       if (format == ScaledFormat::Int8) {
-        std::vector<int8_t> qi(static_cast<size_t>(cols));
         M.scales[static_cast<size_t>(r)] = quantize_row_int8(x, qi.data(), cols);
         int32_t sum = 0;
         for (int64_t t = 0; t < cols; ++t) {

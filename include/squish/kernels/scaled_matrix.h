@@ -1,5 +1,5 @@
 // Linear-layer weights held as codes with F32 scales, in squish's own runtime layouts (what
-// `--weights w8a8|llm-int8|fp8|nf4` converts a model's linears into at load):
+// `--convert w8a8|llm-int8|fp8|nf4` converts a model's linears into at load):
 //   Int8     per-row symmetric INT8; the input is quantized per token to INT8 too and the product
 //            is an integer dot (W8A8, as vLLM's int8 GEMM), or, with an outlier threshold,
 //            LLM.int8(): input columns holding any |x| > threshold are multiplied in F32 against
@@ -24,7 +24,6 @@ const char* scaled_format_name(ScaledFormat f);
 struct ScaledMatrix {
   ScaledFormat format = ScaledFormat::Int8;
   int64_t rows = 0, cols = 0;
-  int64_t group = 0;        // elements per scale: cols (per row) or 64 (NF4 blocks)
   int64_t stride = 0;       // bytes per row of codes (Int8: cols rounded up to 4; Nf4: to 64 / 2)
   std::vector<uint8_t> codes;      // Int8: int8 codes in panels of 16 rows; Fp8E4M3: E4M3 bits;
                                    // Nf4: level indices (layouts: src/kernels/scaled_kernels.h)

@@ -33,9 +33,9 @@ struct Weight {
   bool is_packed() const { return packed != nullptr; }
   // Whether the values are held in a runtime ScaledMatrix layout.
   bool is_scaled() const { return scaled != nullptr; }
-  // Bytes held (F32 values or packed rows).
+  // Bytes held (F32 values, packed rows or the scaled layout).
   size_t bytes() const;
-  // Row r as F32 into dst[cols()] (dequantizing packed rows).
+  // Row r as F32 into dst[cols()] (dequantizing packed or scaled rows).
   void row_f32(int64_t r, float* dst) const;
   // Row length (shape[0]).
   int64_t cols() const { return shape.empty() ? 0 : shape[0]; }
