@@ -19,12 +19,13 @@ std::vector<Weight*> decoder_linears(ModelWeights& w) {
   return out;
 }
 
-// The weight's values as a row-major F32 matrix (dequantizing packed rows).
-std::vector<float> values(const Weight& w) {
-  if (!w.is_packed() && !w.is_scaled()) return w.data;
-  std::vector<float> v(static_cast<size_t>(w.rows() * w.cols()));
-  for (int64_t r = 0; r < w.rows(); ++r) w.row_f32(r, v.data() + r * w.cols());
-  return v;
+// The weight's values as a row-major F32 matrix: its own data, or its packed rows dequantized into
+// `buf`.
+const float* values(const Weight& w, std::vector<float>& buf) {
+  if (!w.is_packed() && !w.is_scaled()) return w.data.data();
+  buf.resize(static_cast<size_t>(w.rows() * w.cols()));
+  for (int64_t r = 0; r < w.rows(); ++r) w.row_f32(r, buf.data() + r * w.cols());
+  return buf.data();
 }
 
 ScaledFormat format_of(WeightConversion c) {
@@ -96,9 +97,10 @@ void convert_linears(ModelWeights& weights, const LoadOptions& o) {
   }
   const ScaledFormat f = format_of(o.convert);
   for (Weight* w : decoder_linears(weights)) {
-    const std::vector<float> v = values(*w);
+    std::vector<float> buf;
+    const float* v = values(*w, buf);
     const float threshold = o.convert == WeightConversion::LlmInt8 ? o.llm_int8_threshold : 0.0f;
-    hold(*w, std::make_shared<kernels::ScaledMatrix>(kernels::make_scaled_matrix(f, v.data(), w->rows(), w->cols(), threshold)),
+    hold(*w, std::make_shared<kernels::ScaledMatrix>(kernels::make_scaled_matrix(f, v, w->rows(), w->cols(), threshold)),
          as_f32);
     // W8A8 quantizes each input to INT8 (per token, or with a checkpoint's static scale), in the
     // kernel and in its F32 reference alike; the other conversions take F32 inputs.
