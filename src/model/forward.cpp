@@ -9,6 +9,7 @@
 
 #include "ops.h"
 #include "squish/common/parallel.h"
+#include "squish/kernels/block_panels.h"
 #include "squish/kernels/gemm.h"
 #include "squish/kernels/quant_matmul.h"
 #include "squish/kernels/scaled_matrix.h"
@@ -34,6 +35,8 @@ void linear(const Weight& w, int64_t n, const float* x, float* y, const float* b
   }
   if (w.is_scaled())
     kernels::scaled_matmul(*w.scaled, n, x, y, bias);
+  else if (w.panels)
+    kernels::block_panel_matmul(*w.panels, n, x, y, bias);
   else if (w.is_packed())
     kernels::quant_matmul(w.type, w.packed, n, w.rows(), w.cols(), x, y, bias);
   else

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "squish/common/error.h"
+#include "squish/kernels/quant_matmul.h"
 
 namespace squish {
 
@@ -62,6 +63,15 @@ bool reproduces(const kernels::ScaledMatrix& M, const std::vector<float>& v) {
   return true;
 }
 
+// Repacks w's GGUF rows for the panel kernel where it has one (Q4_0 / Q4_1 / Q8_0 with AVX-512
+// VNNI); SQUISH_QUANT_PATH=int8|f32 keeps the row kernels instead.
+void add_panels(Weight& w) {
+  if (!w.is_packed() || w.panels || kernels::default_quant_path() != kernels::QuantPath::Auto) return;
+  if (!kernels::block_panels_supported(w.type, w.cols())) return;
+  w.panels = std::make_shared<kernels::BlockPanels>(
+      kernels::make_block_panels(w.type, w.packed, w.rows(), w.cols()));
+}
+
 }  // namespace
 
 std::string conversion_name(WeightConversion c) {
@@ -93,6 +103,8 @@ void convert_linears(ModelWeights& weights, const LoadOptions& o) {
           fp8 ? ScaledFormat::Fp8E4M3 : ScaledFormat::Int8, w->data.data(), w->rows(), w->cols()));
       if (reproduces(*M, w->data)) hold(*w, std::move(M), false);
     }
+    for (Weight* w : decoder_linears(weights)) add_panels(*w);
+    add_panels(weights.output.empty() ? weights.token_embd : weights.output);  // the lm_head
     return;
   }
   const ScaledFormat f = format_of(o.convert);

@@ -352,6 +352,9 @@ std::string export_tiny(const std::string& name, CheckpointFormat format, bool s
   return opt.out_dir;
 }
 
+// Whether layer 0's attn_q runs on the AVX-512 block panels.
+bool b0_has_panels(const ModelWeights& w) { return w.layers.at(0).attn_q.panels != nullptr; }
+
 }  // namespace
 
 TEST(Repack, ModelLoadKeepsRepackedLinearsInGgmlRowOrder) {
@@ -394,12 +397,17 @@ TEST(Repack, ModelLoadKeepsRepackedLinearsInGgmlRowOrder) {
     }
     EXPECT_EQ(n_packed, 2 * 6) << name;
     EXPECT_LT(packed->weights().bytes(), f32->weights().bytes()) << name;
-    // The same weights through the quantized kernels' F32 tiles (prompts longer than
-    // int8_max_tokens()): the same logits up to summation order.
+    // The same weights through the quantized kernels: F32 tiles for prompts longer than
+    // int8_max_tokens() give the same logits up to summation order; the AVX-512 panels of Q4_0 /
+    // Q4_1 rows (int8 activations per block of 32) stay within activation rounding of them.
+    const bool panels = b0_has_panels(packed->weights());
     Session sa(f32, 32), sb(packed, 32);
     const std::vector<int32_t> prompt = {1, 5, 9, 20, 7, 33, 100, 42, 3, 250, 17, 64, 128, 200, 11, 90};
     const auto la = sa.eval(prompt), lb = sb.eval(prompt);
     ASSERT_EQ(la.size(), lb.size());
-    for (size_t i = 0; i < la.size(); ++i) ASSERT_NEAR(la[i], lb[i], 1e-4f * (1 + std::fabs(la[i]))) << name << " " << i;
+    float scale = 0;
+    for (float v : la) scale = std::max(scale, std::fabs(v));
+    for (size_t i = 0; i < la.size(); ++i)
+      ASSERT_NEAR(la[i], lb[i], panels ? 2e-2f * scale : 1e-4f * (1 + std::fabs(la[i]))) << name << " " << i;
   }
 }

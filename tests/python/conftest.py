@@ -22,10 +22,11 @@ def squish_bin() -> Path:
     return path
 
 
-def run_squish(*args, check=True, **kw) -> subprocess.CompletedProcess:
-    """Runs the squish CLI and returns the completed process (text mode)."""
+def run_squish(*args, check=True, env_extra=None, **kw) -> subprocess.CompletedProcess:
+    """Runs the squish CLI and returns the completed process (text mode); env_extra: variables
+    added to its environment."""
     binary = os.environ.get("SQUISH_BIN", str(BUILD / "squish"))
-    env = dict(os.environ, SQUISH_PROGRESS="0")
+    env = dict(os.environ, SQUISH_PROGRESS="0", **(env_extra or {}))
     p = subprocess.run([binary, *map(str, args)], capture_output=True, text=True, env=env, **kw)
     if check and p.returncode != 0:
         raise AssertionError(f"squish {' '.join(map(str, args))} failed ({p.returncode}): {p.stderr}")

@@ -8,6 +8,7 @@
 
 #include "squish/formats/activation_quant.h"
 #include "squish/formats/ggml_type.h"
+#include "squish/kernels/block_panels.h"
 #include "squish/kernels/scaled_matrix.h"
 #include "squish/model/config.h"
 
@@ -26,6 +27,8 @@ struct Weight {
   InputQuant input_quant = InputQuant::None;  // linears: how the input is quantized first
   float input_scale = 0.0f;                   // Static input_quant: the calibrated scale
   std::shared_ptr<const kernels::ScaledMatrix> scaled;  // runtime layout (then data empty, packed null)
+  std::shared_ptr<const kernels::BlockPanels> panels;   // packed rows repacked for the panel kernel
+                                                        // (packed stays: embedding rows read it)
 
   // Whether the tensor is absent.
   bool empty() const { return data.empty() && packed == nullptr && !scaled; }

@@ -1,0 +1,44 @@
+// GGUF Q4_0 / Q4_1 / Q8_0 weights repacked once at load into panels of 16 rows interleaved by 4
+// codes (as llama.cpp's CPU "repack" buffers reorder blocks for its own kernels), so one AVX-512
+// VNNI vpdpbusd multiplies 4 codes of 16 weight rows by 4 int8 activation codes. Every 32-code
+// block keeps its F16 scale (and Q4_1 minimum): the values are those of the file, bit for bit, and
+// the panels hold as many bytes as the file's rows. Activations are quantized per block of 32 as
+// llama.cpp's Q8_0 activations are; prompts and decoding both run on these integer dots.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "squish/formats/ggml_type.h"
+#include "squish/kernels/quant_dot.h"
+
+namespace squish::kernels {
+
+// A rows x cols GGUF weight matrix in 16-row panels (layout: src/kernels/block_panel_kernels.h).
+struct BlockPanels {
+  GGMLType type = GGMLType::Q4_0;  // the GGUF type the rows came from (Q4_0, Q4_1 or Q8_0)
+  int64_t rows = 0, cols = 0;
+  std::vector<uint8_t> data;       // panels, one after another
+
+  // Bytes held.
+  size_t bytes() const { return data.size(); }
+};
+
+// Whether make_block_panels takes rows of type t with k elements (Q4_0 / Q4_1 / Q8_0, k a multiple
+// of 32) and the given ISA has the panel kernel (AVX-512 VNNI; the scalar reference always exists).
+bool block_panels_supported(GGMLType t, int64_t k, Isa isa = active_isa());
+
+// Repacks n rows of type t (row_bytes(t, k) bytes each) into panels; multi-threaded over panels.
+BlockPanels make_block_panels(GGMLType t, const void* W, int64_t n, int64_t k);
+
+// Multi-threaded C[i, j] = Σ_t A[i, t] · W[j, t] (+ bias[j]) for i < m: each row of A is quantized
+// per block of 32 to int8 (scale max|x| / 127, stored as F16, as Q8_0 activations) and every block
+// product is an integer dot scaled by both blocks' scales. isa: Avx512 (the VNNI kernel) or Scalar
+// (the plain-loop reference the kernel matches bit for bit).
+void block_panel_matmul(const BlockPanels& P, int64_t m, const float* A, float* C,
+                        const float* bias = nullptr, Isa isa = active_isa());
+
+// Row r of the panels dequantized into dst[cols] (the values of the source rows).
+void block_panel_row_f32(const BlockPanels& P, int64_t r, float* dst);
+
+}  // namespace squish::kernels

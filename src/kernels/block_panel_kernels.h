@@ -1,0 +1,57 @@
+// Inner loops of block_panel_matmul (block_panels.h): a tile of up to 8 activation rows against one
+// panel of 16 weight rows, one version per ISA.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace squish::kernels::panels {
+
+// Weight rows per panel (the 16 int32 lanes of one AVX-512 vector).
+constexpr int kRows = 16;
+// Codes per block (one scale per row and block).
+constexpr int kBlock = 32;
+// Most activation rows one tile call takes.
+constexpr int kTileTokens = 8;
+
+// How a panel's blocks are stored. Block b of a panel sits at b * block_bytes(): first its codes,
+// as unsigned values u (the weight is scale · u + min), 4 consecutive codes of one row per 32-bit
+// lane and the 16 rows side by side:
+//   Nibbles (Q4_0, Q4_1): 4 vectors of 64 bytes; byte row * 4 + c of vector v holds code 8v + c in
+//                         its low nibble and code 8v + 4 + c in its high nibble (256 bytes);
+//   Bytes   (Q8_0):       8 vectors of 64 bytes; byte row * 4 + c of vector v is code 4v + c (512).
+// Then the 16 rows' F16 scales, then (stored_min) their 16 F16 minimums; without stored_min the
+// minimum is -offset · scale (Q4_0: offset 8, Q8_0: offset 128).
+struct Layout {
+  bool nibbles = true;
+  bool stored_min = false;
+  float offset = 8.0f;
+
+  size_t code_bytes() const { return nibbles ? 256 : 512; }
+  size_t block_bytes() const { return code_bytes() + 32 + (stored_min ? 32 : 0); }
+};
+
+// One activation row quantized per block of 32: codes q[k], and per block its scale d[b] and
+// ds[b] = d[b] · Σ q over the block (what a block minimum multiplies).
+struct ActRow {
+  const int8_t* q;
+  const float* d;
+  const float* ds;
+};
+
+// C[i * ldc + r] = Σ_b (fma order below) for i < na (1..kTileTokens), r < nr: per block,
+//   acc = fma(float(Σ u · q), scale · d, acc);  acc = fma(min, ds, acc)
+// then + bias[r] (bias may be null; it holds nr entries).
+using Tile = void (*)(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, int na,
+                      const float* bias, int nr, float* C, int64_t ldc);
+void tile_scalar(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, int na,
+                 const float* bias, int nr, float* C, int64_t ldc);
+void tile_avx512(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, int na,
+                 const float* bias, int nr, float* C, int64_t ldc);
+
+// Quantizes k inputs (a multiple of 32) into q[k], d[k / 32], ds[k / 32] by Q8_0 activations' rule:
+// per block e = max|x| / 127, q = round-half-even(x · (1 / e)), d = e rounded to F16 (what the dot
+// multiplies by). Both versions agree bit for bit.
+void quantize_scalar(const float* x, int64_t k, int8_t* q, float* d, float* ds);
+void quantize_avx512(const float* x, int64_t k, int8_t* q, float* d, float* ds);
+
+}  // namespace squish::kernels::panels

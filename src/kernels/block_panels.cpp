@@ -1,0 +1,219 @@
+// block_panels: GGUF Q4_0 / Q4_1 / Q8_0 rows repacked into 16-row panels, the scalar reference
+// kernels, and the multi-threaded matmul that runs the panel tiles.
+#include "squish/kernels/block_panels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "block_panel_kernels.h"
+#include "squish/common/error.h"
+#include "squish/common/parallel.h"
+#include "squish/formats/ggml_blocks.h"
+#include "squish/formats/half.h"
+
+namespace squish::kernels {
+
+namespace panels {
+
+void tile_scalar(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, int na,
+                 const float* bias, int nr, float* C, int64_t ldc) {
+  for (int i = 0; i < na; ++i) {
+    for (int r = 0; r < nr; ++r) {
+      float acc = 0.0f;
+      for (int64_t b = 0; b < blocks; ++b) {
+        const uint8_t* p = panel + static_cast<size_t>(b) * L.block_bytes();
+        int32_t dot = 0;
+        for (int t = 0; t < kBlock; ++t) {
+          int u;
+          if (L.nibbles) {
+            const uint8_t byte = p[(t / 8) * 64 + r * 4 + t % 4];
+            u = (t % 8) < 4 ? byte & 0x0F : byte >> 4;
+          } else {
+            u = p[(t / 4) * 64 + r * 4 + t % 4];
+          }
+          dot += u * int32_t{a[i].q[b * kBlock + t]};
+        }
+        uint16_t h;
+        std::memcpy(&h, p + L.code_bytes() + 2 * r, 2);
+        const float scale = fp16_to_fp32(h);
+        float mn = -L.offset * scale;
+        if (L.stored_min) {
+          std::memcpy(&h, p + L.code_bytes() + 32 + 2 * r, 2);
+          mn = fp16_to_fp32(h);
+        }
+        acc = std::fma(static_cast<float>(dot), scale * a[i].d[b], acc);
+        acc = std::fma(mn, a[i].ds[b], acc);
+      }
+      C[i * ldc + r] = acc + (bias ? bias[r] : 0.0f);
+    }
+  }
+}
+
+void quantize_scalar(const float* x, int64_t k, int8_t* q, float* d, float* ds) {
+  for (int64_t b = 0; b < k / kBlock; ++b) {
+    const float* xb = x + b * kBlock;
+    float amax = 0.0f;
+    for (int i = 0; i < kBlock; ++i) amax = std::fmax(amax, std::fabs(xb[i]));
+    const float e = amax / 127.0f;
+    const float inv = e > 0.0f ? 1.0f / e : 0.0f;
+    int32_t sum = 0;
+    for (int i = 0; i < kBlock; ++i) {
+      q[b * kBlock + i] = static_cast<int8_t>(std::lrintf(xb[i] * inv));
+      sum += q[b * kBlock + i];
+    }
+    d[b] = fp16_to_fp32(fp32_to_fp16(e));
+    ds[b] = d[b] * static_cast<float>(sum);
+  }
+}
+
+}  // namespace panels
+
+namespace {
+
+using panels::kBlock;
+using panels::kRows;
+
+panels::Layout layout_of(GGMLType t) {
+  panels::Layout L;
+  L.nibbles = t != GGMLType::Q8_0;
+  L.stored_min = t == GGMLType::Q4_1;
+  L.offset = t == GGMLType::Q8_0 ? 128.0f : t == GGMLType::Q4_0 ? 8.0f : 0.0f;
+  return L;
+}
+
+// Unsigned codes, F16 scale and F16 minimum of block b of one source row.
+void block_codes(GGMLType t, const uint8_t* row, int64_t b, uint8_t* u, uint16_t* scale, uint16_t* mn) {
+  *mn = 0;
+  if (t == GGMLType::Q8_0) {
+    const auto& blk = reinterpret_cast<const BlockQ8_0*>(row)[b];
+    for (int i = 0; i < kBlock; ++i) u[i] = static_cast<uint8_t>(blk.qs[i]) ^ 0x80;
+    *scale = blk.d;
+    return;
+  }
+  const uint8_t* qs;
+  if (t == GGMLType::Q4_1) {
+    const auto& blk = reinterpret_cast<const BlockQ4_1*>(row)[b];
+    qs = blk.qs;
+    *scale = blk.d;
+    *mn = blk.m;
+  } else {
+    const auto& blk = reinterpret_cast<const BlockQ4_0*>(row)[b];
+    qs = blk.qs;
+    *scale = blk.d;
+  }
+  for (int i = 0; i < kBlock / 2; ++i) {  // low nibbles are elements 0..15, high ones 16..31
+    u[i] = qs[i] & 0x0F;
+    u[i + 16] = qs[i] >> 4;
+  }
+}
+
+using Quantize = void (*)(const float*, int64_t, int8_t*, float*, float*);
+
+}  // namespace
+
+bool block_panels_supported(GGMLType t, int64_t k, Isa isa) {
+  const bool type_ok = t == GGMLType::Q4_0 || t == GGMLType::Q4_1 || t == GGMLType::Q8_0;
+  return type_ok && k > 0 && k % kBlock == 0 && isa == Isa::Avx512;
+}
+
+BlockPanels make_block_panels(GGMLType t, const void* W, int64_t n, int64_t k) {
+  if (!(t == GGMLType::Q4_0 || t == GGMLType::Q4_1 || t == GGMLType::Q8_0) || k % kBlock != 0)
+    throw Error("block_panels", "cannot repack " + type_name(t) + " rows of " + std::to_string(k));
+  const panels::Layout L = layout_of(t);
+  const int64_t np = (n + kRows - 1) / kRows, nb = k / kBlock;
+  BlockPanels P;
+  P.type = t;
+  P.rows = n;
+  P.cols = k;
+  P.data.assign(static_cast<size_t>(np * nb) * L.block_bytes(), 0);
+  const auto* src = static_cast<const uint8_t*>(W);
+  const size_t rb = row_bytes(t, k);
+  parallel_for(np, [&](int64_t p0, int64_t p1) {
+    uint8_t u[kBlock];
+    for (int64_t p = p0; p < p1; ++p) {
+      for (int64_t b = 0; b < nb; ++b) {
+        uint8_t* dst = P.data.data() + static_cast<size_t>(p * nb + b) * L.block_bytes();
+        for (int r = 0; r < kRows && p * kRows + r < n; ++r) {
+          uint16_t scale, mn;
+          block_codes(t, src + static_cast<size_t>(p * kRows + r) * rb, b, u, &scale, &mn);
+          for (int c = 0; c < kBlock; ++c) {
+            if (L.nibbles)
+              dst[(c / 8) * 64 + r * 4 + c % 4] |= static_cast<uint8_t>(u[c] << ((c % 8) < 4 ? 0 : 4));
+            else
+              dst[(c / 4) * 64 + r * 4 + c % 4] = u[c];
+          }
+          std::memcpy(dst + L.code_bytes() + 2 * r, &scale, 2);
+          if (L.stored_min) std::memcpy(dst + L.code_bytes() + 32 + 2 * r, &mn, 2);
+        }
+      }
+    }
+  });
+  return P;
+}
+
+void block_panel_row_f32(const BlockPanels& P, int64_t r, float* dst) {
+  const panels::Layout L = layout_of(P.type);
+  const int64_t nb = P.cols / kBlock, p = r / kRows, row = r % kRows;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = P.data.data() + static_cast<size_t>(p * nb + b) * L.block_bytes();
+    uint16_t h;
+    std::memcpy(&h, blk + L.code_bytes() + 2 * row, 2);
+    const float scale = fp16_to_fp32(h);
+    float mn = -L.offset * scale;
+    if (L.stored_min) {
+      std::memcpy(&h, blk + L.code_bytes() + 32 + 2 * row, 2);
+      mn = fp16_to_fp32(h);
+    }
+    for (int c = 0; c < kBlock; ++c) {
+      int u;
+      if (L.nibbles) {
+        const uint8_t byte = blk[(c / 8) * 64 + row * 4 + c % 4];
+        u = (c % 8) < 4 ? byte & 0x0F : byte >> 4;
+      } else {
+        u = blk[(c / 4) * 64 + row * 4 + c % 4];
+      }
+      dst[b * kBlock + c] = scale * static_cast<float>(u) + mn;
+    }
+  }
+}
+
+void block_panel_matmul(const BlockPanels& P, int64_t m, const float* A, float* C, const float* bias,
+                        Isa isa) {
+  if (m <= 0 || P.rows <= 0) return;
+  const bool simd = isa == Isa::Avx512;
+  const panels::Tile tile = simd ? panels::tile_avx512 : panels::tile_scalar;
+  const Quantize quantize = simd ? panels::quantize_avx512 : panels::quantize_scalar;
+  const panels::Layout L = layout_of(P.type);
+  const int64_t k = P.cols, n = P.rows, nb = k / kBlock, np = (n + kRows - 1) / kRows;
+  thread_local std::vector<int8_t> q;
+  thread_local std::vector<float> d, ds;
+  q.resize(static_cast<size_t>(m * k));
+  d.resize(static_cast<size_t>(m * nb));
+  ds.resize(static_cast<size_t>(m * nb));
+  int8_t* qp = q.data();
+  float *dp = d.data(), *dsp = ds.data();
+  const auto quantize_rows = [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) quantize(A + i * k, k, qp + i * k, dp + i * nb, dsp + i * nb);
+  };
+  if (m >= 16) parallel_for(m, quantize_rows, 4);
+  else quantize_rows(0, m);
+  constexpr int64_t kChunk = 64;  // activation rows kept in cache while the panels stream by
+  parallel_for(np, [&](int64_t p0, int64_t p1) {
+    panels::ActRow rows[panels::kTileTokens];
+    for (int64_t c0 = 0; c0 < m; c0 += kChunk) {
+      const int64_t c1 = std::min(m, c0 + kChunk);
+      for (int64_t p = p0; p < p1; ++p) {
+        const uint8_t* panel = P.data.data() + static_cast<size_t>(p * nb) * L.block_bytes();
+        const int nr = static_cast<int>(std::min<int64_t>(kRows, n - p * kRows));
+        for (int64_t i = c0; i < c1; i += panels::kTileTokens) {
+          const int na = static_cast<int>(std::min<int64_t>(panels::kTileTokens, c1 - i));
+          for (int t = 0; t < na; ++t) rows[t] = {qp + (i + t) * k, dp + (i + t) * nb, dsp + (i + t) * nb};
+          tile(L, panel, nb, rows, na, bias ? bias + p * kRows : nullptr, nr, C + i * n + p * kRows, n);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace squish::kernels

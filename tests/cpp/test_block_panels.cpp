@@ -1,0 +1,152 @@
+// GGUF Q4_0 / Q4_1 / Q8_0 rows repacked into 16-row panels (BlockPanels): the panels hold the
+// source rows' values bit for bit, the AVX-512 VNNI tiles and activation quantizer equal the scalar
+// reference bit for bit, and the product equals the integer dots of the row kernels (quant_dot)
+// and, up to int8 activation rounding, the F32 product of the dequantized weights.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "../../src/kernels/block_panel_kernels.h"
+#include "squish/formats/ggml_type.h"
+#include "squish/formats/quantize.h"
+#include "squish/kernels/block_panels.h"
+#include "squish/kernels/gemm.h"
+#include "squish/kernels/quant_dot.h"
+
+namespace sk = squish::kernels;
+using squish::GGMLType;
+
+namespace {
+
+const GGMLType kTypes[] = {GGMLType::Q4_0, GGMLType::Q4_1, GGMLType::Q8_0};
+
+std::vector<float> random_values(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.f, 1.f);
+  std::vector<float> x(static_cast<size_t>(n));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = d(rng) * (0.05f + static_cast<float>(i % 11) / 7.f);
+  return x;
+}
+
+// n rows of k random weights quantized to type t.
+std::vector<uint8_t> quantized_rows(GGMLType t, int64_t n, int64_t k, uint32_t seed) {
+  const std::vector<float> w = random_values(n * k, seed);
+  const size_t rb = squish::row_bytes(t, k);
+  std::vector<uint8_t> rows(rb * static_cast<size_t>(n));
+  for (int64_t r = 0; r < n; ++r) squish::quantize_row(t, w.data() + r * k, rows.data() + r * rb, k);
+  return rows;
+}
+
+bool has_avx512() { return sk::active_isa() >= sk::Isa::Avx512; }
+
+}  // namespace
+
+TEST(BlockPanels, HoldTheSourceRowsValues) {
+  const int64_t n = 37, k = 96;  // a partial last panel
+  for (GGMLType t : kTypes) {
+    const auto rows = quantized_rows(t, n, k, 1);
+    const sk::BlockPanels P = sk::make_block_panels(t, rows.data(), n, k);
+    EXPECT_EQ(P.rows, n);
+    std::vector<float> want(k), got(k);
+    for (int64_t r = 0; r < n; ++r) {
+      squish::dequantize_row(t, rows.data() + r * squish::row_bytes(t, k), want.data(), k);
+      sk::block_panel_row_f32(P, r, got.data());
+      for (int64_t c = 0; c < k; ++c) ASSERT_EQ(got[c], want[c]) << squish::type_name(t) << " " << r << "," << c;
+    }
+  }
+}
+
+TEST(BlockPanels, SameBytesAsTheFileForWholePanels) {
+  for (GGMLType t : kTypes) {
+    const auto rows = quantized_rows(t, 32, 64, 2);
+    EXPECT_EQ(sk::make_block_panels(t, rows.data(), 32, 64).bytes(), rows.size()) << squish::type_name(t);
+  }
+}
+
+TEST(BlockPanels, RejectsOtherTypesAndLengths) {
+  const auto rows = quantized_rows(GGMLType::Q4_K, 1, 256, 3);
+  EXPECT_THROW(sk::make_block_panels(GGMLType::Q4_K, rows.data(), 1, 256), std::exception);
+  EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_K, 256, sk::Isa::Avx512));
+  EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_0, 48, sk::Isa::Avx512));
+  EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_0, 64, sk::Isa::Avx2));
+  EXPECT_TRUE(sk::block_panels_supported(GGMLType::Q8_0, 64, sk::Isa::Avx512));
+}
+
+TEST(BlockPanels, ScalarEqualsRowIntegerDots) {
+  // Q4_0 / Q8_0 rows times Q8_0-quantized activations through quant_dot_scalar: the same integer
+  // sums and scales, summed in another order.
+  const int64_t n = 21, k = 128, m = 5;
+  for (GGMLType t : {GGMLType::Q4_0, GGMLType::Q8_0}) {
+    const auto rows = quantized_rows(t, n, k, 4);
+    const auto A = random_values(m * k, 5);
+    const sk::BlockPanels P = sk::make_block_panels(t, rows.data(), n, k);
+    std::vector<float> C(static_cast<size_t>(m * n));
+    sk::block_panel_matmul(P, m, A.data(), C.data(), nullptr, sk::Isa::Scalar);
+    std::vector<uint8_t> act(squish::row_bytes(GGMLType::Q8_0, k));
+    for (int64_t i = 0; i < m; ++i) {
+      sk::quantize_activations_q8_0(A.data() + i * k, act.data(), k);
+      for (int64_t j = 0; j < n; ++j) {
+        const float want = sk::quant_dot_scalar(t, rows.data() + j * squish::row_bytes(t, k), act.data(), k);
+        ASSERT_NEAR(C[i * n + j], want, 1e-4f * (1.0f + std::fabs(want))) << squish::type_name(t);
+      }
+    }
+  }
+}
+
+TEST(BlockPanels, CloseToTheF32ProductOfDequantizedWeights) {
+  const int64_t n = 40, k = 256, m = 9;
+  for (GGMLType t : kTypes) {
+    const auto rows = quantized_rows(t, n, k, 6);
+    const auto A = random_values(m * k, 7);
+    const auto bias = random_values(n, 8);
+    std::vector<float> W(static_cast<size_t>(n * k));
+    for (int64_t r = 0; r < n; ++r) squish::dequantize_row(t, rows.data() + r * squish::row_bytes(t, k), W.data() + r * k, k);
+    std::vector<float> want(static_cast<size_t>(m * n)), got(want.size());
+    sk::matmul(m, n, k, A.data(), W.data(), want.data(), bias.data());
+    sk::block_panel_matmul(sk::make_block_panels(t, rows.data(), n, k), m, A.data(), got.data(), bias.data(),
+                           sk::Isa::Scalar);
+    double err = 0, norm = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      err += (got[i] - want[i]) * (got[i] - want[i]);
+      norm += want[i] * want[i];
+    }
+    EXPECT_LT(std::sqrt(err / norm), 0.01) << squish::type_name(t);  // int8 inputs: ~0.3% here
+    EXPECT_GT(std::sqrt(err / norm), 0.0) << squish::type_name(t);   // and they are rounded
+  }
+}
+
+TEST(BlockPanels, Avx512TilesEqualScalarBitForBit) {
+  if (!has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const int64_t n = 53, k = 160;
+  for (GGMLType t : kTypes) {
+    const auto rows = quantized_rows(t, n, k, 9);
+    const sk::BlockPanels P = sk::make_block_panels(t, rows.data(), n, k);
+    const auto bias = random_values(n, 10);
+    for (int64_t m : {1, 3, 8, 13, 70}) {
+      const auto A = random_values(m * k, 11 + static_cast<uint32_t>(m));
+      std::vector<float> scalar(static_cast<size_t>(m * n)), simd(scalar.size());
+      sk::block_panel_matmul(P, m, A.data(), scalar.data(), bias.data(), sk::Isa::Scalar);
+      sk::block_panel_matmul(P, m, A.data(), simd.data(), bias.data(), sk::Isa::Avx512);
+      for (size_t i = 0; i < simd.size(); ++i)
+        ASSERT_EQ(simd[i], scalar[i]) << squish::type_name(t) << " m=" << m << " at " << i;
+    }
+  }
+}
+
+TEST(BlockPanels, Avx512QuantizerEqualsScalar) {
+  if (!has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const int64_t k = 512;
+  auto x = random_values(k, 12);
+  for (int i = 64; i < 96; ++i) x[static_cast<size_t>(i)] = 0.0f;  // an all-zero block
+  x[5] = 0.5f * x[6];                                                // ties are unlikely; values vary
+  std::vector<int8_t> q0(k), q1(k);
+  std::vector<float> d0(k / 32), d1(k / 32), s0(k / 32), s1(k / 32);
+  sk::panels::quantize_scalar(x.data(), k, q0.data(), d0.data(), s0.data());
+  sk::panels::quantize_avx512(x.data(), k, q1.data(), d1.data(), s1.data());
+  EXPECT_EQ(q0, q1);
+  EXPECT_EQ(d0, d1);
+  EXPECT_EQ(s0, s1);
+  EXPECT_EQ(d0[2], 0.0f);
+}
