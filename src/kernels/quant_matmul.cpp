@@ -12,6 +12,7 @@
 #include "squish/kernels/dequant_fast.h"
 #include "squish/kernels/gemm.h"
 #include "squish/kernels/quant_dot.h"
+#include "half_gemv.h"
 
 namespace squish::kernels {
 
@@ -94,6 +95,12 @@ void quant_matmul(GGMLType t, const void* W, int64_t m, int64_t n, int64_t k, co
   }
   if (!can_dequantize(t))
     throw Error("quant_matmul", "weight type " + type_name(t) + " is not supported");
+  if ((t == GGMLType::F16 || t == GGMLType::BF16) && m <= kHalfGemvTokens && active_isa() == Isa::Avx512 &&
+      path != QuantPath::F32Tiles) {  // decoding: widen in registers, no tile
+    const auto* h = reinterpret_cast<const uint16_t*>(w);
+    parallel_for(n, [&](int64_t j0, int64_t j1) { half_gemv_avx512(t, h, m, n, k, A, C, bias, j0, j1); }, 16);
+    return;
+  }
   const bool int8 = has_int8_kernel(t, k) &&
                     (path == QuantPath::Int8 ||
                      (path == QuantPath::Auto && m <= int8_max_tokens() && int8_is_fast(t)));

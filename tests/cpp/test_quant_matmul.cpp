@@ -69,8 +69,10 @@ TEST_P(QuantMatmul, PathsAgreeWithF32Product) {
     for (float v : ref) scale = std::max(scale, std::fabs(double{v}));
     for (size_t i = 0; i < ref.size(); ++i) {
       ASSERT_NEAR(tiles[i], ref[i], 1e-5 * scale) << squish::type_name(t) << " m=" << m << " i=" << i;
-      // Int8 activations (or the same tiles when the type has no integer kernel) stay close.
-      ASSERT_NEAR(int8[i], ref[i], 0.03 * scale) << squish::type_name(t) << " m=" << m << " i=" << i;
+      // Int8 activations (or the same tiles when the type has no integer kernel) stay close; F16 /
+      // BF16 decoding (the AVX-512 in-register widening GEMV) is exact up to summation order.
+      const bool half = t == GGMLType::F16 || t == GGMLType::BF16;
+      ASSERT_NEAR(int8[i], ref[i], (half ? 1e-5 : 0.03) * scale) << squish::type_name(t) << " m=" << m << " i=" << i;
     }
   }
 }
