@@ -16,18 +16,32 @@ constexpr int kTileTokens = 8;
 // How a panel's blocks are stored. Block b of a panel sits at b * block_bytes(): first its codes,
 // as unsigned values u (the weight is scale · u + min), 4 consecutive codes of one row per 32-bit
 // lane and the 16 rows side by side:
-//   Nibbles (Q4_0, Q4_1): 4 vectors of 64 bytes; byte row * 4 + c of vector v holds code 8v + c in
-//                         its low nibble and code 8v + 4 + c in its high nibble (256 bytes);
-//   Bytes   (Q8_0):       8 vectors of 64 bytes; byte row * 4 + c of vector v is code 4v + c (512).
+//   Nibbles (Q4_0, Q4_1, Q5_0, Q5_1): 4 vectors of 64 bytes; byte row * 4 + c of vector v holds
+//            code 8v + c in its low nibble and code 8v + 4 + c in its high nibble (256 bytes);
+//            with high_bits (Q5_0, Q5_1) a fifth vector follows whose byte row * 4 + c holds bit 4
+//            of code 8v + c in bit v and bit 4 of code 8v + 4 + c in bit 4 + v (64 bytes);
+//   Bytes   (Q8_0): 8 vectors of 64 bytes; byte row * 4 + c of vector v is code 4v + c (512).
 // Then the 16 rows' F16 scales, then (stored_min) their 16 F16 minimums; without stored_min the
-// minimum is -offset · scale (Q4_0: offset 8, Q8_0: offset 128).
+// minimum is -offset · scale (Q4_0: offset 8, Q5_0: 16, Q8_0: 128).
 struct Layout {
   bool nibbles = true;
+  bool high_bits = false;
   bool stored_min = false;
   float offset = 8.0f;
 
-  size_t code_bytes() const { return nibbles ? 256 : 512; }
+  size_t code_bytes() const { return nibbles ? 256 + (high_bits ? 64 : 0) : 512; }
   size_t block_bytes() const { return code_bytes() + 32 + (stored_min ? 32 : 0); }
+  // Code c (< 32) of panel row r in the block at p.
+  int code(const uint8_t* p, int r, int c) const {
+    if (!nibbles) return p[(c / 4) * 64 + r * 4 + c % 4];
+    const int lane = r * 4 + c % 4, v = c / 8;
+    const bool upper = c % 8 >= 4;
+    int u = upper ? p[v * 64 + lane] >> 4 : p[v * 64 + lane] & 0x0F;
+    if (high_bits) u |= ((p[256 + lane] >> (upper ? 4 + v : v)) & 1) << 4;
+    return u;
+  }
+  // Scale and minimum of panel row r in the block at p.
+  void scale_min(const uint8_t* p, int r, float* scale, float* mn) const;
 };
 
 // One activation row quantized per block of 32: codes q[k], and per block its scale d[b] and

@@ -20,12 +20,12 @@ inline __m512i broadcast4(const int8_t* q) {
   return _mm512_set1_epi32(v);
 }
 
-template <int NA, bool Nibbles, bool StoredMin>
+template <int NA, bool Nibbles, bool HighBits, bool StoredMin>
 void tile(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, const float* bias,
           int nr, float* C, int64_t ldc) {
-  constexpr size_t code_bytes = Nibbles ? 256 : 512;
+  constexpr size_t code_bytes = Nibbles ? 256 + (HighBits ? 64 : 0) : 512;
   constexpr size_t block_bytes = code_bytes + 32 + (StoredMin ? 32 : 0);
-  const __m512i low = _mm512_set1_epi8(0x0F);
+  const __m512i low = _mm512_set1_epi8(0x0F), bit4 = _mm512_set1_epi8(0x10);
   const __m512 neg_offset = _mm512_set1_ps(-L.offset);
   __m512 acc[NA];
 #pragma GCC unroll 8
@@ -38,6 +38,17 @@ void tile(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a
         const __m512i raw = _mm512_loadu_si512(panel + 64 * v);
         w[2 * v] = _mm512_and_si512(raw, low);
         w[2 * v + 1] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low);
+      }
+      if constexpr (HighBits) {  // bit v -> bit 4 of codes 8v..8v+3, bit 4 + v -> of 8v+4..8v+7
+        const __m512i hb = _mm512_loadu_si512(panel + 256);
+        w[0] = _mm512_or_si512(w[0], _mm512_and_si512(_mm512_slli_epi16(hb, 4), bit4));
+        w[2] = _mm512_or_si512(w[2], _mm512_and_si512(_mm512_slli_epi16(hb, 3), bit4));
+        w[4] = _mm512_or_si512(w[4], _mm512_and_si512(_mm512_slli_epi16(hb, 2), bit4));
+        w[6] = _mm512_or_si512(w[6], _mm512_and_si512(_mm512_slli_epi16(hb, 1), bit4));
+        w[1] = _mm512_or_si512(w[1], _mm512_and_si512(hb, bit4));
+        w[3] = _mm512_or_si512(w[3], _mm512_and_si512(_mm512_srli_epi16(hb, 1), bit4));
+        w[5] = _mm512_or_si512(w[5], _mm512_and_si512(_mm512_srli_epi16(hb, 2), bit4));
+        w[7] = _mm512_or_si512(w[7], _mm512_and_si512(_mm512_srli_epi16(hb, 3), bit4));
       }
     } else {
 #pragma GCC unroll 8
@@ -65,16 +76,16 @@ void tile(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a
   for (int i = 0; i < NA; ++i) _mm512_mask_storeu_ps(C + i * ldc, mask, _mm512_add_ps(acc[i], bv));
 }
 
-template <bool Nibbles, bool StoredMin>
+template <bool Nibbles, bool HighBits, bool StoredMin>
 void tile_n(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, int na,
             const float* bias, int nr, float* C, int64_t ldc) {
   switch (na) {
 #define SQUISH_TILE_CASE(N) \
-  case N: return tile<N, Nibbles, StoredMin>(L, panel, blocks, a, bias, nr, C, ldc);
+  case N: return tile<N, Nibbles, HighBits, StoredMin>(L, panel, blocks, a, bias, nr, C, ldc);
     SQUISH_TILE_CASE(1) SQUISH_TILE_CASE(2) SQUISH_TILE_CASE(3) SQUISH_TILE_CASE(4)
     SQUISH_TILE_CASE(5) SQUISH_TILE_CASE(6) SQUISH_TILE_CASE(7)
 #undef SQUISH_TILE_CASE
-    default: return tile<8, Nibbles, StoredMin>(L, panel, blocks, a, bias, nr, C, ldc);
+    default: return tile<8, Nibbles, HighBits, StoredMin>(L, panel, blocks, a, bias, nr, C, ldc);
   }
 }
 
@@ -82,9 +93,13 @@ void tile_n(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow*
 
 void tile_avx512(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, int na,
                  const float* bias, int nr, float* C, int64_t ldc) {
-  if (!L.nibbles) return tile_n<false, false>(L, panel, blocks, a, na, bias, nr, C, ldc);
-  if (L.stored_min) return tile_n<true, true>(L, panel, blocks, a, na, bias, nr, C, ldc);
-  return tile_n<true, false>(L, panel, blocks, a, na, bias, nr, C, ldc);
+  if (!L.nibbles) return tile_n<false, false, false>(L, panel, blocks, a, na, bias, nr, C, ldc);
+  if (L.high_bits) {
+    if (L.stored_min) return tile_n<true, true, true>(L, panel, blocks, a, na, bias, nr, C, ldc);
+    return tile_n<true, true, false>(L, panel, blocks, a, na, bias, nr, C, ldc);
+  }
+  if (L.stored_min) return tile_n<true, false, true>(L, panel, blocks, a, na, bias, nr, C, ldc);
+  return tile_n<true, false, false>(L, panel, blocks, a, na, bias, nr, C, ldc);
 }
 
 void quantize_avx512(const float* x, int64_t k, int8_t* q, float* d, float* ds) {

@@ -16,6 +16,17 @@ namespace squish::kernels {
 
 namespace panels {
 
+void Layout::scale_min(const uint8_t* p, int r, float* scale, float* mn) const {
+  uint16_t h;
+  std::memcpy(&h, p + code_bytes() + 2 * r, 2);
+  *scale = fp16_to_fp32(h);
+  *mn = -offset * *scale;
+  if (stored_min) {
+    std::memcpy(&h, p + code_bytes() + 32 + 2 * r, 2);
+    *mn = fp16_to_fp32(h);
+  }
+}
+
 void tile_scalar(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, int na,
                  const float* bias, int nr, float* C, int64_t ldc) {
   for (int i = 0; i < na; ++i) {
@@ -24,24 +35,9 @@ void tile_scalar(const Layout& L, const uint8_t* panel, int64_t blocks, const Ac
       for (int64_t b = 0; b < blocks; ++b) {
         const uint8_t* p = panel + static_cast<size_t>(b) * L.block_bytes();
         int32_t dot = 0;
-        for (int t = 0; t < kBlock; ++t) {
-          int u;
-          if (L.nibbles) {
-            const uint8_t byte = p[(t / 8) * 64 + r * 4 + t % 4];
-            u = (t % 8) < 4 ? byte & 0x0F : byte >> 4;
-          } else {
-            u = p[(t / 4) * 64 + r * 4 + t % 4];
-          }
-          dot += u * int32_t{a[i].q[b * kBlock + t]};
-        }
-        uint16_t h;
-        std::memcpy(&h, p + L.code_bytes() + 2 * r, 2);
-        const float scale = fp16_to_fp32(h);
-        float mn = -L.offset * scale;
-        if (L.stored_min) {
-          std::memcpy(&h, p + L.code_bytes() + 32 + 2 * r, 2);
-          mn = fp16_to_fp32(h);
-        }
+        for (int t = 0; t < kBlock; ++t) dot += L.code(p, r, t) * int32_t{a[i].q[b * kBlock + t]};
+        float scale, mn;
+        L.scale_min(p, r, &scale, &mn);
         acc = std::fma(static_cast<float>(dot), scale * a[i].d[b], acc);
         acc = std::fma(mn, a[i].ds[b], acc);
       }
@@ -74,15 +70,21 @@ namespace {
 using panels::kBlock;
 using panels::kRows;
 
+bool is_panel_type(GGMLType t) {
+  return t == GGMLType::Q4_0 || t == GGMLType::Q4_1 || t == GGMLType::Q5_0 || t == GGMLType::Q5_1 ||
+         t == GGMLType::Q8_0;
+}
+
 panels::Layout layout_of(GGMLType t) {
   panels::Layout L;
   L.nibbles = t != GGMLType::Q8_0;
-  L.stored_min = t == GGMLType::Q4_1;
-  L.offset = t == GGMLType::Q8_0 ? 128.0f : t == GGMLType::Q4_0 ? 8.0f : 0.0f;
+  L.high_bits = t == GGMLType::Q5_0 || t == GGMLType::Q5_1;
+  L.stored_min = t == GGMLType::Q4_1 || t == GGMLType::Q5_1;
+  L.offset = t == GGMLType::Q8_0 ? 128.0f : t == GGMLType::Q4_0 ? 8.0f : t == GGMLType::Q5_0 ? 16.0f : 0.0f;
   return L;
 }
 
-// Unsigned codes, F16 scale and F16 minimum of block b of one source row.
+// Unsigned codes, F16 scale and F16 minimum (0 where the type has none) of block b of a row.
 void block_codes(GGMLType t, const uint8_t* row, int64_t b, uint8_t* u, uint16_t* scale, uint16_t* mn) {
   *mn = 0;
   if (t == GGMLType::Q8_0) {
@@ -92,19 +94,27 @@ void block_codes(GGMLType t, const uint8_t* row, int64_t b, uint8_t* u, uint16_t
     return;
   }
   const uint8_t* qs;
-  if (t == GGMLType::Q4_1) {
-    const auto& blk = reinterpret_cast<const BlockQ4_1*>(row)[b];
-    qs = blk.qs;
-    *scale = blk.d;
-    *mn = blk.m;
+  uint32_t qh = 0;  // Q5: bit i is bit 4 of element i
+  if (t == GGMLType::Q4_1 || t == GGMLType::Q5_1) {
+    const auto* blk = reinterpret_cast<const BlockQ4_1*>(row) + b;
+    if (t == GGMLType::Q5_1) {
+      const auto& b5 = reinterpret_cast<const BlockQ5_1*>(row)[b];
+      std::memcpy(&qh, b5.qh, 4);
+      qs = b5.qs, *scale = b5.d, *mn = b5.m;
+    } else {
+      qs = blk->qs, *scale = blk->d, *mn = blk->m;
+    }
+  } else if (t == GGMLType::Q5_0) {
+    const auto& b5 = reinterpret_cast<const BlockQ5_0*>(row)[b];
+    std::memcpy(&qh, b5.qh, 4);
+    qs = b5.qs, *scale = b5.d;
   } else {
     const auto& blk = reinterpret_cast<const BlockQ4_0*>(row)[b];
-    qs = blk.qs;
-    *scale = blk.d;
+    qs = blk.qs, *scale = blk.d;
   }
   for (int i = 0; i < kBlock / 2; ++i) {  // low nibbles are elements 0..15, high ones 16..31
-    u[i] = qs[i] & 0x0F;
-    u[i + 16] = qs[i] >> 4;
+    u[i] = static_cast<uint8_t>((qs[i] & 0x0F) | ((qh >> i) & 1) << 4);
+    u[i + 16] = static_cast<uint8_t>((qs[i] >> 4) | ((qh >> (i + 16)) & 1) << 4);
   }
 }
 
@@ -113,12 +123,11 @@ using Quantize = void (*)(const float*, int64_t, int8_t*, float*, float*);
 }  // namespace
 
 bool block_panels_supported(GGMLType t, int64_t k, Isa isa) {
-  const bool type_ok = t == GGMLType::Q4_0 || t == GGMLType::Q4_1 || t == GGMLType::Q8_0;
-  return type_ok && k > 0 && k % kBlock == 0 && isa == Isa::Avx512;
+  return is_panel_type(t) && k > 0 && k % kBlock == 0 && isa == Isa::Avx512;
 }
 
 BlockPanels make_block_panels(GGMLType t, const void* W, int64_t n, int64_t k) {
-  if (!(t == GGMLType::Q4_0 || t == GGMLType::Q4_1 || t == GGMLType::Q8_0) || k % kBlock != 0)
+  if (!is_panel_type(t) || k % kBlock != 0)
     throw Error("block_panels", "cannot repack " + type_name(t) + " rows of " + std::to_string(k));
   const panels::Layout L = layout_of(t);
   const int64_t np = (n + kRows - 1) / kRows, nb = k / kBlock;
@@ -138,10 +147,14 @@ BlockPanels make_block_panels(GGMLType t, const void* W, int64_t n, int64_t k) {
           uint16_t scale, mn;
           block_codes(t, src + static_cast<size_t>(p * kRows + r) * rb, b, u, &scale, &mn);
           for (int c = 0; c < kBlock; ++c) {
-            if (L.nibbles)
-              dst[(c / 8) * 64 + r * 4 + c % 4] |= static_cast<uint8_t>(u[c] << ((c % 8) < 4 ? 0 : 4));
-            else
-              dst[(c / 4) * 64 + r * 4 + c % 4] = u[c];
+            const int lane = r * 4 + c % 4, v = c / 8;
+            const bool upper = c % 8 >= 4;
+            if (!L.nibbles) {
+              dst[(c / 4) * 64 + lane] = u[c];
+              continue;
+            }
+            dst[v * 64 + lane] |= static_cast<uint8_t>((u[c] & 0x0F) << (upper ? 4 : 0));
+            if (L.high_bits) dst[256 + lane] |= static_cast<uint8_t>(((u[c] >> 4) & 1) << (upper ? 4 + v : v));
           }
           std::memcpy(dst + L.code_bytes() + 2 * r, &scale, 2);
           if (L.stored_min) std::memcpy(dst + L.code_bytes() + 32 + 2 * r, &mn, 2);
@@ -154,27 +167,13 @@ BlockPanels make_block_panels(GGMLType t, const void* W, int64_t n, int64_t k) {
 
 void block_panel_row_f32(const BlockPanels& P, int64_t r, float* dst) {
   const panels::Layout L = layout_of(P.type);
-  const int64_t nb = P.cols / kBlock, p = r / kRows, row = r % kRows;
+  const int64_t nb = P.cols / kBlock, p = r / kRows;
+  const int row = static_cast<int>(r % kRows);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = P.data.data() + static_cast<size_t>(p * nb + b) * L.block_bytes();
-    uint16_t h;
-    std::memcpy(&h, blk + L.code_bytes() + 2 * row, 2);
-    const float scale = fp16_to_fp32(h);
-    float mn = -L.offset * scale;
-    if (L.stored_min) {
-      std::memcpy(&h, blk + L.code_bytes() + 32 + 2 * row, 2);
-      mn = fp16_to_fp32(h);
-    }
-    for (int c = 0; c < kBlock; ++c) {
-      int u;
-      if (L.nibbles) {
-        const uint8_t byte = blk[(c / 8) * 64 + row * 4 + c % 4];
-        u = (c % 8) < 4 ? byte & 0x0F : byte >> 4;
-      } else {
-        u = blk[(c / 4) * 64 + row * 4 + c % 4];
-      }
-      dst[b * kBlock + c] = scale * static_cast<float>(u) + mn;
-    }
+    float scale, mn;
+    L.scale_min(blk, row, &scale, &mn);
+    for (int c = 0; c < kBlock; ++c) dst[b * kBlock + c] = scale * static_cast<float>(L.code(blk, row, c)) + mn;
   }
 }
 

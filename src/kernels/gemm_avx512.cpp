@@ -13,8 +13,18 @@
 namespace squish::kernels {
 namespace {
 
-constexpr int64_t KC = 512;  // k block: a 6x512 activation tile plus 4x512 weights fit in L1
+constexpr int64_t KC = 2048;  // k block: whole rows for these models (fewer horizontal sums)
 constexpr int64_t MB = 96;   // activation rows per L2 block
+
+// The four horizontal sums of a0..a3, in that order.
+inline __m128 reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+  const __m512 t0 = _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1));  // a0 a1 a0 a1
+  const __m512 t1 = _mm512_add_ps(_mm512_unpacklo_ps(a2, a3), _mm512_unpackhi_ps(a2, a3));  // a2 a3 a2 a3
+  const __m512 t = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t1))),
+                                 _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t1))));
+  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(t), _mm512_extractf32x8_ps(t, 1));
+  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
 
 // C[MR x NR] (+)= A[MR x kc] · W[NR x kc]ᵀ; on the first k block C is set (plus bias), after that
 // accumulated.
@@ -49,6 +59,16 @@ void tile(const float* A, int64_t lda, const float* W, int64_t ldw, float* C, in
 #pragma GCC unroll 8
       for (int r = 0; r < NR; ++r) acc[i][r] = _mm512_fmadd_ps(a, w[r], acc[i][r]);
     }
+  }
+  if constexpr (NR == 4) {
+    const __m128 b4 = bias ? _mm_loadu_ps(bias) : _mm_setzero_ps();
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const __m128 s = reduce4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+      float* c = C + i * ldc;
+      _mm_storeu_ps(c, _mm_add_ps(s, first ? b4 : _mm_loadu_ps(c)));
+    }
+    return;
   }
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i)

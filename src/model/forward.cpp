@@ -13,6 +13,7 @@
 #include "squish/kernels/gemm.h"
 #include "squish/kernels/quant_matmul.h"
 #include "squish/kernels/scaled_matrix.h"
+#include "squish/kernels/softmax.h"
 
 namespace squish {
 
@@ -121,22 +122,7 @@ void decoder_layer(const ModelConfig& c, const LayerWeights& L, int64_t il, Sess
           float* row = s.data() + i * nk;
           // Keys jlo + [a, z) are visible: causal, and within the window on sliding layers.
           const int64_t a = (swa ? std::max(jlo, pos - window + 1) : jlo) - jlo, z = pos + 1 - jlo;
-          float mx = -INFINITY;
-          for (int64_t j = a; j < z; ++j) {
-            float val = row[j] * kq_scale;
-            if (softcap > 0.f) val = softcap * std::tanh(val / softcap);
-            row[j] = val;
-            mx = std::max(mx, val);
-          }
-          double sum = 0.0;
-          for (int64_t j = a; j < z; ++j) {
-            row[j] = std::exp(row[j] - mx);
-            sum += row[j];
-          }
-          const float inv = static_cast<float>(1.0 / sum);
-          for (int64_t j = 0; j < a; ++j) row[j] = 0.f;
-          for (int64_t j = a; j < z; ++j) row[j] *= inv;
-          for (int64_t j = z; j < nk; ++j) row[j] = 0.f;
+          kernels::softmax_row(row, a, z, nk, kq_scale, softcap);
         }
         int64_t ldv = 0;
         const float* vt = cache.values_t(cl, g, jlo, jhi, vbuf, &ldv);

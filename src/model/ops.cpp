@@ -6,6 +6,8 @@
 
 #include "squish/common/parallel.h"
 #include "squish/formats/half.h"
+#include "squish/kernels/quant_dot.h"
+#include "ops_avx512.h"
 
 namespace squish::ops {
 
@@ -89,6 +91,7 @@ const std::vector<float>& gelu_table() {
 
 void geglu(float* g, const float* u, int64_t n) {
   const float* table = gelu_table().data();
+  if (kernels::active_isa() == kernels::Isa::Avx512) return geglu_avx512(table, g, u, n);
   for (int64_t i = 0; i < n; ++i) {
     const float x = g[i];
     if (x <= -10.f)

@@ -63,7 +63,7 @@ bool reproduces(const kernels::ScaledMatrix& M, const std::vector<float>& v) {
   return true;
 }
 
-// Repacks w's GGUF rows for the panel kernel where it has one (Q4_0 / Q4_1 / Q8_0 with AVX-512
+// Repacks w's GGUF rows for the panel kernel where it has one (Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 with AVX-512
 // VNNI); SQUISH_QUANT_PATH=int8|f32 keeps the row kernels instead.
 void add_panels(Weight& w) {
   if (!w.is_packed() || w.panels || kernels::default_quant_path() != kernels::QuantPath::Auto) return;

@@ -1,4 +1,4 @@
-// GGUF Q4_0 / Q4_1 / Q8_0 rows repacked into 16-row panels (BlockPanels): the panels hold the
+// GGUF Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 rows repacked into 16-row panels (BlockPanels): the panels hold the
 // source rows' values bit for bit, the AVX-512 VNNI tiles and activation quantizer equal the scalar
 // reference bit for bit, and the product equals the integer dots of the row kernels (quant_dot)
 // and, up to int8 activation rounding, the F32 product of the dequantized weights.
@@ -20,7 +20,7 @@ using squish::GGMLType;
 
 namespace {
 
-const GGMLType kTypes[] = {GGMLType::Q4_0, GGMLType::Q4_1, GGMLType::Q8_0};
+const GGMLType kTypes[] = {GGMLType::Q4_0, GGMLType::Q4_1, GGMLType::Q5_0, GGMLType::Q5_1, GGMLType::Q8_0};
 
 std::vector<float> random_values(int64_t n, uint32_t seed) {
   std::mt19937 rng(seed);

@@ -1,9 +1,10 @@
-// GGUF Q4_0 / Q4_1 / Q8_0 weights repacked once at load into panels of 16 rows interleaved by 4
-// codes (as llama.cpp's CPU "repack" buffers reorder blocks for its own kernels), so one AVX-512
-// VNNI vpdpbusd multiplies 4 codes of 16 weight rows by 4 int8 activation codes. Every 32-code
-// block keeps its F16 scale (and Q4_1 minimum): the values are those of the file, bit for bit, and
-// the panels hold as many bytes as the file's rows. Activations are quantized per block of 32 as
-// llama.cpp's Q8_0 activations are; prompts and decoding both run on these integer dots.
+// GGUF Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 weights repacked once at load into panels of 16 rows
+// interleaved by 4 codes (as llama.cpp's CPU "repack" buffers reorder blocks for its own
+// kernels), so one AVX-512 VNNI vpdpbusd multiplies 4 codes of 16 weight rows by 4 int8 activation
+// codes. Every 32-code block keeps its F16 scale (and Q4_1 / Q5_1 minimum): the values are those
+// of the file, bit for bit, and whole panels hold as many bytes as the file's rows. Activations
+// are quantized per block of 32 as llama.cpp's Q8_0 activations are; prompts and decoding both
+// run on these integer dots.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -16,7 +17,7 @@ namespace squish::kernels {
 
 // A rows x cols GGUF weight matrix in 16-row panels (layout: src/kernels/block_panel_kernels.h).
 struct BlockPanels {
-  GGMLType type = GGMLType::Q4_0;  // the GGUF type the rows came from (Q4_0, Q4_1 or Q8_0)
+  GGMLType type = GGMLType::Q4_0;  // the GGUF type the rows came from (Q4_0 ... Q5_1, Q8_0)
   int64_t rows = 0, cols = 0;
   std::vector<uint8_t> data;       // panels, one after another
 
@@ -24,8 +25,9 @@ struct BlockPanels {
   size_t bytes() const { return data.size(); }
 };
 
-// Whether make_block_panels takes rows of type t with k elements (Q4_0 / Q4_1 / Q8_0, k a multiple
-// of 32) and the given ISA has the panel kernel (AVX-512 VNNI; the scalar reference always exists).
+// Whether make_block_panels takes rows of type t with k elements (Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0,
+// k a multiple of 32) and the given ISA has the panel kernel (AVX-512 VNNI; the scalar reference
+// always exists).
 bool block_panels_supported(GGMLType t, int64_t k, Isa isa = active_isa());
 
 // Repacks n rows of type t (row_bytes(t, k) bytes each) into panels; multi-threaded over panels.
