@@ -47,18 +47,12 @@ void tile_scalar(const Layout& L, const uint8_t* panel, int64_t blocks, const Ac
 }
 
 void quantize_scalar(const float* x, int64_t k, int8_t* q, float* d, float* ds) {
+  BlockQ8_0 blk;  // the rule of the row kernels' activations, one block at a time
   for (int64_t b = 0; b < k / kBlock; ++b) {
-    const float* xb = x + b * kBlock;
-    float amax = 0.0f;
-    for (int i = 0; i < kBlock; ++i) amax = std::fmax(amax, std::fabs(xb[i]));
-    const float e = amax / 127.0f;
-    const float inv = e > 0.0f ? 1.0f / e : 0.0f;
+    quantize_activations_q8_0(x + b * kBlock, &blk, kBlock);
     int32_t sum = 0;
-    for (int i = 0; i < kBlock; ++i) {
-      q[b * kBlock + i] = static_cast<int8_t>(std::lrintf(xb[i] * inv));
-      sum += q[b * kBlock + i];
-    }
-    d[b] = fp16_to_fp32(fp32_to_fp16(e));
+    for (int i = 0; i < kBlock; ++i) sum += q[b * kBlock + i] = blk.qs[i];
+    d[b] = fp16_to_fp32(blk.d);
     ds[b] = d[b] * static_cast<float>(sum);
   }
 }
