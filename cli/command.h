@@ -1,6 +1,7 @@
 // Subcommand registration: each cli/cmd_*.cpp adds its subcommand through a static registrar.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -63,7 +64,13 @@ inline void add_weights_option(CLI::App* cmd, WeightArgs& value) {
       ->capture_default_str();
   cmd->add_option("--llm-int8-threshold", value.llm_int8_threshold,
                   "llm-int8: input columns with any |x| above this go through F32")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Validator(
+          [](const std::string& v) {
+            char* end = nullptr;
+            const double x = std::strtod(v.c_str(), &end);
+            return end != v.c_str() && *end == '\0' && x > 0 ? std::string() : "must be a positive number, got " + v;
+          },
+          "POSITIVE"))
       ->capture_default_str();
 }
 

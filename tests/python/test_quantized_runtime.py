@@ -87,3 +87,12 @@ def test_int8_activation_path_tracks_llamacpp(tmp_path, mix):
     assert abs(ours["ppl"] / theirs - 1) < 1e-2
     assert abs(ours["ppl"] / exact["ppl"] - 1) < 1.5e-2
     assert ours["ppl"] != exact["ppl"]  # the activations really are rounded
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "abc"])
+def test_bad_llm_int8_threshold_is_one_line(value):
+    p = run_squish("perplexity", SMOLLM2, "--convert", "llm-int8", "--llm-int8-threshold", value, check=False)
+    assert p.returncode != 0
+    err = p.stderr.strip()
+    assert len(err.splitlines()) <= 2 and "--llm-int8-threshold" in err and f"got {value}" in err, err
+    assert len(err.splitlines()[0]) < 120, err
