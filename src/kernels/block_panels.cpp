@@ -1,4 +1,4 @@
-// block_panels: GGUF Q4_0 / Q4_1 / Q8_0 rows repacked into 16-row panels, the scalar reference
+// block_panels: GGUF Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 rows repacked into 16-row panels, the scalar reference
 // kernels, and the multi-threaded matmul that runs the panel tiles.
 #include "squish/kernels/block_panels.h"
 
@@ -89,15 +89,13 @@ void block_codes(GGMLType t, const uint8_t* row, int64_t b, uint8_t* u, uint16_t
   }
   const uint8_t* qs;
   uint32_t qh = 0;  // Q5: bit i is bit 4 of element i
-  if (t == GGMLType::Q4_1 || t == GGMLType::Q5_1) {
-    const auto* blk = reinterpret_cast<const BlockQ4_1*>(row) + b;
-    if (t == GGMLType::Q5_1) {
-      const auto& b5 = reinterpret_cast<const BlockQ5_1*>(row)[b];
-      std::memcpy(&qh, b5.qh, 4);
-      qs = b5.qs, *scale = b5.d, *mn = b5.m;
-    } else {
-      qs = blk->qs, *scale = blk->d, *mn = blk->m;
-    }
+  if (t == GGMLType::Q5_1) {
+    const auto& b5 = reinterpret_cast<const BlockQ5_1*>(row)[b];
+    std::memcpy(&qh, b5.qh, 4);
+    qs = b5.qs, *scale = b5.d, *mn = b5.m;
+  } else if (t == GGMLType::Q4_1) {
+    const auto& blk = reinterpret_cast<const BlockQ4_1*>(row)[b];
+    qs = blk.qs, *scale = blk.d, *mn = blk.m;
   } else if (t == GGMLType::Q5_0) {
     const auto& b5 = reinterpret_cast<const BlockQ5_0*>(row)[b];
     std::memcpy(&qh, b5.qh, 4);

@@ -1,5 +1,8 @@
 // AVX-512 F16 (vcvtph2ps) / BF16 (shift into the high half) weight rows times up to 4 F32
 // activation rows, 16 elements per step.
+// GCC 12 flags its own undefined upper lanes inside the widening / reduce intrinsics as uninitialised.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include "half_gemv.h"

@@ -1,5 +1,8 @@
 // AVX-512 softmax of one attention score row: max, exp by range reduction and a degree-6
 // polynomial (Cephes' expf coefficients), sum, scale.
+// GCC 12 flags its own _mm512_undefined_ps() inside the reduce / max intrinsics as uninitialised.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <cmath>

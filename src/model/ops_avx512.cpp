@@ -1,4 +1,7 @@
 // AVX-512 versions of element-wise forward-pass operations (ops.h), equal to the portable ones.
+// GCC 12 flags its own undefined upper lanes inside the widening / reduce intrinsics as uninitialised.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include "ops_avx512.h"
