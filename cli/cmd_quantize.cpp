@@ -123,7 +123,7 @@ void run_checkpoint(const QuantizeArgs& a) {
       std::fprintf(stderr, "%-28s %-18s relative output error %.6f (plain rounding %.6f)\n", l.tensor.c_str(),
                    l.method.c_str(), l.rel_error, l.rel_error_rtn);
   print_engine(rep);
-  std::printf("wrote %s (%zu quantized linears, %s)\n", a.output.c_str(), rep.result.matrices.size(), a.format.c_str());
+  std::printf("wrote %s (%zu quantized linears, %s)\n", a.output.c_str(), rep.n_matrices, a.format.c_str());
 }
 
 void run_gguf(const QuantizeArgs& a) {

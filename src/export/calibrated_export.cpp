@@ -18,6 +18,7 @@ namespace {
 std::shared_ptr<const Model> load_for_calibration(const std::string& input) {
   LoadOptions lo;
   lo.keep_quantized = true;  // GGUF blocks stay mapped; the engine dequantizes one layer at a time
+  lo.repack = false;         // no second, panel-layout copy of the weights
   return Model::load(input, lo);
 }
 
@@ -35,11 +36,19 @@ QuantizeReport quantize_calibrated_gguf(const std::string& input, const std::str
   if (!qopt.overwrite && fs::exists(out_path, ec)) throw Error(out_path, "output exists (use --force to overwrite)");
   if (eopt.state_dir.empty()) eopt.state_dir = out_path + ".partial";
   const auto source = open_model_source(input);
-  const auto model = load_for_calibration(input);
-  GgufLayerQuantizer quantizer(gguf_tensor_types(*source, qopt), qopt.imatrix, qopt.gptq_damp, qopt.gptq_measure);
-  EngineReport rep = run_calibration(model, quantizer, eopt);
-  qopt.encoded = &rep.result.blocks;
+  eopt.gather_results = false;
+  EngineReport rep;
+  {  // the model (its mapping too) is released before the output is written
+    const auto model = load_for_calibration(input);
+    GgufLayerQuantizer quantizer(gguf_tensor_types(*source, qopt), qopt.imatrix, qopt.gptq_damp, qopt.gptq_measure);
+    rep = run_calibration(model, quantizer, eopt);
+  }
+  const LayerResultFiles results(rep.layer_files);
+  qopt.encoded = [&results](const std::string& name) { return results.block(name); };
   const QuantizeReport q = quantize_to_gguf(*source, out_path, qopt);
+  rep.result = results.summary();
+  rep.n_blocks = results.n_blocks();
+  rep.peak_rss = peak_rss_bytes();
   remove_state(eopt.state_dir);
   if (engine_report) *engine_report = std::move(rep);
   return q;
@@ -76,11 +85,17 @@ EngineReport write_calibrated_checkpoint(const std::string& input, const Recipe&
   if (eopt.state_dir.empty()) eopt.state_dir = copt.out_dir + ".partial";
   const auto source = open_model_source(input);
   check_recipe_for_source(*source, recipe, input);
-  const auto model = load_for_calibration(input);
-  RecipeQuantizer quantizer(recipe, model->config(), measure);
   eopt.calib.path = recipe.calib_path.empty() ? eopt.calib.path : recipe.calib_path;
-  EngineReport rep = run_calibration(model, quantizer, eopt);
-
+  eopt.gather_results = false;
+  EngineReport rep;
+  {  // the model (its mapping too) is released before the output is written
+    const auto model = load_for_calibration(input);
+    RecipeQuantizer quantizer(recipe, model->config(), measure);
+    rep = run_calibration(model, quantizer, eopt);
+  }
+  const LayerResultFiles results(rep.layer_files);
+  rep.result = results.summary();
+  rep.n_matrices = results.matrix_shapes().size();
   if (recipe.activations == InputQuant::Int8PerToken || recipe.activations == InputQuant::Fp8PerToken)
     copt.activations = ActivationQuant::DynamicPerToken;
   else if (recipe.activations != InputQuant::None)
@@ -88,7 +103,11 @@ EngineReport write_calibrated_checkpoint(const std::string& input, const Recipe&
   copt.input_scales = rep.result.input_scales;
   copt.notes["recipe"] = describe_recipe(recipe);
   const auto src = overlay_source(*source, rep.result.replaced);
-  write_checkpoint(*src, rep.result.matrices, copt);
+  QuantizedTensors q;  // read back one layer at a time
+  q.shapes = &results.matrix_shapes();
+  q.get = [&results](const std::string& name) { return results.matrix(name); };
+  write_checkpoint(*src, q, copt);
+  rep.peak_rss = peak_rss_bytes();
   remove_state(eopt.state_dir);
   return rep;
 }

@@ -306,35 +306,40 @@ void write_dequantized_reference(const ModelSource& src,
 
 void write_checkpoint(const ModelSource& src, const std::map<std::string, QuantizedMatrix>& quantized,
                       const CheckpointOptions& opt) {
+  QuantizedTensors q;
+  q.shapes = &quantized;
+  q.get = [&quantized](const std::string& name) { return &quantized.at(name); };
+  write_checkpoint(src, q, opt);
+}
+
+void write_checkpoint(const ModelSource& src, const QuantizedTensors& quantized, const CheckpointOptions& opt) {
   const std::string arch = source_arch(src);
   const STDType dtype = checkpoint_dtype(opt.dtype);
   std::unique_ptr<CheckpointAdapter> adapter;
   if (opt.format == CheckpointFormat::CompressedTensors) adapter = make_compressed_tensors_adapter(opt);
   else if (opt.format == CheckpointFormat::Gptq) adapter = make_gptq_adapter(opt);
   else if (opt.format == CheckpointFormat::Awq) adapter = make_awq_adapter(opt);
-  else if (!quantized.empty())
-    throw Error(opt.out_dir, "format 'unquantized' given quantized tensors");
+  const std::map<std::string, QuantizedMatrix> none;
+  const auto& shapes = quantized.shapes ? *quantized.shapes : none;
+  if (!adapter && !shapes.empty()) throw Error(opt.out_dir, "format 'unquantized' given quantized tensors");
 
-  // Quantized linears in HF order, checked before any long work.
-  std::map<std::string, QuantizedMatrix> stored;
+  // Quantized linears in HF order, checked (spec and shape) before any long work; the values are
+  // checked again as each is written.
   std::vector<QuantizedLinear> linears;
-  for (const auto& [g, q] : quantized) {
+  for (const auto& [g, q] : shapes) {
     const SourceTensor* t = find_tensor(src, g);
     if (!t) throw Error(src.path(), "quantized tensor " + g + " is not in the model");
     if (t->shape.size() != 2 || t->shape[0] != q.cols || t->shape[1] != q.rows)
       throw Error(src.path(), "quantized tensor " + g + " has the wrong shape");
     const std::string hf = hf_tensor_name(arch, g);
     if (!is_linear(hf)) throw Error(src.path(), "quantized tensor " + g + " is not a linear weight");
-    QuantizedMatrix m = stored_matrix(q, opt);
-    if (const int64_t heads = permuted_heads(src, arch, g)) m = unpermute_rows(m, heads);
-    auto it = stored.emplace(g, std::move(m)).first;
-    linears.push_back({g, module_of(hf), &it->second});
+    linears.push_back({g, module_of(hf), &q});  // config() reads spec and g_idx only
     adapter->check(linears.back());
   }
   const std::string tmp = make_temp_dir(opt);
   TempDirGuard guard{tmp};
 
-  SafeTensorsWriter w;
+  SafeTensorsWriter w(tmp, opt.shard_bytes);
   std::vector<std::string> unquantized_linears;
   const bool tied = find_tensor(src, "output.weight") == nullptr;
   int64_t n_vocab = 0;
@@ -342,16 +347,30 @@ void write_checkpoint(const ModelSource& src, const std::map<std::string, Quanti
     const SourceTensor& t = src.tensors()[i];
     const std::string hf = hf_tensor_name(arch, t.name);
     if (t.name == "token_embd.weight") n_vocab = t.shape.size() > 1 ? t.shape[1] : 0;
-    if (const auto it = stored.find(t.name); it != stored.end()) {
-      for (const auto& l : linears)
-        if (l.gguf_name == t.name) adapter->add(w, l);
+    if (shapes.count(t.name)) {
+      const QuantizedMatrix* full = quantized.get(t.name);
+      if (!full) throw Error(src.path(), "quantized tensor " + t.name + " could not be read back");
+      QuantizedMatrix m = stored_matrix(*full, opt);
+      if (const int64_t heads = permuted_heads(src, arch, t.name)) m = unpermute_rows(m, heads);
+      const QuantizedLinear l{t.name, module_of(hf), &m};
+      adapter->check(l);
+      adapter->add(w, l);
       continue;
     }
     if (is_linear(hf)) unquantized_linears.push_back(module_of(hf));
     const int64_t n = t.n_elements(), rows = t.n_rows(), cols = t.shape[0];
+    std::vector<int64_t> shape(t.shape.rbegin(), t.shape.rend());
+    const int64_t heads = permuted_heads(src, arch, t.name);
+    const bool gemma_norm = arch == "gemma3" && ends_with(t.name, "norm.weight");
+    if (!heads && !gemma_norm) {  // streamed a slice of rows at a time (the embeddings are the largest)
+      const auto reader = src.rows_f32(i);
+      w.add_f32_rows(hf, dtype, shape, rows, cols,
+                     [&reader](int64_t r0, int64_t nr, float* dst) { reader->read(r0, nr, dst); });
+      continue;
+    }
     std::vector<float> v(static_cast<size_t>(n));
     src.rows_f32(i)->read(0, rows, v.data());
-    if (const int64_t heads = permuted_heads(src, arch, t.name)) {
+    if (heads) {
       // 2-D: rows are output rows; 1-D bias: each element is a "row".
       const bool vec = t.shape.size() == 1;
       const int64_t r_n = vec ? n : rows, c_n = vec ? 1 : cols, hd = r_n / heads;
@@ -360,9 +379,8 @@ void write_checkpoint(const ModelSource& src, const std::map<std::string, Quanti
         std::copy_n(v.begin() + r * c_n, c_n, o.begin() + hf_row_of(r, hd) * c_n);
       v.swap(o);
     }
-    if (arch == "gemma3" && ends_with(t.name, "norm.weight"))
+    if (gemma_norm)
       for (float& x : v) x -= 1.f;
-    std::vector<int64_t> shape(t.shape.rbegin(), t.shape.rend());
     w.add_f32(hf, dtype, shape, v.data());
   }
   if (tied) unquantized_linears.push_back("lm_head");  // transformers' tied lm_head stays dense

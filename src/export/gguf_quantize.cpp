@@ -203,9 +203,7 @@ QuantizeReport quantize_to_gguf(const ModelSource& source, const std::string& ou
     qt.bytes_in = can_dequantize(t.type) || t.type == GGMLType::F32
                       ? static_cast<uint64_t>(rows) * row_bytes(t.type, cols) : 0;
     const uint8_t* raw = source.raw_data(i);
-    const EncodedTensor* enc = nullptr;
-    if (opt.encoded)
-      if (const auto it = opt.encoded->find(t.name); it != opt.encoded->end()) enc = &it->second;
+    const EncodedTensor* enc = opt.encoded ? opt.encoded(t.name) : nullptr;
     if (enc) {  // encoded by the calibration engine
       if (enc->type != to || enc->bytes.size() != qt.bytes_out)
         throw Error(out_path, "calibrated tensor " + t.name + " does not have the mix's type " + type_name(to));

@@ -103,6 +103,7 @@ void convert_linears(ModelWeights& weights, const LoadOptions& o) {
           fp8 ? ScaledFormat::Fp8E4M3 : ScaledFormat::Int8, w->data.data(), w->rows(), w->cols()));
       if (reproduces(*M, w->data)) hold(*w, std::move(M), false);
     }
+    if (!o.repack) return;
     for (Weight* w : decoder_linears(weights)) add_panels(*w);
     add_panels(weights.output.empty() ? weights.token_embd : weights.output);  // the lm_head
     return;

@@ -43,6 +43,7 @@ LayerWeights f32_layer(const LayerWeights& src) {
     for (int64_t r = 0; r < w->rows(); ++r) w->row_f32(r, v.data() + r * w->cols());
     w->data = std::move(v);
     w->packed = nullptr;
+    w->panels = nullptr;  // a repacked copy would still run the original values
     w->type = GGMLType::F32;
   }
   return out;
@@ -138,6 +139,7 @@ EngineReport run_calibration(const std::shared_ptr<const Model>& model, LayerQua
 
   // The state directory: created fresh, or taken over on --resume when it belongs to this run.
   const bool own_tmp = opt.state_dir.empty();
+  if (own_tmp && !opt.gather_results) throw Error("", "results left in layer files need a state directory");
   const std::string dir = own_tmp ? (fs::temp_directory_path() / ("squish-calib-" + std::to_string(::getpid()))).string()
                                   : opt.state_dir;
   const std::string fp = fingerprint_of(*model, quantizer, opt.calib, ns);
@@ -185,9 +187,10 @@ EngineReport run_calibration(const std::shared_ptr<const Model>& model, LayerQua
     }
   }
 
-  const int64_t steps = c.n_layer * 2 * ns;
+  const bool observe = quantizer.stats_options().observe;
+  const int64_t passes = observe ? 2 : 1, steps = c.n_layer * passes * ns;
   Progress bar("calibrate layers", opt.progress ? steps : 0);
-  bar.set(st.layers_done * 2 * ns);
+  bar.set(st.layers_done * passes * ns);
   const char* kill_after = std::getenv("SQUISH_TEST_KILL_AFTER_LAYER");  // tests: die like kill -9
   for (int64_t il = st.layers_done; il < c.n_layer; ++il) {
     LayerWeights L = f32_layer(W.layers[static_cast<size_t>(il)]);
@@ -195,7 +198,7 @@ EngineReport run_calibration(const std::shared_ptr<const Model>& model, LayerQua
     so.total_tokens = ns * len;
     LayerStats stats(so);
     const LinearObserver obs = stats.observer();
-    for (int64_t s = 0; s < ns; ++s) {  // statistics on the inputs the quantized layers before produce
+    for (int64_t s = 0; s < ns && observe; ++s) {  // statistics on the inputs the quantized layers before produce
       cur->read(s, buf.data());
       pass.run(L, il, buf.data(), len, &obs);
       bar.add();
@@ -219,7 +222,11 @@ EngineReport run_calibration(const std::shared_ptr<const Model>& model, LayerQua
   bar.finish();
   // Results stay on disk until every layer is done, so calibration memory does not grow with depth.
   rep.peak_rss = peak_rss_bytes();
-  for (int64_t il = 0; il < c.n_layer; ++il) rep.result.merge(LayerResult::load(layer_file(dir, il)));
+  for (int64_t il = 0; il < c.n_layer; ++il) rep.layer_files.push_back(layer_file(dir, il));
+  if (opt.gather_results) {
+    for (const std::string& f : rep.layer_files) rep.result.merge(LayerResult::load(f));
+    rep.n_matrices = rep.result.matrices.size(), rep.n_blocks = rep.result.blocks.size();
+  }
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;
 }

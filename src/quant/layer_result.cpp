@@ -176,4 +176,45 @@ LayerResult LayerResult::load(const std::string& path) {
   return r;
 }
 
+LayerResultFiles::LayerResultFiles(std::vector<std::string> files) : files_(std::move(files)) {
+  for (size_t i = 0; i < files_.size(); ++i) {
+    LayerResult r = LayerResult::load(files_[i]);
+    for (auto& [name, q] : r.matrices) {
+      matrix_file_[name] = i;
+      QuantizedMatrix shell;
+      shell.spec = q.spec, shell.rows = q.rows, shell.cols = q.cols, shell.group = q.group;
+      shell.g_idx = std::move(q.g_idx);
+      shapes_.insert_or_assign(name, std::move(shell));
+    }
+    for (const auto& [name, b] : r.blocks) block_file_[name] = i;
+    r.matrices.clear(), r.blocks.clear();
+    summary_.merge(std::move(r));
+  }
+}
+
+const LayerResult& LayerResultFiles::layer(size_t file) const {
+  if (cached_ != file) {
+    cache_ = LayerResult{};  // release the previous layer before reading the next
+    cache_ = LayerResult::load(files_[file]);
+    cached_ = file;
+  }
+  return cache_;
+}
+
+const QuantizedMatrix* LayerResultFiles::matrix(const std::string& name) const {
+  const auto it = matrix_file_.find(name);
+  if (it == matrix_file_.end()) return nullptr;
+  const auto& m = layer(it->second).matrices;
+  const auto q = m.find(name);
+  return q == m.end() ? nullptr : &q->second;
+}
+
+const EncodedTensor* LayerResultFiles::block(const std::string& name) const {
+  const auto it = block_file_.find(name);
+  if (it == block_file_.end()) return nullptr;
+  const auto& m = layer(it->second).blocks;
+  const auto b = m.find(name);
+  return b == m.end() ? nullptr : &b->second;
+}
+
 }  // namespace squish

@@ -82,6 +82,9 @@ LayerStatsOptions RecipeQuantizer::stats_options() const {
   LayerStatsOptions o;
   o.hessian = measure_ || has(recipe_, Modifier::Kind::Gptq);
   o.keep_rows = has(recipe_, Modifier::Kind::Awq) ? 4096 : 0;
+  // Plain rounding of weights with dynamic (or no) activation scales reads no statistics.
+  const bool static_inputs = recipe_.activations == InputQuant::Int8Static || recipe_.activations == InputQuant::Fp8Static;
+  o.observe = o.hessian || o.keep_rows > 0 || has(recipe_, Modifier::Kind::SmoothQuant) || static_inputs;
   return o;
 }
 

@@ -164,6 +164,39 @@ TEST(CalibrationEngine, SpilledActivationsGiveIdenticalResults) {
   EXPECT_GT(b.peak_rss, 0u);
 }
 
+TEST(CalibrationEngine, LayerFilesStreamWhatGatheringMerges) {
+  const auto model = tiny("tiny_llama.gguf");
+  RoundingQuantizer q1, q2;
+  const EngineReport merged = run_calibration(model, q1, small_run(test::temp_dir() + "/merged"));
+  EngineOptions o = small_run(test::temp_dir() + "/files");
+  o.gather_results = false;
+  const EngineReport rep = run_calibration(model, q2, o);
+  EXPECT_TRUE(rep.result.matrices.empty());
+  ASSERT_EQ(rep.layer_files.size(), static_cast<size_t>(model->config().n_layer));
+  const LayerResultFiles files(rep.layer_files);
+  EXPECT_EQ(files.summary().replaced, merged.result.replaced);
+  EXPECT_EQ(files.summary().reports.size(), merged.result.reports.size());
+  EXPECT_TRUE(files.summary().matrices.empty());
+  ASSERT_EQ(files.matrix_shapes().size(), merged.result.matrices.size());
+  // Read back in an order that switches layers every time: each is the merged one.
+  for (const auto& [name, shape] : files.matrix_shapes()) {
+    EXPECT_TRUE(shape.codes.empty()) << name;
+    const QuantizedMatrix* m = files.matrix(name);
+    ASSERT_NE(m, nullptr) << name;
+    const QuantizedMatrix& want = merged.result.matrices.at(name);
+    EXPECT_EQ(m->rows, want.rows);
+    EXPECT_EQ(m->codes, want.codes) << name;
+    EXPECT_EQ(m->scales, want.scales) << name;
+  }
+  EXPECT_EQ(files.matrix("blk.0.no_such.weight"), nullptr);
+  EXPECT_EQ(files.block("blk.0.attn_q.weight"), nullptr);
+  // Without a state directory the files would vanish with the run.
+  EngineOptions t = small_run("");
+  t.gather_results = false;
+  RoundingQuantizer q3;
+  EXPECT_THROW(run_calibration(model, q3, t), Error);
+}
+
 TEST(ActivationStore, FileAndRamHoldTheSameSamples) {
   const std::string f = test::temp_dir() + "/acts.bin";
   ActivationStore ram(3, 4, 5), file(3, 4, 5, f);

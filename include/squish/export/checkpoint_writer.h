@@ -5,6 +5,7 @@
 // generation_config files, sharded above a size threshold, written atomically.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -41,10 +42,22 @@ struct CheckpointOptions {
   std::string tokenizer_from;
 };
 
+// Quantized matrices by GGUF tensor name, fetched one at a time, so that a writer never holds
+// more than one (e.g. read from the calibration engine's layer files).
+struct QuantizedTensors {
+  // Every matrix's spec, shape and g_idx by GGUF name (codes, scales and zeros may be empty).
+  const std::map<std::string, QuantizedMatrix>* shapes = nullptr;
+  // The whole matrix of a name in `shapes`; the pointer need only stay valid until the next call.
+  std::function<const QuantizedMatrix*(const std::string&)> get;
+};
+
 // Writes src with the weights in `quantized` (keyed by GGUF tensor name, e.g. "blk.0.attn_q.weight";
 // rows × cols = [out, in] as in ggml) replaced by their quantized form. Tensors not in `quantized` are
-// written in opt.dtype. Throws squish::Error naming the file and the problem (unsupported spec for
-// the format, unknown architecture, existing out_dir without overwrite ...).
+// written in opt.dtype. Tensors stream through spool files in the output's temp directory, one at a
+// time. Throws squish::Error naming the file and the problem (unsupported spec for the format,
+// unknown architecture, existing out_dir without overwrite ...).
+void write_checkpoint(const ModelSource& src, const QuantizedTensors& quantized, const CheckpointOptions& opt);
+// The same for matrices held in memory.
 void write_checkpoint(const ModelSource& src,
                       const std::map<std::string, QuantizedMatrix>& quantized,
                       const CheckpointOptions& opt);

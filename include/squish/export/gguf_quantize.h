@@ -30,8 +30,9 @@ struct QuantizeOptions {
   double gptq_damp = 0.01;
   bool gptq_measure = false;
   // Tensors already encoded in the type the mix gives them (the calibration engine's results),
-  // written as they are. May be null.
-  const std::map<std::string, EncodedTensor>* encoded = nullptr;
+  // written as they are: the lookup returns the tensor of a name or null (it may read it from disk;
+  // the pointer need only stay valid until the next call). May be empty.
+  std::function<const EncodedTensor*(const std::string&)> encoded;
 };
 
 // What happened to one tensor.

@@ -49,6 +49,9 @@ struct LoadOptions {
   bool keep_quantized = false;
   WeightConversion convert = WeightConversion::None;
   float llm_int8_threshold = 6.0f;  // LlmInt8: bitsandbytes' default outlier threshold
+  // keep_quantized GGUF rows also repacked into the VNNI panel layout (a second copy, for speed);
+  // calibration, which dequantizes one layer at a time, turns it off.
+  bool repack = true;
 };
 
 // "none", "w8a8", "llm-int8", "fp8", "nf4".

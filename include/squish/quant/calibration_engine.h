@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "squish/model/model.h"
 #include "squish/model/weights.h"
@@ -38,18 +39,23 @@ struct EngineOptions {
   std::string state_dir;     // resumable state (e.g. OUT + ".partial"); "" = a temporary one
   bool resume = false;       // continue from state_dir's last finished layer
   bool progress = true;      // progress bar with ETA
+  // Read every layer's results back into EngineReport::result. Off, the results stay in the layer
+  // files (EngineReport::layer_files, under a non-empty state_dir) for a writer to stream.
+  bool gather_results = true;
 };
 
 // What the run did.
 struct EngineReport {
-  LayerResult result;           // every layer's results merged (read back once all are done)
+  LayerResult result;           // every layer's results merged (gather_results only)
+  std::vector<std::string> layer_files;  // each layer's result file in state_dir, in layer order
+  size_t n_matrices = 0, n_blocks = 0;   // quantized matrices / encoded tensors produced
   int64_t n_samples = 0, seq_len = 0;
   uint64_t activation_bytes = 0;  // of the whole calibration set
   bool spilled = false;           // activations lived in the scratch file
   int64_t resumed_layers = 0;     // layers taken from a previous run's state
   double seconds = 0;
   uint64_t peak_rss = 0;          // bytes: the process's high-water mark when the last layer was done
-                                  // (before the results are gathered for writing)
+                                  // (the calibrated exports update it once the output is written)
 };
 
 // Runs the engine over `model` (loaded with keep_quantized for GGUF inputs). Throws Error before

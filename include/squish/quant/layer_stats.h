@@ -32,6 +32,7 @@ struct InputStats {
 
 // What to collect.
 struct LayerStatsOptions {
+  bool observe = true;       // false: the quantizer reads no statistics (the engine skips that pass)
   bool hessian = true;
   int64_t keep_rows = 0;     // raw rows to keep per input (0: none)
   int64_t total_tokens = 0;  // tokens the layer will see (for the row stride)
