@@ -30,6 +30,7 @@ struct QuantizeArgs {
   int threads = 0;
   bool force = false, leave_output = false, pure = false, verbose = false, resume = false;
   std::string act_order = "static";
+  std::string kv_cache;  // --kv-cache-scheme: "" (the recipe's), fp8, int8, none
   bool awq_clip = false;
   CLI::Option *samples_opt = nullptr, *seq_len_opt = nullptr, *calib_opt = nullptr, *seed_opt = nullptr;
 };
@@ -99,6 +100,9 @@ void run_checkpoint(const QuantizeArgs& a) {
   if (a.samples_opt->count() || a.recipe.empty()) r.samples = a.samples;
   if (a.seq_len_opt->count() || a.recipe.empty()) r.seq_len = a.seq_len;
   if (a.seed_opt->count() || a.recipe.empty()) r.seed = a.seed;
+  if (a.kv_cache == "fp8") r.kv_cache = KvCacheScheme::Fp8;
+  else if (a.kv_cache == "int8") r.kv_cache = KvCacheScheme::Int8;
+  else if (a.kv_cache == "none") r.kv_cache = KvCacheScheme::None;
   validate_recipe(r, a.recipe.empty() ? "--scheme " + a.scheme : a.recipe);
   EngineOptions e = engine_options(a);
   e.calib = {r.calib_path.empty() ? shared_data_path("calibration-mix.txt") : r.calib_path, r.samples, r.seq_len, r.seed};
@@ -205,6 +209,8 @@ CommandRegistrar reg(30, [](CLI::App& app) {
   cmd->add_option("--recipe", a->recipe, "YAML recipe (llm-compressor's layout or squish's; docs/recipes)");
   cmd->add_option("--format", a->format, "checkpoint format: compressed-tensors, gptq, awq")->capture_default_str();
   cmd->add_option("--dtype", a->dtype, "checkpoint dtype of unquantized tensors and scales")->capture_default_str();
+  cmd->add_option("--kv-cache-scheme", a->kv_cache, "Calibrate static KV-cache scales (k_scale / v_scale): fp8, int8, none")
+      ->check(CLI::IsMember({"fp8", "int8", "none"}));
   cmd->add_option("--group-size", a->group_size, "weight group size (0: per channel; default: the scheme's)");
   cmd->add_option("--imatrix", a->imatrix, "Importance matrix (squish or llama.cpp, GGUF or .dat)");
   cmd->add_option("--threads", a->threads, "Worker threads (default: all cores)");

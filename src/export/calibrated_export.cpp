@@ -85,12 +85,19 @@ EngineReport write_calibrated_checkpoint(const std::string& input, const Recipe&
   if (eopt.state_dir.empty()) eopt.state_dir = copt.out_dir + ".partial";
   const auto source = open_model_source(input);
   check_recipe_for_source(*source, recipe, input);
+  if (recipe.kv_cache != KvCacheScheme::None && copt.format != CheckpointFormat::CompressedTensors)
+    throw Error(copt.out_dir, "KV-cache scales are written in compressed-tensors checkpoints only (--format compressed-tensors)");
   eopt.calib.path = recipe.calib_path.empty() ? eopt.calib.path : recipe.calib_path;
   eopt.gather_results = false;
   EngineReport rep;
   {  // the model (its mapping too) is released before the output is written
     const auto model = load_for_calibration(input);
-    RecipeQuantizer quantizer(recipe, model->config(), measure);
+    // Scales as the checkpoint stores them: FP16 for GPTQ / AWQ, else the checkpoint dtype.
+    const bool fp16 = copt.format == CheckpointFormat::Gptq || copt.format == CheckpointFormat::Awq;
+    const ScaleStorage scales = fp16 || copt.dtype == "float16" ? ScaleStorage::F16
+                                : copt.dtype == "bfloat16"      ? ScaleStorage::BF16
+                                                                : ScaleStorage::F32;
+    RecipeQuantizer quantizer(recipe, model->config(), measure, scales);
     rep = run_calibration(model, quantizer, eopt);
   }
   const LayerResultFiles results(rep.layer_files);
@@ -101,6 +108,8 @@ EngineReport write_calibrated_checkpoint(const std::string& input, const Recipe&
   else if (recipe.activations != InputQuant::None)
     copt.activations = ActivationQuant::StaticPerTensor;
   copt.input_scales = rep.result.input_scales;
+  copt.kv_cache = recipe.kv_cache;
+  copt.kv_absmax = rep.result.kv_absmax;
   copt.notes["recipe"] = describe_recipe(recipe);
   const auto src = overlay_source(*source, rep.result.replaced);
   QuantizedTensors q;  // read back one layer at a time

@@ -186,7 +186,22 @@ class CompressedTensorsAdapter : public CheckpointAdapter {
     c["format"] = format;
     c["global_compression_ratio"] = nullptr;
     c["ignore"] = unquantized;
-    c["kv_cache_scheme"] = nullptr;
+    if (opt_.kv_cache == KvCacheScheme::None) {
+      c["kv_cache_scheme"] = nullptr;
+    } else {
+      ojson kv;
+      kv["num_bits"] = 8;
+      kv["type"] = opt_.kv_cache == KvCacheScheme::Fp8 ? "float" : "int";
+      kv["symmetric"] = true;
+      kv["group_size"] = nullptr;
+      kv["strategy"] = "tensor";
+      kv["block_structure"] = nullptr;
+      kv["dynamic"] = false;
+      kv["actorder"] = nullptr;
+      kv["observer"] = "minmax";
+      kv["observer_kwargs"] = ojson::object();
+      c["kv_cache_scheme"] = kv;
+    }
     c["quant_method"] = "compressed-tensors";
     c["quantization_status"] = "compressed";
     for (const auto& [k, v] : opt_.notes) c["squish_" + k] = v;

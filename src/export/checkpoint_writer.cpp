@@ -322,6 +322,8 @@ void write_checkpoint(const ModelSource& src, const QuantizedTensors& quantized,
   const std::map<std::string, QuantizedMatrix> none;
   const auto& shapes = quantized.shapes ? *quantized.shapes : none;
   if (!adapter && !shapes.empty()) throw Error(opt.out_dir, "format 'unquantized' given quantized tensors");
+  if (opt.kv_cache != KvCacheScheme::None && opt.format != CheckpointFormat::CompressedTensors)
+    throw Error(opt.out_dir, "KV-cache scales are written in compressed-tensors checkpoints only");
 
   // Quantized linears in HF order, checked (spec and shape) before any long work; the values are
   // checked again as each is written.
@@ -382,6 +384,18 @@ void write_checkpoint(const ModelSource& src, const QuantizedTensors& quantized,
     if (gemma_norm)
       for (float& x : v) x -= 1.f;
     w.add_f32(hf, dtype, shape, v.data());
+  }
+  if (opt.kv_cache != KvCacheScheme::None) {  // k_scale / v_scale of every attention module
+    const float qmax = opt.kv_cache == KvCacheScheme::Fp8 ? 448.0f : 127.0f;
+    for (const SourceTensor& t : src.tensors()) {
+      const bool k = ends_with(t.name, ".attn_k.weight"), v = ends_with(t.name, ".attn_v.weight");
+      if (!k && !v) continue;
+      const auto it = opt.kv_absmax.find(t.name);
+      if (it == opt.kv_absmax.end()) throw Error(opt.out_dir, "no calibrated KV-cache range for " + t.name);
+      const std::string attn = module_of(hf_tensor_name(arch, t.name));  // "...self_attn.k_proj"
+      const float scale = std::max(it->second, 1e-8f) / qmax;
+      w.add_f32(attn.substr(0, attn.rfind('.')) + (k ? ".k_scale" : ".v_scale"), dtype, {1}, &scale);
+    }
   }
   if (tied) unquantized_linears.push_back("lm_head");  // transformers' tied lm_head stays dense
   ojson config = make_config(src, arch, opt, n_vocab, tied);

@@ -314,8 +314,18 @@ void read_compressed_tensors(const Reader& r, const json& qc, HFQuantization& ou
   const std::string status = json_str(r, qc, "quantization_status", "compressed");
   if (status != "compressed")
     r.fail("compressed-tensors quantization_status '" + status + "' is not supported (compressed)");
-  if (const auto it = qc.find("kv_cache_scheme"); it != qc.end() && !it->is_null())
-    r.fail("compressed-tensors kv_cache_scheme is not supported (use --kv-cache-dtype)");
+  // A static 8-bit KV-cache scheme (k_scale / v_scale per attention module, as squish and
+  // llm-compressor write it) loads; the scales are for vLLM: squish's cache scales each row itself
+  // (--kv-cache-dtype fp8 | int8), which is at least as fine.
+  if (const auto it = qc.find("kv_cache_scheme"); it != qc.end() && !it->is_null()) {
+    const std::string type = it->is_object() ? json_str(r, *it, "type", "") : "";
+    const bool ok = it->is_object() && it->value("num_bits", 0) == 8 && (type == "float" || type == "int") &&
+                    json_str(r, *it, "strategy", "") == "tensor" && !it->value("dynamic", false);
+    if (!ok)
+      r.fail("compressed-tensors kv_cache_scheme other than static 8-bit per-tensor is not supported (use --kv-cache-dtype)");
+    for (const char* s : {"k_scale", "v_scale"})
+      for (const std::string& m : modules_with(r, s)) out.claim(m + "." + s);
+  }
   if (const auto it = qc.find("transform_config");
       it != qc.end() && !it->is_null() && !it->empty() && !(it->is_object() && it->contains("config_groups") &&
                                                                (*it)["config_groups"].empty()))

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -205,12 +206,18 @@ EngineReport run_calibration(const std::shared_ptr<const Model>& model, LayerQua
     }
     LayerResult r = quantizer.quantize(il, L, stats);
     ActivationStore& out = next ? *next : *cur;
+    float k_max = 0, v_max = 0;
     for (int64_t s = 0; s < ns; ++s) {  // the next layer's inputs, through the quantized layer
       cur->read(s, buf.data());
       pass.run(L, il, buf.data(), len, nullptr);
+      float km = 0, vm = 0;  // what the quantized model caches: the KV-cache scales' statistics
+      pass.kv_absmax(len, &km, &vm);
+      k_max = std::max(k_max, km), v_max = std::max(v_max, vm);
       out.write(s, buf.data());
       bar.add();
     }
+    r.kv_absmax[L.attn_k.name] = k_max;
+    r.kv_absmax[L.attn_v.name] = v_max;
     if (next) std::swap(cur, next);
     r.save(layer_file(dir, il));
     st.acts = rep.spilled ? fs::path(cur->file()).filename().string() : "acts.bin";

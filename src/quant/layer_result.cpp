@@ -12,7 +12,7 @@ namespace squish {
 
 namespace {
 
-constexpr char kMagic[8] = {'S', 'Q', 'L', 'A', 'Y', 'E', 'R', '1'};
+constexpr char kMagic[8] = {'S', 'Q', 'L', 'A', 'Y', 'E', 'R', '2'};
 
 class Out {
  public:
@@ -104,6 +104,7 @@ void LayerResult::merge(LayerResult&& o) {
   for (auto& [k, v] : o.blocks) blocks.insert_or_assign(k, std::move(v));
   for (auto& [k, v] : o.replaced) replaced.insert_or_assign(k, std::move(v));
   for (auto& [k, v] : o.input_scales) input_scales.insert_or_assign(k, v);
+  for (auto& [k, v] : o.kv_absmax) kv_absmax.insert_or_assign(k, v);
   reports.insert(reports.end(), std::make_move_iterator(o.reports.begin()),
                  std::make_move_iterator(o.reports.end()));
 }
@@ -131,6 +132,8 @@ void LayerResult::save(const std::string& path) const {
   for (const auto& [name, s] : input_scales) o.str(name), o.pod(s);
   o.pod<uint64_t>(reports.size());
   for (const auto& r : reports) o.str(r.tensor), o.str(r.method), o.pod(r.rel_error), o.pod(r.rel_error_rtn);
+  o.pod<uint64_t>(kv_absmax.size());
+  for (const auto& [name, a] : kv_absmax) o.str(name), o.pod(a);
   write_file_atomic(path, o.buf, true);
 }
 
@@ -171,6 +174,10 @@ LayerResult LayerResult::load(const std::string& path) {
     rep.tensor = in.str(), rep.method = in.str();
     rep.rel_error = in.pod<double>(), rep.rel_error_rtn = in.pod<double>();
     r.reports.push_back(std::move(rep));
+  }
+  for (uint64_t n = in.pod<uint64_t>(); n--;) {
+    const std::string name = in.str();
+    r.kv_absmax.emplace(name, in.pod<float>());
   }
   if (!in.done()) in.damaged();
   return r;

@@ -225,12 +225,12 @@ void validate_recipe_for_model(const Recipe& r, const std::vector<RecipeTensor>&
                             name + " (sizes that divide every input: " + hint +
                             ", or 0 for per channel)");
   }
-  if (r.kv_cache_fp8) {
+  if (r.kv_cache != KvCacheScheme::None) {
     bool kv = false;
     for (const RecipeTensor& t : tensors)
       kv = kv || t.hf_module.find("k_proj") != std::string::npos ||
            t.gguf_name.find("attn_k.") != std::string::npos;
-    check(kv, source, "kv_cache_fp8: the model has no k_proj / v_proj linears to calibrate");
+    check(kv, source, "kv_cache: the model has no k_proj / v_proj linears to calibrate");
   }
 }
 
@@ -252,6 +252,10 @@ std::vector<Modifier> parse_methods(const std::string& methods, const std::strin
   return mods;
 }
 
+std::string kv_cache_scheme_name(KvCacheScheme s) {
+  return s == KvCacheScheme::Fp8 ? "fp8" : s == KvCacheScheme::Int8 ? "int8" : "none";
+}
+
 std::string describe_recipe(const Recipe& r) {
   std::string spec = describe(r.weights);
   for (const char* dflt : {"/absmax", "/minmax"}) {
@@ -261,7 +265,7 @@ std::string describe_recipe(const Recipe& r) {
   std::string s = r.scheme + " " + spec;
   if (r.activations != InputQuant::None)
     s += " + " + input_quant_name(r.activations) + " activations";
-  if (r.kv_cache_fp8) s += " + fp8 kv-cache";
+  if (r.kv_cache != KvCacheScheme::None) s += " + " + kv_cache_scheme_name(r.kv_cache) + " kv-cache";
 
   std::string quantizer = "rtn";
   std::vector<std::string> before;

@@ -49,7 +49,7 @@ struct SchemeBlock {
   InputQuant acts = InputQuant::None;
   std::optional<std::string> actorder;  // weights.actorder: "group" | "weight" | "none"
   std::optional<Strings> targets, ignore;
-  bool kv_fp8 = false;
+  KvCacheScheme kv = KvCacheScheme::None;
   std::string path;
 };
 
@@ -166,9 +166,9 @@ InputQuant read_input_args(const Field& f) {
                      "' is not supported by squish (token or tensor)");
 }
 
-// kv_cache_scheme: FP8 E4M3 with a static per-tensor scale is the one squish calibrates.
-bool read_kv_scheme(const Field& f) {
-  if (!f.given()) return false;
+// kv_cache_scheme: FP8 E4M3 or INT8 with a static per-tensor scale, the ones squish calibrates.
+KvCacheScheme read_kv_scheme(const Field& f) {
+  if (!f.given()) return KvCacheScheme::None;
   f.check_keys({"num_bits", "type", "symmetric", "strategy", "dynamic", "observer"});
   int64_t bits = 8;
   std::string type, strategy = "tensor";
@@ -178,10 +178,11 @@ bool read_kv_scheme(const Field& f) {
   f.get("strategy", strategy);
   f.get("symmetric", symmetric);
   f.get("dynamic", dynamic);
-  if (bits != 8 || lower(type) != "float" || lower(strategy) != "tensor" || !symmetric || dynamic)
-    f.fail("squish calibrates FP8 KV caches only (num_bits: 8, type: float, strategy: tensor, "
-           "dynamic: false)");
-  return true;
+  if (bits != 8 || (lower(type) != "float" && lower(type) != "int") || lower(strategy) != "tensor" ||
+      !symmetric || dynamic)
+    f.fail("squish calibrates FP8 / INT8 KV caches with static per-tensor scales only (num_bits: 8, "
+           "type: float | int, strategy: tensor, dynamic: false)");
+  return lower(type) == "float" ? KvCacheScheme::Fp8 : KvCacheScheme::Int8;
 }
 
 // A QuantizationScheme body: weights, input_activations, output_activations, format.
@@ -239,7 +240,7 @@ SchemeBlock read_scheme_block(const Field& args) {
   if (args["targets"].given()) b.targets = args["targets"].strings();
   if (args["ignore"].present())  // null: ignore nothing
     b.ignore = args["ignore"].given() ? args["ignore"].strings() : Strings{};
-  b.kv_fp8 = read_kv_scheme(args["kv_cache_scheme"]);
+  b.kv = read_kv_scheme(args["kv_cache_scheme"]);
   const Field scheme = args["scheme"], groups = args["config_groups"];
   if (scheme.given() && groups.given())
     groups.fail("give either scheme or config_groups, not both");
@@ -270,12 +271,12 @@ void resolve_actorder(const Field& args, const SchemeBlock& scheme, Modifier& m)
 // The modifiers' schemes combined: one scheme for the whole recipe.
 struct Combined {
   SchemeBlock scheme;
-  bool kv_fp8 = false;
+  KvCacheScheme kv = KvCacheScheme::None;
   std::string quantized_at;  // path of the first modifier that quantizes the weights
 };
 
 void merge_scheme(const Field& args, SchemeBlock b, Combined& c) {
-  c.kv_fp8 = c.kv_fp8 || b.kv_fp8;
+  if (b.kv != KvCacheScheme::None) c.kv = b.kv;
   const SchemeBlock& a = c.scheme;
   if (!b.has_scheme) {
     const auto differs = [](const auto& x, const auto& y) { return x && y && *x != *y; };
@@ -328,7 +329,7 @@ void read_modifier(const std::string& type, const Field& args, Recipe& r, Combin
   if (is_gptq) known = concat(known, {"dampening_frac", "block_size", "actorder"});
   args.check_keys(known, true);
   SchemeBlock block = read_scheme_block(args);
-  const bool kv_only = type == "QuantizationModifier" && !block.has_scheme && block.kv_fp8;
+  const bool kv_only = type == "QuantizationModifier" && !block.has_scheme && block.kv != KvCacheScheme::None;
   merge_scheme(args, std::move(block), c);
   Modifier m;
   if (is_awq) {
@@ -401,7 +402,7 @@ Recipe parse_llmcompressor(const Field& root) {
   r.activations = c.scheme.acts;
   if (c.scheme.targets) r.targets = *c.scheme.targets;
   if (c.scheme.ignore) r.ignore = *c.scheme.ignore;
-  r.kv_cache_fp8 = c.kv_fp8;
+  r.kv_cache = c.kv;
   return r;
 }
 

@@ -7,6 +7,7 @@
 #include "squish/common/error.h"
 #include "squish/export/checkpoint_writer.h"
 #include "squish/formats/activation_quant.h"
+#include "squish/formats/half.h"
 #include "squish/quant/awq.h"
 #include "squish/quant/gptq.h"
 #include "squish/quant/gptq_int.h"
@@ -75,8 +76,9 @@ bool has(const Recipe& r, Modifier::Kind k) {
 
 }  // namespace
 
-RecipeQuantizer::RecipeQuantizer(Recipe recipe, const ModelConfig& config, bool measure)
-    : recipe_(std::move(recipe)), config_(config), arch_(arch_name(config.arch)), measure_(measure) {}
+RecipeQuantizer::RecipeQuantizer(Recipe recipe, const ModelConfig& config, bool measure, ScaleStorage scales)
+    : recipe_(std::move(recipe)), config_(config), arch_(arch_name(config.arch)), measure_(measure),
+      scales_(scales) {}
 
 LayerStatsOptions RecipeQuantizer::stats_options() const {
   LayerStatsOptions o;
@@ -88,10 +90,21 @@ LayerStatsOptions RecipeQuantizer::stats_options() const {
   return o;
 }
 
-std::string RecipeQuantizer::fingerprint() const { return describe_recipe(recipe_); }
+std::string RecipeQuantizer::fingerprint() const {
+  const char* tag[] = {"f32", "f16", "bf16"};
+  return describe_recipe(recipe_) + " | scales " + tag[static_cast<int>(scales_)];
+}
 
 LayerResult RecipeQuantizer::quantize(int64_t il, LayerWeights& L, LayerStats& stats) {
   LayerResult res;
+  // Scales rounded as the output stores them, then the weights the next layers see from those.
+  auto store_scales = [this](QuantizedMatrix& q, Weight& w) {
+    for (float& s : q.scales) {
+      if (scales_ == ScaleStorage::F16) s = fp16_to_fp32(fp32_to_fp16(s));
+      if (scales_ == ScaleStorage::BF16) s = bf16_to_fp32(fp32_to_bf16(s));
+    }
+    dequantize_matrix(q, w.data.data());
+  };
   std::vector<Group> groups = layer_groups(L, config_);
   auto targeted = [&](const Weight& w) {
     RecipeTensor t{w.name, "", w.rows(), w.cols()};
@@ -164,10 +177,11 @@ LayerResult RecipeQuantizer::quantize(int64_t il, LayerWeights& L, LayerStats& s
         go.act_order = gptq->act_order;
         go.static_groups = gptq->static_groups;
         QuantizedMatrix q = gptq_quantize_int(w->data.data(), rows, cols, st.h, recipe_.weights, go);
+        store_scales(q, *w);
         res.matrices.emplace(w->name, std::move(q));
       } else {
         QuantizedMatrix q = quantize_matrix(w->data.data(), rows, cols, recipe_.weights);
-        dequantize_matrix(q, w->data.data());
+        store_scales(q, *w);
         res.matrices.emplace(w->name, std::move(q));
       }
       if (measure_ && !st.h.empty()) {

@@ -246,7 +246,7 @@ Modifier read_step(const std::string& name, const Field& s) {
 
 Recipe parse_flat(const Field& root) {
   root.check_keys({"scheme", "group_size", "methods", "targets", "ignore", "calibration",
-                   "smoothquant", "gptq", "awq", "kv_cache_fp8"});
+                   "smoothquant", "gptq", "awq", "kv_cache", "kv_cache_fp8"});
   int64_t group = -1;
   root.get("group_size", group);
   if (root["group_size"].given() && group < 0)
@@ -259,7 +259,15 @@ Recipe parse_flat(const Field& root) {
   root.get("targets", r.targets);
   if (root["ignore"].present())  // null: ignore nothing
     r.ignore = root["ignore"].given() ? root["ignore"].strings() : std::vector<std::string>{};
-  root.get("kv_cache_fp8", r.kv_cache_fp8);
+  bool fp8 = false;  // kv_cache_fp8: true is the older spelling of kv_cache: fp8
+  root.get("kv_cache_fp8", fp8);
+  if (fp8) r.kv_cache = KvCacheScheme::Fp8;
+  if (root["kv_cache"].given()) {
+    const std::string k = root["kv_cache"].string();
+    if (k == "fp8") r.kv_cache = KvCacheScheme::Fp8;
+    else if (k == "int8") r.kv_cache = KvCacheScheme::Int8;
+    else if (k != "none") root["kv_cache"].fail("expected fp8, int8 or none, got '" + k + "'");
+  }
   if (root["calibration"].present()) read_calibration(root["calibration"], r);
 
   const std::vector<std::string> methods = read_methods(root["methods"]);

@@ -341,8 +341,8 @@ TEST(HFQuantizedBadInput, UnsupportedConfigs) {
   rewrite(d, nullptr, [](json& qc) { qc.erase("quant_method"); });
   expect_error(d, "no quant_method");
   d = fresh(kCt4);
-  rewrite(d, nullptr, [](json& qc) { qc["kv_cache_scheme"] = {{"num_bits", 8}, {"type", "float"}}; });
-  expect_error(d, "kv_cache_scheme is not supported");
+  rewrite(d, nullptr, [](json& qc) { qc["kv_cache_scheme"] = {{"num_bits", 4}, {"type", "int"}, {"strategy", "tensor"}}; });
+  expect_error(d, "kv_cache_scheme other than static 8-bit per-tensor is not supported");
   d = fresh(kCt4);
   rewrite(d, nullptr, [](json& qc) { qc["config_groups"]["group_0"]["format"] = "nvfp4-pack-quantized"; });
   expect_error(d, "format 'nvfp4-pack-quantized' is not supported");

@@ -74,7 +74,7 @@ void expect_same(const Recipe& a, const Recipe& b) {
   EXPECT_EQ(a.samples, b.samples);
   EXPECT_EQ(a.seq_len, b.seq_len);
   EXPECT_EQ(a.seed, b.seed);
-  EXPECT_EQ(a.kv_cache_fp8, b.kv_cache_fp8);
+  EXPECT_EQ(a.kv_cache, b.kv_cache);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -223,7 +223,7 @@ TEST(RecipeParse, FlatLayout) {
   EXPECT_EQ(r.samples, 64);
   EXPECT_EQ(r.seq_len, 256);
   EXPECT_EQ(r.seed, 7u);
-  EXPECT_TRUE(r.kv_cache_fp8);
+  EXPECT_EQ(r.kv_cache, KvCacheScheme::Fp8);
 }
 
 TEST(RecipeParse, LlmCompressorLayoutEqualsFlat) {
@@ -344,7 +344,7 @@ quant_stage:
       kv_cache_scheme: {num_bits: 8, type: float, strategy: tensor, dynamic: false, symmetric: true}
     GPTQModifier: {scheme: W4A16, ignore: [lm_head]}
 )", kSrc);
-  EXPECT_TRUE(kv.kv_cache_fp8);
+  EXPECT_EQ(kv.kv_cache, KvCacheScheme::Fp8);
   EXPECT_EQ(kv.modifiers.size(), 1u);
 }
 
@@ -506,8 +506,8 @@ TEST(RecipeErrors, LlmCompressorLayout) {
        "input_activations.num_bits: squish quantizes activations to 8 bits only, got 4"},
       {stage + "    QuantizationModifier:\n      config_groups:\n        g:\n          targets: Linear\n          weights: {num_bits: 8, strategy: channel}\n          output_activations: {num_bits: 8, strategy: token, dynamic: true}\n",
        "output_activations: output activation quantization is not supported"},
-      {stage + "    QuantizationModifier:\n      scheme: W4A16\n      kv_cache_scheme: {num_bits: 8, type: int}\n",
-       "QuantizationModifier.kv_cache_scheme: squish calibrates FP8 KV caches only"},
+      {stage + "    QuantizationModifier:\n      scheme: W4A16\n      kv_cache_scheme: {num_bits: 4, type: int}\n",
+       "QuantizationModifier.kv_cache_scheme: squish calibrates FP8 / INT8 KV caches with static per-tensor scales only"},
       {stage + "    GPTQModifier:\n      config_groups:\n        g: {targets: Linear, weights: {num_bits: 4, group_size: 128, actorder: group}}\n      actorder: weight\n",
        "GPTQModifier.actorder: 'weight' differs from the scheme's weights.actorder 'group'"},
       {"quant_stage:\n  quant_modifers:\n    GPTQModifier: {scheme: W4A16}\n",
@@ -569,12 +569,12 @@ TEST(RecipeModel, TargetsMustMatchAndSomethingIsQuantized) {
   EXPECT_HAS(model_error(r, linears), "the recipe quantizes none of the model's 14 linears");
   EXPECT_HAS(model_error(recipe_from_scheme("W4A16", 64), {}), "the model has no linear layers");
   Recipe kv = recipe_from_scheme("W4A16", 64);
-  kv.kv_cache_fp8 = true;
+  kv.kv_cache = KvCacheScheme::Fp8;
   validate_recipe_for_model(kv, linears, "model.gguf");
   std::vector<RecipeTensor> mlp_only;
   for (const auto& t : linears)
     if (t.hf_module.find("mlp") != std::string::npos) mlp_only.push_back(t);
-  EXPECT_HAS(model_error(kv, mlp_only), "kv_cache_fp8: the model has no k_proj / v_proj linears");
+  EXPECT_HAS(model_error(kv, mlp_only), "kv_cache: the model has no k_proj / v_proj linears");
   Recipe bad = recipe_from_scheme("W4A16", 64);
   bad.modifiers.push_back({});
   bad.modifiers.back().kind = Kind::SmoothQuant;
@@ -642,7 +642,7 @@ TEST(RecipeDescribe, OneLine) {
   r.modifiers = {sq, gptq};
   EXPECT_EQ(describe_recipe(r), "W4A16 int4-sym/g128, gptq(damp 0.01, act-order) after smoothquant(0.5)");
   Recipe f = recipe_from_scheme("FP8_DYNAMIC");
-  f.kv_cache_fp8 = true;
+  f.kv_cache = KvCacheScheme::Fp8;
   f.targets = {"re:.*mlp.*"};
   f.ignore = {};
   gptq.act_order = false;

@@ -11,6 +11,7 @@
 
 #include "squish/export/model_source.h"
 #include "squish/formats/number_formats.h"
+#include "squish/quant/recipe.h"
 
 namespace squish {
 
@@ -37,6 +38,11 @@ struct CheckpointOptions {
   std::map<std::string, float> input_scales;
   // Free-form strings recorded in the quantization_config (e.g. {"method","gptq"}).
   std::map<std::string, std::string> notes;
+  // Static KV-cache quantization (compressed-tensors only): kv_cache_scheme in the config and, per
+  // attention module, k_scale / v_scale = calibrated max |K| / |V| over 448 (FP8 E4M3) or 127 (INT8),
+  // from kv_absmax (by k / v projection GGUF name, as LayerResult::kv_absmax).
+  KvCacheScheme kv_cache = KvCacheScheme::None;
+  std::map<std::string, float> kv_absmax;
   // HF directory whose tokenizer files (tokenizer.json, tokenizer_config.json, special_tokens_map.json,
   // tokenizer.model, chat_template.jinja) are copied; "" = none (GGUF sources then get no tokenizer).
   std::string tokenizer_from;

@@ -57,6 +57,8 @@ struct HFQuantization {
   const HFQuantizedLinear* by_weight(const std::string& name) const;
   // Records a linear and the stored tensors it owns (used by the format readers).
   void add(std::unique_ptr<HFQuantizedLinear> l, const std::vector<std::string>& tensors);
+  // Records a stored tensor meant for other runtimes (KV-cache k_scale / v_scale), skipped on load.
+  void claim(const std::string& tensor) { owned_.insert(tensor); }
 
  private:
   std::unordered_set<std::string> owned_;

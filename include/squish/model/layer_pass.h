@@ -25,6 +25,10 @@ class LayerPass {
   // each linear's input as Session's observer does.
   void run(const LayerWeights& L, int64_t il, float* x, int64_t n, const LinearObserver* observer);
 
+  // Largest |key| and |value| the last run() put in the cache (keys after RoPE and any key norm,
+  // as attention reads them), over its n positions and every KV head.
+  void kv_absmax(int64_t n, float* k_absmax, float* v_absmax) const;
+
  private:
   const ModelConfig& config_;
   int64_t max_len_;

@@ -34,6 +34,9 @@ struct LayerResult {
   std::map<std::string, std::vector<float>> replaced;   // changed F32 tensors by GGUF name
   std::map<std::string, float> input_scales;            // static activation scales by tensor
   std::vector<LinearReport> reports;
+  // Largest |key| / |value| the quantized layer puts in the KV cache (post-RoPE keys), over the
+  // calibration set, by the k / v projection's GGUF name ("blk.0.attn_k.weight").
+  std::map<std::string, float> kv_absmax;
 
   // Moves other's entries into this one.
   void merge(LayerResult&& other);

@@ -32,6 +32,12 @@ struct Modifier {
   std::vector<std::string> mapping_ignore;  // SmoothQuant: smooth layers left alone
 };
 
+// Static per-tensor KV-cache quantization, its scales calibrated per layer (compressed-tensors'
+// kv_cache_scheme: k_scale / v_scale of each attention module).
+enum class KvCacheScheme { None, Fp8, Int8 };
+// "fp8" | "int8" | "none".
+std::string kv_cache_scheme_name(KvCacheScheme s);
+
 // A whole recipe: the scheme (weights + activations), the steps, what they apply to, calibration.
 struct Recipe {
   std::string scheme = "W4A16";      // W4A16, W4A16_ASYM, W8A16, W8A8 (INT8), FP8 (E4M3 W8A8), FP8_DYNAMIC, W3A16, W2A16 ...
@@ -41,7 +47,7 @@ struct Recipe {
   std::vector<std::string> targets = {"Linear"};   // "Linear" or regexes "re:.*mlp.*" over HF module names
   std::vector<std::string> ignore = {"lm_head"};   // module names or "re:" regexes (embeddings never quantized)
   std::string calib_path; int64_t samples = 128; int64_t seq_len = 512; uint64_t seed = 0;
-  bool kv_cache_fp8 = false;          // calibrate FP8 KV-cache scales
+  KvCacheScheme kv_cache = KvCacheScheme::None;  // calibrate static KV-cache scales
 };
 
 // Named scheme (case-insensitive) with a group size (0 = per channel; the scheme's default when

@@ -11,12 +11,17 @@
 
 namespace squish {
 
+// The precision the output stores weight scales in. Each scale is rounded to it before the layer's
+// values are fixed, so the layers after are calibrated on exactly the exported weights.
+enum class ScaleStorage { F32, F16, BF16 };
+
 // Applies `recipe` layer by layer.
 class RecipeQuantizer : public LayerQuantizer {
  public:
   // measure: also compute each linear's output error and plain rounding's (costs a product per
   // linear).
-  RecipeQuantizer(Recipe recipe, const ModelConfig& config, bool measure);
+  RecipeQuantizer(Recipe recipe, const ModelConfig& config, bool measure,
+                  ScaleStorage scales = ScaleStorage::F32);
   LayerStatsOptions stats_options() const override;
   LayerResult quantize(int64_t il, LayerWeights& L, LayerStats& stats) override;
   std::string fingerprint() const override;
@@ -26,6 +31,7 @@ class RecipeQuantizer : public LayerQuantizer {
   const ModelConfig& config_;
   std::string arch_;
   bool measure_;
+  ScaleStorage scales_;
 };
 
 }  // namespace squish
