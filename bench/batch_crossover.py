@@ -5,8 +5,9 @@ together (`squish bench --batch`), same model and threads.
   W4A16 = Q4_0 weights (4.5 bits), F32 activations: squish's dequantize-to-F32-tile path
           (SQUISH_QUANT_PATH=f32), whose dequantization is shared by every sequence of the batch.
   W4A8  = the same Q4_0 weights with activations rounded to int8 per 32-element block and integer
-          dots: row by row (SQUISH_QUANT_PATH=int8), as llama.cpp decodes, and squish's default on
-          AVX-512 VNNI, the weights repacked at load into 16-row panels (SQUISH_QUANT_PATH=auto).
+          dots: row by row (SQUISH_QUANT_PATH=int8), as llama.cpp decodes, or with the weights
+          repacked at load into 16-row panels for AVX-512 VNNI (SQUISH_QUANT_PATH=fast); squish's
+          default runs those panels with two-level (~14-bit) activations (SQUISH_QUANT_PATH=auto).
   W8A8  = per-channel INT8 weights, per-token INT8 activations, integer dots (`--convert w8a8`,
           vLLM's int8 W8A8 scheme), converted at load from the Q8_0 file.
 
@@ -27,7 +28,8 @@ from speed_vs_llamacpp import MODELS, converted  # noqa: E402
 # name: (GGUF type the model is quantized to, SQUISH_QUANT_PATH, extra bench arguments)
 SCHEMES = {"W4A16 (Q4_0, F32 tiles)": ("Q4_0", "f32", []),
            "W4A8 (Q4_0, int8 row dots)": ("Q4_0", "int8", []),
-           "W4A8 (Q4_0, VNNI panels)": ("Q4_0", "auto", []),
+           "W4A8 (Q4_0, VNNI panels)": ("Q4_0", "fast", []),
+           "W4A14 (Q4_0, VNNI panels, two-level activations)": ("Q4_0", "auto", []),
            "W8A8 (INT8 per channel / per token)": ("Q8_0", "auto", ["--convert", "w8a8"])}
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 

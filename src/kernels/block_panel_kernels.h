@@ -45,15 +45,22 @@ struct Layout {
 };
 
 // One activation row quantized per block of 32: codes q[k], and per block its scale d[b] and
-// ds[b] = d[b] · Σ q over the block (what a block minimum multiplies).
+// ds[b] = d[b] · Σ q over the block (what a block minimum multiplies). Two-level rows also hold the
+// residual x − d · q in steps of d / 128 (codes q2, |q2| ≤ 72), so x ≈ d · (q + q2 / 128): ~14-bit
+// inputs; ds then covers both levels.
+constexpr int kLevelShift = 7;  // the second level's step is d / 2^kLevelShift
 struct ActRow {
   const int8_t* q;
   const float* d;
   const float* ds;
+  const int8_t* q2 = nullptr;
 };
 
 // C[i * ldc + r] = Σ_b (fma order below) for i < na (1..kTileTokens), r < nr: per block,
-//   acc = fma(float(Σ u · q), scale · d, acc);  acc = fma(min, ds, acc)
+//   acc = fma(float(Σ u · q), scale · d, acc)         (one level)
+//   acc = fma(float(128 · Σ u · q + Σ u · q2), scale · (d / 128), acc)   (two levels, int32 exact)
+//   acc = fma(min, ds, acc)
+// (all rows of one call one-level or all two-level)
 // then + bias[r] (bias may be null; it holds nr entries).
 using Tile = void (*)(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, int na,
                       const float* bias, int nr, float* C, int64_t ldc);
@@ -67,5 +74,10 @@ void tile_avx512(const Layout& L, const uint8_t* panel, int64_t blocks, const Ac
 // multiplies by). Both versions agree bit for bit.
 void quantize_scalar(const float* x, int64_t k, int8_t* q, float* d, float* ds);
 void quantize_avx512(const float* x, int64_t k, int8_t* q, float* d, float* ds);
+// Two levels: the above, then per element r = fma(−d, q, x) and q2 = clamp(round-half-even(r ·
+// (1 / (d / 128))), ±127) (0 where d = 0), and ds = fma(d / 128, Σ q2, ds). Both versions agree bit
+// for bit.
+void quantize2_scalar(const float* x, int64_t k, int8_t* q, float* d, float* ds, int8_t* q2);
+void quantize2_avx512(const float* x, int64_t k, int8_t* q, float* d, float* ds, int8_t* q2);
 
 }  // namespace squish::kernels::panels

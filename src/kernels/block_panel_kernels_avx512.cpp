@@ -5,6 +5,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "block_panel_kernels.h"
@@ -20,7 +21,7 @@ inline __m512i broadcast4(const int8_t* q) {
   return _mm512_set1_epi32(v);
 }
 
-template <int NA, bool Nibbles, bool HighBits, bool StoredMin>
+template <int NA, bool Nibbles, bool HighBits, bool StoredMin, bool TwoLevel>
 void tile(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, const float* bias,
           int nr, float* C, int64_t ldc) {
   constexpr size_t code_bytes = Nibbles ? 256 + (HighBits ? 64 : 0) : 512;
@@ -66,7 +67,17 @@ void tile(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a
       __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], broadcast4(q));
 #pragma GCC unroll 7
       for (int v = 1; v < 8; ++v) dot = _mm512_dpbusd_epi32(dot, w[v], broadcast4(q + 4 * v));
-      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(scale, _mm512_set1_ps(a[i].d[b])), acc[i]);
+      if constexpr (TwoLevel) {  // 128 · Σ u · q + Σ u · q2: a second, independent chain, added as int32
+        const int8_t* q2 = a[i].q2 + b * kBlock;
+        __m512i dot2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], broadcast4(q2));
+#pragma GCC unroll 7
+        for (int v = 1; v < 8; ++v) dot2 = _mm512_dpbusd_epi32(dot2, w[v], broadcast4(q2 + 4 * v));
+        dot = _mm512_add_epi32(_mm512_slli_epi32(dot, kLevelShift), dot2);
+        const float d = a[i].d[b] * (1.0f / (1 << kLevelShift));
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(scale, _mm512_set1_ps(d)), acc[i]);
+      } else {
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(scale, _mm512_set1_ps(a[i].d[b])), acc[i]);
+      }
       acc[i] = _mm512_fmadd_ps(mn, _mm512_set1_ps(a[i].ds[b]), acc[i]);
     }
   }
@@ -76,17 +87,24 @@ void tile(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a
   for (int i = 0; i < NA; ++i) _mm512_mask_storeu_ps(C + i * ldc, mask, _mm512_add_ps(acc[i], bv));
 }
 
-template <bool Nibbles, bool HighBits, bool StoredMin>
-void tile_n(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, int na,
-            const float* bias, int nr, float* C, int64_t ldc) {
+template <bool Nibbles, bool HighBits, bool StoredMin, bool TwoLevel>
+void tile_levels(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, int na,
+                 const float* bias, int nr, float* C, int64_t ldc) {
   switch (na) {
 #define SQUISH_TILE_CASE(N) \
-  case N: return tile<N, Nibbles, HighBits, StoredMin>(L, panel, blocks, a, bias, nr, C, ldc);
+  case N: return tile<N, Nibbles, HighBits, StoredMin, TwoLevel>(L, panel, blocks, a, bias, nr, C, ldc);
     SQUISH_TILE_CASE(1) SQUISH_TILE_CASE(2) SQUISH_TILE_CASE(3) SQUISH_TILE_CASE(4)
     SQUISH_TILE_CASE(5) SQUISH_TILE_CASE(6) SQUISH_TILE_CASE(7)
 #undef SQUISH_TILE_CASE
-    default: return tile<8, Nibbles, HighBits, StoredMin>(L, panel, blocks, a, bias, nr, C, ldc);
+    default: return tile<8, Nibbles, HighBits, StoredMin, TwoLevel>(L, panel, blocks, a, bias, nr, C, ldc);
   }
+}
+
+template <bool Nibbles, bool HighBits, bool StoredMin>
+void tile_n(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, int na,
+            const float* bias, int nr, float* C, int64_t ldc) {
+  if (a[0].q2) return tile_levels<Nibbles, HighBits, StoredMin, true>(L, panel, blocks, a, na, bias, nr, C, ldc);
+  return tile_levels<Nibbles, HighBits, StoredMin, false>(L, panel, blocks, a, na, bias, nr, C, ldc);
 }
 
 }  // namespace
@@ -115,6 +133,26 @@ void quantize_avx512(const float* x, int64_t k, int8_t* q, float* d, float* ds) 
     const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
     d[b] = fp16_to_fp32(fp32_to_fp16(e));
     ds[b] = d[b] * static_cast<float>(sum);
+  }
+}
+
+void quantize2_avx512(const float* x, int64_t k, int8_t* q, float* d, float* ds, int8_t* q2) {
+  quantize_avx512(x, k, q, d, ds);
+  const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+  for (int64_t b = 0; b < k / kBlock; ++b, x += kBlock, q += kBlock, q2 += kBlock) {
+    const float step = d[b] * (1.0f / (1 << kLevelShift)), inv = step > 0.0f ? 1.0f / step : 0.0f;
+    const __m512 nd = _mm512_set1_ps(-d[b]), vi = _mm512_set1_ps(inv);
+    __m512i sum = _mm512_setzero_si512();
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      const __m512 qf = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 16 * h))));
+      const __m512 r = _mm512_fmadd_ps(nd, qf, _mm512_loadu_ps(x + 16 * h));
+      __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(r, vi));  // round half to even
+      v = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q2 + 16 * h), _mm512_cvtepi32_epi8(v));
+      sum = _mm512_add_epi32(sum, v);
+    }
+    ds[b] = std::fma(step, static_cast<float>(_mm512_reduce_add_epi32(sum)), ds[b]);
   }
 }
 

@@ -38,7 +38,14 @@ void tile_scalar(const Layout& L, const uint8_t* panel, int64_t blocks, const Ac
         for (int t = 0; t < kBlock; ++t) dot += L.code(p, r, t) * int32_t{a[i].q[b * kBlock + t]};
         float scale, mn;
         L.scale_min(p, r, &scale, &mn);
-        acc = std::fma(static_cast<float>(dot), scale * a[i].d[b], acc);
+        if (a[i].q2) {
+          int32_t dot2 = 0;
+          for (int t = 0; t < kBlock; ++t) dot2 += L.code(p, r, t) * int32_t{a[i].q2[b * kBlock + t]};
+          constexpr float kStep = 1.0f / (1 << kLevelShift);
+          acc = std::fma(static_cast<float>(dot * (1 << kLevelShift) + dot2), scale * (a[i].d[b] * kStep), acc);
+        } else {
+          acc = std::fma(static_cast<float>(dot), scale * a[i].d[b], acc);
+        }
         acc = std::fma(mn, a[i].ds[b], acc);
       }
       C[i * ldc + r] = acc + (bias ? bias[r] : 0.0f);
@@ -54,6 +61,21 @@ void quantize_scalar(const float* x, int64_t k, int8_t* q, float* d, float* ds) 
     for (int i = 0; i < kBlock; ++i) sum += q[b * kBlock + i] = blk.qs[i];
     d[b] = fp16_to_fp32(blk.d);
     ds[b] = d[b] * static_cast<float>(sum);
+  }
+}
+
+void quantize2_scalar(const float* x, int64_t k, int8_t* q, float* d, float* ds, int8_t* q2) {
+  quantize_scalar(x, k, q, d, ds);
+  for (int64_t b = 0; b < k / kBlock; ++b) {
+    const float step = d[b] * (1.0f / (1 << kLevelShift)), inv = step > 0.0f ? 1.0f / step : 0.0f;
+    int32_t sum = 0;
+    for (int64_t j = b * kBlock; j < (b + 1) * kBlock; ++j) {
+      const float r = std::fma(-d[b], static_cast<float>(q[j]), x[j]);  // |r| ≤ 0.57 d: |q2| ≤ 73
+      const float v = std::nearbyint(r * inv);
+      q2[j] = static_cast<int8_t>(std::clamp(v, -127.0f, 127.0f));
+      sum += q2[j];
+    }
+    ds[b] = std::fma(step, static_cast<float>(sum), ds[b]);
   }
 }
 
@@ -111,6 +133,8 @@ void block_codes(GGMLType t, const uint8_t* row, int64_t b, uint8_t* u, uint16_t
 }
 
 using Quantize = void (*)(const float*, int64_t, int8_t*, float*, float*);
+
+using Quantize2 = void (*)(const float*, int64_t, int8_t*, float*, float*, int8_t*);
 
 }  // namespace
 
@@ -170,22 +194,29 @@ void block_panel_row_f32(const BlockPanels& P, int64_t r, float* dst) {
 }
 
 void block_panel_matmul(const BlockPanels& P, int64_t m, const float* A, float* C, const float* bias,
-                        Isa isa) {
+                        Isa isa, bool two_level) {
   if (m <= 0 || P.rows <= 0) return;
   const bool simd = isa == Isa::Avx512;
   const panels::Tile tile = simd ? panels::tile_avx512 : panels::tile_scalar;
   const Quantize quantize = simd ? panels::quantize_avx512 : panels::quantize_scalar;
+  const Quantize2 quantize2 = simd ? panels::quantize2_avx512 : panels::quantize2_scalar;
   const panels::Layout L = layout_of(P.type);
   const int64_t k = P.cols, n = P.rows, nb = k / kBlock, np = (n + kRows - 1) / kRows;
-  thread_local std::vector<int8_t> q;
+  thread_local std::vector<int8_t> q, q2;
   thread_local std::vector<float> d, ds;
   q.resize(static_cast<size_t>(m * k));
   d.resize(static_cast<size_t>(m * nb));
   ds.resize(static_cast<size_t>(m * nb));
-  int8_t* qp = q.data();
+  if (two_level) q2.resize(static_cast<size_t>(m * k));
+  int8_t *qp = q.data(), *q2p = two_level ? q2.data() : nullptr;
   float *dp = d.data(), *dsp = ds.data();
   const auto quantize_rows = [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) quantize(A + i * k, k, qp + i * k, dp + i * nb, dsp + i * nb);
+    for (int64_t i = i0; i < i1; ++i) {
+      if (two_level)
+        quantize2(A + i * k, k, qp + i * k, dp + i * nb, dsp + i * nb, q2p + i * k);
+      else
+        quantize(A + i * k, k, qp + i * k, dp + i * nb, dsp + i * nb);
+    }
   };
   if (m >= 16) parallel_for(m, quantize_rows, 4);
   else quantize_rows(0, m);
@@ -199,7 +230,8 @@ void block_panel_matmul(const BlockPanels& P, int64_t m, const float* A, float* 
         const int nr = static_cast<int>(std::min<int64_t>(kRows, n - p * kRows));
         for (int64_t i = c0; i < c1; i += panels::kTileTokens) {
           const int na = static_cast<int>(std::min<int64_t>(panels::kTileTokens, c1 - i));
-          for (int t = 0; t < na; ++t) rows[t] = {qp + (i + t) * k, dp + (i + t) * nb, dsp + (i + t) * nb};
+          for (int t = 0; t < na; ++t)
+            rows[t] = {qp + (i + t) * k, dp + (i + t) * nb, dsp + (i + t) * nb, two_level ? q2p + (i + t) * k : nullptr};
           tile(L, panel, nb, rows, na, bias ? bias + p * kRows : nullptr, nr, C + i * n + p * kRows, n);
         }
       }

@@ -78,6 +78,7 @@ QuantPath default_quant_path() {
     const std::string s = v ? v : "auto";
     if (s == "int8") return QuantPath::Int8;
     if (s == "f32") return QuantPath::F32Tiles;
+    if (s == "fast") return QuantPath::Fast;
     return QuantPath::Auto;
   }();
   return p;
@@ -103,7 +104,7 @@ void quant_matmul(GGMLType t, const void* W, int64_t m, int64_t n, int64_t k, co
   }
   const bool int8 = has_int8_kernel(t, k) &&
                     (path == QuantPath::Int8 ||
-                     (path == QuantPath::Auto && m <= int8_max_tokens() && int8_is_fast(t)));
+                     ((path == QuantPath::Auto || path == QuantPath::Fast) && m <= int8_max_tokens() && int8_is_fast(t)));
   if (int8)
     matmul_int8(t, w, m, n, k, A, C, bias);
   else

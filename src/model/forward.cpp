@@ -37,7 +37,8 @@ void linear(const Weight& w, int64_t n, const float* x, float* y, const float* b
   if (w.is_scaled())
     kernels::scaled_matmul(*w.scaled, n, x, y, bias);
   else if (w.panels)
-    kernels::block_panel_matmul(*w.panels, n, x, y, bias);
+    kernels::block_panel_matmul(*w.panels, n, x, y, bias, kernels::active_isa(),
+                                kernels::default_quant_path() != kernels::QuantPath::Fast);
   else if (w.is_packed())
     kernels::quant_matmul(w.type, w.packed, n, w.rows(), w.cols(), x, y, bias);
   else

@@ -64,9 +64,10 @@ bool reproduces(const kernels::ScaledMatrix& M, const std::vector<float>& v) {
 }
 
 // Repacks w's GGUF rows for the panel kernel where it has one (Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 with AVX-512
-// VNNI); SQUISH_QUANT_PATH=int8|f32 keeps the row kernels instead.
+// VNNI) under SQUISH_QUANT_PATH=auto|fast; int8|f32 keep the row kernels instead.
 void add_panels(Weight& w) {
-  if (!w.is_packed() || w.panels || kernels::default_quant_path() != kernels::QuantPath::Auto) return;
+  const kernels::QuantPath path = kernels::default_quant_path();
+  if (!w.is_packed() || w.panels || (path != kernels::QuantPath::Auto && path != kernels::QuantPath::Fast)) return;
   if (!kernels::block_panels_supported(w.type, w.cols())) return;
   w.panels = std::make_shared<kernels::BlockPanels>(
       kernels::make_block_panels(w.type, w.packed, w.rows(), w.cols()));

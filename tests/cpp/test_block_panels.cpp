@@ -95,6 +95,33 @@ TEST(BlockPanels, ScalarEqualsRowIntegerDots) {
   }
 }
 
+// Relative RMS difference of the panel product (one- or two-level activations) to the F32 product
+// of the dequantized weights.
+double panel_error(GGMLType t, bool two_level, sk::Isa isa) {
+  const int64_t n = 40, k = 256, m = 9;
+  const auto rows = quantized_rows(t, n, k, 6);
+  const auto A = random_values(m * k, 7);
+  std::vector<float> W(static_cast<size_t>(n * k));
+  for (int64_t r = 0; r < n; ++r) squish::dequantize_row(t, rows.data() + r * squish::row_bytes(t, k), W.data() + r * k, k);
+  std::vector<float> want(static_cast<size_t>(m * n)), got(want.size());
+  sk::matmul(m, n, k, A.data(), W.data(), want.data(), nullptr);
+  sk::block_panel_matmul(sk::make_block_panels(t, rows.data(), n, k), m, A.data(), got.data(), nullptr, isa, two_level);
+  double err = 0, norm = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    err += (got[i] - want[i]) * (got[i] - want[i]);
+    norm += want[i] * want[i];
+  }
+  return std::sqrt(err / norm);
+}
+
+TEST(BlockPanels, TwoLevelActivationsMatchF32Inputs) {
+  for (GGMLType t : kTypes) {
+    const double one = panel_error(t, false, sk::Isa::Scalar), two = panel_error(t, true, sk::Isa::Scalar);
+    EXPECT_LT(two, 1e-4) << squish::type_name(t);  // ~15-bit inputs
+    EXPECT_LT(two, one / 50) << squish::type_name(t);
+  }
+}
+
 TEST(BlockPanels, CloseToTheF32ProductOfDequantizedWeights) {
   const int64_t n = 40, k = 256, m = 9;
   for (GGMLType t : kTypes) {
@@ -131,6 +158,10 @@ TEST(BlockPanels, Avx512TilesEqualScalarBitForBit) {
       sk::block_panel_matmul(P, m, A.data(), simd.data(), bias.data(), sk::Isa::Avx512);
       for (size_t i = 0; i < simd.size(); ++i)
         ASSERT_EQ(simd[i], scalar[i]) << squish::type_name(t) << " m=" << m << " at " << i;
+      sk::block_panel_matmul(P, m, A.data(), scalar.data(), bias.data(), sk::Isa::Scalar, true);
+      sk::block_panel_matmul(P, m, A.data(), simd.data(), bias.data(), sk::Isa::Avx512, true);
+      for (size_t i = 0; i < simd.size(); ++i)
+        ASSERT_EQ(simd[i], scalar[i]) << squish::type_name(t) << " two-level m=" << m << " at " << i;
     }
   }
 }
@@ -149,4 +180,12 @@ TEST(BlockPanels, Avx512QuantizerEqualsScalar) {
   EXPECT_EQ(d0, d1);
   EXPECT_EQ(s0, s1);
   EXPECT_EQ(d0[2], 0.0f);
+  std::vector<int8_t> r0(k), r1(k);
+  sk::panels::quantize2_scalar(x.data(), k, q0.data(), d0.data(), s0.data(), r0.data());
+  sk::panels::quantize2_avx512(x.data(), k, q1.data(), d1.data(), s1.data(), r1.data());
+  EXPECT_EQ(r0, r1);
+  EXPECT_EQ(s0, s1);
+  int nonzero = 0;
+  for (int8_t v : r0) nonzero += v != 0;
+  EXPECT_GT(nonzero, k / 2);  // the residual level carries information
 }

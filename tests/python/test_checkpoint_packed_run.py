@@ -79,17 +79,19 @@ def test_packed_checkpoint_perplexity_matches_f32(tmp_path, smollm2, text, case)
     types = packed_types(out)
     assert len(types) == 30 * 7
     assert set(types.values()) <= allowed, set(types.values())
-    # The block kernels with F32 activations (SQUISH_QUANT_PATH=f32) are the exact path; the default
-    # one quantizes activations to int8 per block of 32 (AVX-512 panels, as llama.cpp does).
+    # The block kernels with F32 activations (SQUISH_QUANT_PATH=f32) and the default (AVX-512 panels
+    # with two-level activations) hold the F32 result; the fast path rounds activations to int8 per
+    # block of 32, as llama.cpp does.
     a, b = perplexity(out, text, "quantized", "f32"), perplexity(out, text, "f32")
-    a8 = perplexity(out, text, "quantized")
+    a2, a8 = perplexity(out, text, "quantized"), perplexity(out, text, "quantized", "fast")
     (qb, q_tps), (fb, f_tps) = bench(out, "quantized"), bench(out, "f32")
     e = dense_bytes(out)
     print(f"\n{case}: packs to {sorted(set(types.values()))}; ppl {a['ppl']:.4f} quantized kernels, "
           f"{b['ppl']:.4f} F32 (relative {a['ppl'] / b['ppl'] - 1:+.1e}; {a['seconds']:.2f} s vs {b['seconds']:.2f} s for {CHUNKS}x{CTX} tokens); "
           f"linears {(qb - e) / 2**20:.1f} MiB vs {(fb - e) / 2**20:.1f} MiB; decode {q_tps:.1f} vs {f_tps:.1f} t/s; "
-          f"int8 activations {a8['ppl']:.4f}")
+          f"two-level activations {a2['ppl']:.4f}, int8 activations {a8['ppl']:.4f}")
     assert abs(a["ppl"] / b["ppl"] - 1) < 1e-3
+    assert abs(a2["ppl"] / b["ppl"] - 1) < 1e-3
     assert abs(a8["ppl"] / b["ppl"] - 1) < 2e-2
     # The linears hold exactly their blocks' bytes: >= 4x smaller than F32 for INT4, 3.76x for INT8.
     if len(set(types.values())) == 1:

@@ -36,9 +36,11 @@ BlockPanels make_block_panels(GGMLType t, const void* W, int64_t n, int64_t k);
 // Multi-threaded C[i, j] = Σ_t A[i, t] · W[j, t] (+ bias[j]) for i < m: each row of A is quantized
 // per block of 32 to int8 (scale max|x| / 127, stored as F16, as Q8_0 activations) and every block
 // product is an integer dot scaled by both blocks' scales. isa: Avx512 (the VNNI kernel) or Scalar
-// (the plain-loop reference the kernel matches bit for bit).
+// (the plain-loop reference the kernel matches bit for bit). two_level: each block's residual
+// x − d · q is quantized to int8 again and dotted too, so the activations carry ~15 bits (the
+// product then matches F32 activations to ~1e-5 of each block's range) for twice the dot work.
 void block_panel_matmul(const BlockPanels& P, int64_t m, const float* A, float* C,
-                        const float* bias = nullptr, Isa isa = active_isa());
+                        const float* bias = nullptr, Isa isa = active_isa(), bool two_level = false);
 
 // Row r of the panels dequantized into dst[cols] (the values of the source rows).
 void block_panel_row_f32(const BlockPanels& P, int64_t r, float* dst);
