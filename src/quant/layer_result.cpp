@@ -208,20 +208,27 @@ const LayerResult& LayerResultFiles::layer(size_t file) const {
   return cache_;
 }
 
+namespace {
+
+// Entry `name` of the map `field` in the layer file `index` names for it (read by `layer`), or null.
+template <class T, class ReadLayer>
+const T* lookup(const std::map<std::string, size_t>& index, const std::string& name, const ReadLayer& layer,
+                std::map<std::string, T> LayerResult::*field) {
+  const auto it = index.find(name);
+  if (it == index.end()) return nullptr;
+  const auto& m = layer(it->second).*field;
+  const auto e = m.find(name);
+  return e == m.end() ? nullptr : &e->second;
+}
+
+}  // namespace
+
 const QuantizedMatrix* LayerResultFiles::matrix(const std::string& name) const {
-  const auto it = matrix_file_.find(name);
-  if (it == matrix_file_.end()) return nullptr;
-  const auto& m = layer(it->second).matrices;
-  const auto q = m.find(name);
-  return q == m.end() ? nullptr : &q->second;
+  return lookup(matrix_file_, name, [this](size_t f) -> const LayerResult& { return layer(f); }, &LayerResult::matrices);
 }
 
 const EncodedTensor* LayerResultFiles::block(const std::string& name) const {
-  const auto it = block_file_.find(name);
-  if (it == block_file_.end()) return nullptr;
-  const auto& m = layer(it->second).blocks;
-  const auto b = m.find(name);
-  return b == m.end() ? nullptr : &b->second;
+  return lookup(block_file_, name, [this](size_t f) -> const LayerResult& { return layer(f); }, &LayerResult::blocks);
 }
 
 }  // namespace squish
