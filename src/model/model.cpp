@@ -29,6 +29,7 @@ TensorSource gguf_source(const std::shared_ptr<const GGUFFile>& file) {
   const GGUFFile& f = *file;
   TensorSource s;
   s.storage = file;
+  s.raw_is_file_mapping = true;
   s.path = f.path();
   s.find = [&f](const std::string& name, std::vector<int64_t>* shape) {
     const GGUFTensor* t = f.find_tensor(name);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "squish/common/error.h"
+#include "squish/io/mapped_file.h"
 #include "squish/kernels/quant_matmul.h"
 
 namespace squish {
@@ -65,12 +66,15 @@ bool reproduces(const kernels::ScaledMatrix& M, const std::vector<float>& v) {
 
 // Repacks w's GGUF rows for the panel kernel where it has one (Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 with AVX-512
 // VNNI) under SQUISH_QUANT_PATH=auto|fast; int8|f32 keep the row kernels instead.
-void add_panels(Weight& w) {
+void add_panels(Weight& w, bool in_file_mapping) {
   const kernels::QuantPath path = kernels::default_quant_path();
   if (!w.is_packed() || w.panels || (path != kernels::QuantPath::Auto && path != kernels::QuantPath::Fast)) return;
   if (!kernels::block_panels_supported(w.type, w.cols())) return;
   w.panels = std::make_shared<kernels::BlockPanels>(
       kernels::make_block_panels(w.type, w.packed, w.rows(), w.cols()));
+  // The products read the panels now; the file's rows (read again only for embedding lookups and
+  // row dumps) leave memory instead of being held twice.
+  if (in_file_mapping) release_mapped_pages(w.packed, static_cast<size_t>(w.rows()) * row_bytes(w.type, w.cols()));
 }
 
 }  // namespace
@@ -105,8 +109,9 @@ void convert_linears(ModelWeights& weights, const LoadOptions& o) {
       if (reproduces(*M, w->data)) hold(*w, std::move(M), false);
     }
     if (!o.repack) return;
-    for (Weight* w : decoder_linears(weights)) add_panels(*w);
-    add_panels(weights.output.empty() ? weights.token_embd : weights.output);  // the lm_head
+    const bool mapped = weights.packed_in_file_mapping;
+    for (Weight* w : decoder_linears(weights)) add_panels(*w, mapped);
+    add_panels(weights.output.empty() ? weights.token_embd : weights.output, mapped);  // the lm_head
     return;
   }
   const ScaledFormat f = format_of(o.convert);

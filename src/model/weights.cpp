@@ -125,6 +125,7 @@ std::unique_ptr<ModelWeights> ModelWeights::load(const ModelConfig& c, const Ten
       want->dst->type = type;
       want->dst->packed = bytes;
       w->storage = src.storage;
+      w->packed_in_file_mapping = src.raw_is_file_mapping;
       continue;
     }
     to_read.push_back(want);

@@ -31,4 +31,9 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// Drops the resident pages lying wholly inside [p, p + n) of a read-only file mapping from this
+// process's memory (madvise MADV_DONTNEED); touched again, they are read back from the file. Never
+// call it on anonymous memory, whose contents it would discard.
+void release_mapped_pages(const void* p, size_t n);
+
 }  // namespace squish

@@ -70,6 +70,8 @@ struct TensorSource {
   std::function<bool(const std::string& name, GGMLType* type, const uint8_t** data)> raw;
   // Keeps what raw() points into alive (e.g. the mapped file).
   std::shared_ptr<const void> storage;
+  // raw() points into a read-only file mapping, whose pages may be dropped and read back.
+  bool raw_is_file_mapping = false;
   // Optional: whether linear `name` quantizes its input before the product (W8A8 / FP8
   // checkpoints), and if so how (and the static scale). Unset for an HF directory: ModelWeights::load
   // asks the directory's quantization_config.
@@ -86,6 +88,8 @@ class ModelWeights {
   const Weight& lm_head() const { return output.empty() ? token_embd : output; }
   // Owner of packed weights' bytes (the mapped file); null when everything is F32.
   std::shared_ptr<const void> storage;
+  // The packed bytes are pages of a read-only file mapping (release_mapped_pages may drop them).
+  bool packed_in_file_mapping = false;
 
   // Total bytes of weight data held (F32 values plus packed rows).
   size_t bytes() const;
