@@ -53,14 +53,15 @@ const std::array<float, 256>& e4m3_table() {
   return t;
 }
 
-// Encodes one row of n floats into dst (kv_row_bytes(t, n) bytes).
-void encode_row(KVCacheType t, const float* x, int64_t n, uint8_t* dst) {
+// Encodes one row of n floats into dst (kv_row_bytes(t, n) bytes); FP8 with static_scale > 0 uses
+// it instead of the row's absmax / 448.
+void encode_row(KVCacheType t, const float* x, int64_t n, uint8_t* dst, float static_scale = 0.f) {
   if (t == KVCacheType::F32) {
     std::memcpy(dst, x, sizeof(float) * n);
   } else if (t == KVCacheType::FP8_E4M3) {
     float amax = 0.f;
-    for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[i]));
-    const float scale = amax > 0.f ? amax / kE4M3Max : 1.f;
+    for (int64_t i = 0; i < n && static_scale <= 0.f; ++i) amax = std::max(amax, std::fabs(x[i]));
+    const float scale = static_scale > 0.f ? static_scale : amax > 0.f ? amax / kE4M3Max : 1.f;
     std::memcpy(dst, &scale, sizeof scale);
     for (int64_t i = 0; i < n; ++i) dst[sizeof scale + i] = fp32_to_e4m3(x[i] / scale);
   } else if (t == KVCacheType::F16) {
@@ -148,13 +149,23 @@ const uint8_t* KVCache::v_row(int64_t il, int64_t g, int64_t pos) const {
   return v_.data() + static_cast<size_t>((il * n_kv_ + g) * n_ctx_ + pos) * vb_;
 }
 
+void KVCache::set_static_scales(std::vector<float> k, std::vector<float> v) {
+  const size_t n_layer = k_.size() / (static_cast<size_t>(n_kv_ * n_ctx_) * kb_);
+  if (type_ != KVCacheType::FP8_E4M3) throw Error("--kv-cache-dtype " + kv_cache_type_name(type_), "static scales are for an FP8 cache");
+  bool ok = k.size() == n_layer && v.size() == n_layer;
+  for (size_t i = 0; ok && i < n_layer; ++i) ok = k[i] > 0.f && v[i] > 0.f && std::isfinite(k[i]) && std::isfinite(v[i]);
+  if (!ok) throw Error("--kv-cache-dtype fp8", "static KV-cache scales need one positive scale per layer");
+  k_scale_ = std::move(k), v_scale_ = std::move(v);
+}
+
 void KVCache::store(int64_t il, int64_t g, int64_t pos, const float* k, const float* v) {
-  encode_row(type_, k, hdk_, k_row(il, g, pos));
+  const bool fixed = !k_scale_.empty();
+  encode_row(type_, k, hdk_, k_row(il, g, pos), fixed ? k_scale_[static_cast<size_t>(il)] : 0.f);
   if (type_ == KVCacheType::F32) {  // transposed: row d holds dimension d of every position
     auto* vt = reinterpret_cast<float*>(v_.data()) + (il * n_kv_ + g) * hdv_ * n_ctx_;
     for (int64_t d = 0; d < hdv_; ++d) vt[d * n_ctx_ + pos] = v[d];
   } else {
-    encode_row(type_, v, hdv_, v_row(il, g, pos));
+    encode_row(type_, v, hdv_, v_row(il, g, pos), fixed ? v_scale_[static_cast<size_t>(il)] : 0.f);
   }
 }
 

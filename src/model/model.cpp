@@ -104,6 +104,16 @@ std::shared_ptr<Model> load_hf(const std::string& dir, const LoadOptions& opt) {
     s.storage = packed;
   }
   auto weights = ModelWeights::load(config, s, opt.keep_quantized);
+  if (const HFQuantization* q = hf->quantization(); q && !q->kv_fp8_scales.empty()) {
+    for (int64_t il = 0; il < config.n_layer; ++il) {
+      const std::string m = "model.layers." + std::to_string(il) + ".self_attn";
+      const auto it = q->kv_fp8_scales.find(m);
+      if (it == q->kv_fp8_scales.end() || !(it->second.first > 0) || !(it->second.second > 0))
+        throw Error(dir, "kv_cache_scheme without k_scale and v_scale for " + m);
+      weights->kv_k_scale.push_back(it->second.first);
+      weights->kv_v_scale.push_back(it->second.second);
+    }
+  }
   convert_linears(*weights, opt);
   if (hf->tokenizer_json_path().empty()) throw Error(dir, "no tokenizer.json in the model directory");
   auto tokenizer = Tokenizer::from_hf_json(hf->tokenizer_json_path());

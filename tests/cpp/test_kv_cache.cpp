@@ -2,6 +2,8 @@
 // rounding bound; values come back transposed; the bytes match the layout.
 #include <gtest/gtest.h>
 
+#include "squish/formats/minifloat.h"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -86,6 +88,33 @@ TEST(KVCacheType, QuantizedTypesHalveF16AndNamesParse) {
   c.head_dim_k = c.head_dim_v = 48;  // not a multiple of the 32-element blocks
   EXPECT_THROW(KVCache(c, 8, KVCacheType::Int4), squish::Error);
   EXPECT_NO_THROW(KVCache(c, 8, KVCacheType::FP8_E4M3));
+}
+
+TEST(KVCache, StaticFp8ScalesFixTheGridAndSaturate) {
+  const auto c = small_config();
+  const int64_t hd = c.head_dim_k;
+  KVCache cache(c, 4, KVCacheType::FP8_E4M3);
+  std::vector<float> ks(static_cast<size_t>(c.n_layer), 0.01f), vs(static_cast<size_t>(c.n_layer), 0.02f);
+  EXPECT_THROW(KVCache(c, 4, KVCacheType::F16).set_static_scales(ks, vs), squish::Error);
+  EXPECT_THROW(cache.set_static_scales({0.01f}, vs), squish::Error);  // one per layer
+  cache.set_static_scales(ks, vs);
+  std::vector<float> k(static_cast<size_t>(hd)), v(static_cast<size_t>(c.head_dim_v));
+  for (int64_t i = 0; i < hd; ++i) k[i] = 0.001f * static_cast<float>(i) - 0.01f;
+  for (size_t i = 0; i < v.size(); ++i) v[i] = 0.05f * static_cast<float>(i);
+  k[3] = 100.0f;  // far beyond 448 · 0.01: saturates instead of rescaling the row
+  cache.store(1, 0, 2, k.data(), v.data());
+  std::vector<float> buf, vb;
+  const float* got = cache.keys(1, 0, 2, 3, buf);
+  EXPECT_FLOAT_EQ(got[3], 448.0f * 0.01f);
+  for (int64_t i = 0; i < hd; ++i) {
+    if (i == 3) continue;
+    // On the fixed grid: value / 0.01 is an E4M3 value, within E4M3's 2^-3 relative step.
+    EXPECT_EQ(squish::fp32_to_e4m3(got[i] / 0.01f), squish::fp32_to_e4m3(k[i] / 0.01f)) << i;
+    EXPECT_NEAR(got[i], k[i], std::fabs(k[i]) / 16 + 0.01f * 0.002f) << i;
+  }
+  int64_t ld = 0;
+  const float* vt = cache.values_t(1, 0, 2, 3, vb, &ld);
+  for (size_t i = 0; i < v.size(); ++i) EXPECT_NEAR(vt[i * ld], std::min(v[i], 448.0f * 0.02f), v[i] / 16 + 1e-6f) << i;
 }
 
 }  // namespace

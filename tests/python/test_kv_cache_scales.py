@@ -96,3 +96,48 @@ def test_kv_cache_scheme_needs_compressed_tensors(tmp_path):
     assert p.returncode == 1 and p.stderr.count("\n") == 1
     assert "KV-cache scales are written in compressed-tensors checkpoints only" in p.stderr
     assert not (tmp_path / "o").exists() and not (tmp_path / "o.partial").exists()
+
+
+def test_static_fp8_cache_runs_as_compressed_tensors_does(tmp_path):
+    """squish's FP8 cache on such a checkpoint stores every row with the layer's static k_scale /
+    v_scale (values beyond 448 · scale saturate), as vLLM runs a calibrated kv_cache_scheme. Oracle:
+    transformers with compressed-tensors, which fake-quantizes the cache with the same scales, on the
+    same 1024 tokens scored as llama.cpp's perplexity scores one chunk (its second half)."""
+    ckpt, plain = tmp_path / "kv", tmp_path / "plain"
+    run_squish("quantize", SMOLLM2, ckpt, *ARGS, "--samples", "8", "--seq-len", "512", "--kv-cache-scheme", "fp8")
+    shutil.copytree(ckpt, plain)
+    cfg = json.loads((plain / "config.json").read_text())
+    cfg["quantization_config"]["kv_cache_scheme"] = None
+    (plain / "config.json").write_text(json.dumps(cfg))
+    text = tmp_path / "wiki.txt"
+    text.write_bytes((SHARED / "wikitext-2-test.txt").read_bytes()[:16000])
+
+    def squish_ppl(d, kv):
+        r = run_squish("perplexity", d, "-f", text, "--kv-cache-dtype", kv, "--ctx", "1024", "--chunks", "1", "--json")
+        return json.loads(r.stdout)["ppl"]
+
+    ours = {"f32": squish_ppl(ckpt, "f32"), "static": squish_ppl(ckpt, "fp8"), "per-row": squish_ppl(plain, "fp8")}
+
+    tok = transformers.AutoTokenizer.from_pretrained(str(ckpt))
+    body = text.read_text()
+    ids = tok(body, add_special_tokens=False).input_ids
+    with_special = tok(body).input_ids
+    bos = len(with_special) == len(ids) + 1 and with_special[0] == tok.bos_token_id
+    seq = ([tok.bos_token_id] + ids[:1023]) if bos else ids[:1024]
+    theirs = {}
+    for name, d in (("f32", plain), ("static", ckpt)):
+        m = transformers.AutoModelForCausalLM.from_pretrained(
+            str(d), dtype=torch.float32,
+            quantization_config=transformers.CompressedTensorsConfig(run_compressed=False)).eval()
+        with torch.no_grad():
+            lp = torch.log_softmax(m(torch.tensor([seq])).logits[0].double(), -1)
+        nll = -sum(lp[j, seq[j + 1]].item() for j in range(512, 1023))
+        theirs[name] = float(torch.tensor(nll / 511).exp())
+        del m
+    print(f"squish {ours}, transformers + compressed-tensors {theirs}")
+    assert ours["f32"] == pytest.approx(theirs["f32"], rel=1e-4)
+    # E4M3's steps (2^-3 relative) turn the two implementations' ~1e-6 differences in K and V into a
+    # few flipped roundings: a BF16 cache differs by 0.014% between them, this FP8 one by ~0.6%.
+    assert ours["static"] == pytest.approx(theirs["static"], rel=1e-2)
+    # The static scales are in effect: coarser than squish's own per-row scales here.
+    assert ours["static"] / ours["f32"] > 1.005 and abs(ours["per-row"] / ours["f32"] - 1) < 2e-3

@@ -8,6 +8,7 @@
 // block type exactly (hf_quantized_repack.cpp) a linear can also be repacked into those blocks.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -50,6 +51,9 @@ class HFQuantizedLinear {
 struct HFQuantization {
   std::string method;  // quant_method: "compressed-tensors", "gptq" or "awq"
   std::vector<std::unique_ptr<HFQuantizedLinear>> linears;
+  // Static FP8 KV-cache scales of a compressed-tensors kv_cache_scheme (type float), by attention
+  // module ("model.layers.3.self_attn" -> {k_scale, v_scale}); empty otherwise.
+  std::map<std::string, std::pair<float, float>> kv_fp8_scales;
 
   // Whether the stored tensor `name` belongs to a quantized linear (qweight, weight_scale, …).
   bool owns(const std::string& name) const { return owned_.count(name) > 0; }

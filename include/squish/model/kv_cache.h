@@ -23,6 +23,10 @@ class KVCache {
   // (F32) or into buf.
   const float* values_t(int64_t il, int64_t g, int64_t j0, int64_t j1, std::vector<float>& buf,
                         int64_t* ld) const;
+  // FP8 only: from now on rows of layer il are stored with the fixed scales k[il] / v[il] (values
+  // beyond ±448 · scale saturate) instead of their own absmax / 448, as vLLM runs a calibrated
+  // kv_cache_scheme. Throws Error unless both hold one positive scale per layer.
+  void set_static_scales(std::vector<float> k, std::vector<float> v);
   // Bytes held.
   size_t bytes() const { return k_.size() + v_.size(); }
   KVCacheType type() const { return type_; }
@@ -37,6 +41,7 @@ class KVCache {
   int64_t n_ctx_, n_kv_, hdk_, hdv_;
   size_t kb_, vb_;  // bytes per key / value row
   std::vector<uint8_t> k_, v_;
+  std::vector<float> k_scale_, v_scale_;  // static FP8 scales per layer (empty: per row)
 };
 
 }  // namespace squish

@@ -90,6 +90,9 @@ class ModelWeights {
   std::shared_ptr<const void> storage;
   // The packed bytes are pages of a read-only file mapping (release_mapped_pages may drop them).
   bool packed_in_file_mapping = false;
+  // Static FP8 KV-cache scales per layer (a compressed-tensors checkpoint's k_scale / v_scale), used
+  // by an FP8 cache instead of its per-row scales; empty when the model has none.
+  std::vector<float> kv_k_scale, kv_v_scale;
 
   // Total bytes of weight data held (F32 values plus packed rows).
   size_t bytes() const;
