@@ -92,12 +92,7 @@ EngineReport write_calibrated_checkpoint(const std::string& input, const Recipe&
   EngineReport rep;
   {  // the model (its mapping too) is released before the output is written
     const auto model = load_for_calibration(input);
-    // Scales as the checkpoint stores them: FP16 for GPTQ / AWQ, else the checkpoint dtype.
-    const bool fp16 = copt.format == CheckpointFormat::Gptq || copt.format == CheckpointFormat::Awq;
-    const ScaleStorage scales = fp16 || copt.dtype == "float16" ? ScaleStorage::F16
-                                : copt.dtype == "bfloat16"      ? ScaleStorage::BF16
-                                                                : ScaleStorage::F32;
-    RecipeQuantizer quantizer(recipe, model->config(), measure, scales);
+    RecipeQuantizer quantizer(recipe, model->config(), measure, stored_scale_dtype(copt));
     rep = run_calibration(model, quantizer, eopt);
   }
   const LayerResultFiles results(rep.layer_files);

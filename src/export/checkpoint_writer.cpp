@@ -270,14 +270,21 @@ CheckpointFormat parse_checkpoint_format(const std::string& n) {
   throw Error("", "unknown checkpoint format '" + n + "' (compressed-tensors, gptq, awq, unquantized)");
 }
 
+STDType stored_scale_dtype(const CheckpointOptions& opt) {
+  const bool fp16 = opt.format == CheckpointFormat::Gptq || opt.format == CheckpointFormat::Awq;
+  return fp16 ? STDType::F16 : checkpoint_dtype(opt.dtype);
+}
+
+void round_scales(QuantizedMatrix& q, STDType dtype) {
+  for (float& s : q.scales) {
+    if (dtype == STDType::F16) s = fp16_to_fp32(fp32_to_fp16(s));
+    if (dtype == STDType::BF16) s = bf16_to_fp32(fp32_to_bf16(s));
+  }
+}
+
 QuantizedMatrix stored_matrix(const QuantizedMatrix& q, const CheckpointOptions& opt) {
   QuantizedMatrix o = q;
-  const bool fp16 = opt.format == CheckpointFormat::Gptq || opt.format == CheckpointFormat::Awq;
-  const STDType t = fp16 ? STDType::F16 : checkpoint_dtype(opt.dtype);
-  for (float& s : o.scales) {
-    if (t == STDType::F16) s = fp16_to_fp32(fp32_to_fp16(s));
-    if (t == STDType::BF16) s = bf16_to_fp32(fp32_to_bf16(s));
-  }
+  round_scales(o, stored_scale_dtype(opt));
   return o;
 }
 

@@ -318,27 +318,28 @@ void read_compressed_tensors(const Reader& r, const json& qc, HFQuantization& ou
   // llm-compressor write it) loads: with type float an FP8 cache (--kv-cache-dtype fp8) uses the
   // scales as vLLM does; INT8 scales are for other runtimes. Without a scheme such tensors are
   // left alone, as transformers leaves them.
-  for (const char* s : {"k_scale", "v_scale"})
-    for (const std::string& m : modules_with(r, s)) out.claim(m + "." + s);
+  bool fp8_kv = false;
   if (const auto it = qc.find("kv_cache_scheme"); it != qc.end() && !it->is_null()) {
     const std::string type = it->is_object() ? json_str(r, *it, "type", "") : "";
     const bool ok = it->is_object() && it->value("num_bits", 0) == 8 && (type == "float" || type == "int") &&
                     json_str(r, *it, "strategy", "") == "tensor" && !it->value("dynamic", false);
     if (!ok)
       r.fail("compressed-tensors kv_cache_scheme other than static 8-bit per-tensor is not supported (use --kv-cache-dtype)");
-    for (const char* s : {"k_scale", "v_scale"})
-      for (const std::string& m : modules_with(r, s)) {
-        if (type != "float") continue;  // INT8 scales are for other runtimes
-        const SafeTensor& t = r.need(m, s);
-        r.check_dtype(t, {STDType::F32, STDType::F16, STDType::BF16});
-        r.check_elements(t, 1);
-        float v = 0.0f;
-        st_convert_to_f32(t.dtype, t.data, &v, 1);
-        if (!(v > 0.0f) || !std::isfinite(v)) r.fail("tensor " + t.name + " is not a positive finite scale");
-        auto& e = out.kv_fp8_scales[m];
-        (s[0] == 'k' ? e.first : e.second) = v;
-      }
+    fp8_kv = type == "float";
   }
+  for (const char* s : {"k_scale", "v_scale"})
+    for (const std::string& m : modules_with(r, s)) {
+      out.claim(m + "." + s);
+      if (!fp8_kv) continue;
+      const SafeTensor& t = r.need(m, s);
+      r.check_dtype(t, {STDType::F32, STDType::F16, STDType::BF16});
+      r.check_elements(t, 1);
+      float v = 0.0f;
+      st_convert_to_f32(t.dtype, t.data, &v, 1);
+      if (!(v > 0.0f) || !std::isfinite(v)) r.fail("tensor " + t.name + " is not a positive finite scale");
+      auto& e = out.kv_fp8_scales[m];
+      (s[0] == 'k' ? e.first : e.second) = v;
+    }
   if (const auto it = qc.find("transform_config");
       it != qc.end() && !it->is_null() && !it->empty() && !(it->is_object() && it->contains("config_groups") &&
                                                                (*it)["config_groups"].empty()))

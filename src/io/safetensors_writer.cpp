@@ -105,20 +105,18 @@ void SafeTensorsWriter::add_f32_rows(const std::string& name, STDType dtype, std
     throw Error(name, "rows × cols does not match the tensor's shape");
   const size_t es = st_dtype_size(dtype);
   Entry& e = begin(name, dtype, std::move(shape), static_cast<uint64_t>(rows * cols) * es);
+  const bool spooling = !spool_dir_.empty();
   const int64_t step = slice_rows(cols);
   std::vector<float> f(static_cast<size_t>(std::min(step, rows) * cols));
-  std::vector<uint8_t> b(f.size() * es);
-  if (spool_dir_.empty()) e.data.resize(e.size);
+  std::vector<uint8_t> slice(spooling ? f.size() * es : 0);  // spooling: one slice's bytes
+  if (!spooling) e.data.resize(e.size);
   for (int64_t r0 = 0; r0 < rows; r0 += step) {
     const int64_t n = std::min(step, rows - r0);
     const size_t count = static_cast<size_t>(n * cols);
     read(r0, n, f.data());
-    if (spool_dir_.empty()) {
-      convert_f32(name, dtype, f.data(), count, e.data.data() + static_cast<size_t>(r0 * cols) * es);
-    } else {
-      convert_f32(name, dtype, f.data(), count, b.data());
-      spool_write(b.data(), count * es);
-    }
+    uint8_t* dst = spooling ? slice.data() : e.data.data() + static_cast<size_t>(r0 * cols) * es;
+    convert_f32(name, dtype, f.data(), count, dst);
+    if (spooling) spool_write(dst, count * es);
   }
 }
 

@@ -15,11 +15,8 @@ BatchSession::BatchSession(std::shared_ptr<const Model> model, int64_t n_seq, in
     throw Error(model_->path(), "batch of " + std::to_string(n_seq) + " sequences is out of range");
   if (n_ctx < 1 || n_ctx > (int64_t{1} << 22))
     throw Error(model_->path(), "context size " + std::to_string(n_ctx) + " is out of range");
-  const ModelWeights& W = model_->weights();
-  for (int64_t s = 0; s < n_seq; ++s) {
-    caches_.push_back(std::make_unique<KVCache>(model_->config(), n_ctx, kv_type));
-    if (kv_type == KVCacheType::FP8_E4M3 && !W.kv_k_scale.empty()) caches_.back()->set_static_scales(W.kv_k_scale, W.kv_v_scale);
-  }
+  for (int64_t s = 0; s < n_seq; ++s)
+    caches_.push_back(make_session_cache(model_->config(), model_->weights(), n_ctx, kv_type));
   scratch_ = std::make_unique<SessionScratch>(model_->config(), model_->weights());
   n_past_.assign(static_cast<size_t>(n_seq), 0);
 }

@@ -1,5 +1,6 @@
 // KV cache storage and the row codecs of each KVCacheType.
 #include "squish/model/kv_cache.h"
+#include "squish/model/weights.h"
 
 #include <algorithm>
 #include <array>
@@ -124,14 +125,14 @@ size_t kv_row_bytes(KVCacheType t, int64_t n) {
 }
 
 KVCache::KVCache(const ModelConfig& c, int64_t n_ctx, KVCacheType type)
-    : type_(type), n_ctx_(n_ctx), n_kv_(c.n_head_kv), hdk_(c.head_dim_k), hdv_(c.head_dim_v) {
+    : type_(type), n_layer_(c.n_layer), n_ctx_(n_ctx), n_kv_(c.n_head_kv), hdk_(c.head_dim_k), hdv_(c.head_dim_v) {
   if ((type == KVCacheType::Int8 || type == KVCacheType::Int4) && (hdk_ % 32 != 0 || hdv_ % 32 != 0))
     throw Error("--kv-cache-dtype " + kv_cache_type_name(type),
                 "needs head dimensions that are multiples of 32 (this model has " +
                     std::to_string(hdk_) + " / " + std::to_string(hdv_) + ")");
   kb_ = kv_row_bytes(type, hdk_);
   vb_ = kv_row_bytes(type, hdv_);
-  const size_t rows = static_cast<size_t>(c.n_layer * n_kv_ * n_ctx);
+  const size_t rows = static_cast<size_t>(n_layer_ * n_kv_ * n_ctx);
   k_.resize(rows * kb_);
   v_.resize(rows * vb_);
 }
@@ -150,7 +151,7 @@ const uint8_t* KVCache::v_row(int64_t il, int64_t g, int64_t pos) const {
 }
 
 void KVCache::set_static_scales(std::vector<float> k, std::vector<float> v) {
-  const size_t n_layer = k_.size() / (static_cast<size_t>(n_kv_ * n_ctx_) * kb_);
+  const auto n_layer = static_cast<size_t>(n_layer_);
   if (type_ != KVCacheType::FP8_E4M3) throw Error("--kv-cache-dtype " + kv_cache_type_name(type_), "static scales are for an FP8 cache");
   bool ok = k.size() == n_layer && v.size() == n_layer;
   for (size_t i = 0; ok && i < n_layer; ++i) ok = k[i] > 0.f && v[i] > 0.f && std::isfinite(k[i]) && std::isfinite(v[i]);
@@ -191,6 +192,14 @@ const float* KVCache::values_t(int64_t il, int64_t g, int64_t j0, int64_t j1, st
   }
   *ld = nk;
   return buf.data();
+}
+
+std::unique_ptr<KVCache> make_session_cache(const ModelConfig& c, const ModelWeights& weights, int64_t n_ctx,
+                                            KVCacheType type) {
+  auto cache = std::make_unique<KVCache>(c, n_ctx, type);
+  if (type == KVCacheType::FP8_E4M3 && !weights.kv_k_scale.empty())
+    cache->set_static_scales(weights.kv_k_scale, weights.kv_v_scale);
+  return cache;
 }
 
 }  // namespace squish

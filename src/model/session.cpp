@@ -28,9 +28,7 @@ Session::Session(std::shared_ptr<const Model> model, int64_t n_ctx, KVCacheType 
     throw Error(model_->path(), "a KV cache of " + std::to_string(n_ctx) +
                                     " positions would need " + std::to_string(bytes / (1 << 30)) +
                                     " GiB");
-  cache_ = std::make_unique<KVCache>(c, n_ctx, kv_type);
-  const ModelWeights& W = model_->weights();
-  if (kv_type == KVCacheType::FP8_E4M3 && !W.kv_k_scale.empty()) cache_->set_static_scales(W.kv_k_scale, W.kv_v_scale);
+  cache_ = make_session_cache(c, model_->weights(), n_ctx, kv_type);
   scratch_ = std::make_unique<SessionScratch>(c, model_->weights());
 }
 

@@ -7,7 +7,6 @@
 #include "squish/common/error.h"
 #include "squish/export/checkpoint_writer.h"
 #include "squish/formats/activation_quant.h"
-#include "squish/formats/half.h"
 #include "squish/quant/awq.h"
 #include "squish/quant/gptq.h"
 #include "squish/quant/gptq_int.h"
@@ -76,9 +75,9 @@ bool has(const Recipe& r, Modifier::Kind k) {
 
 }  // namespace
 
-RecipeQuantizer::RecipeQuantizer(Recipe recipe, const ModelConfig& config, bool measure, ScaleStorage scales)
+RecipeQuantizer::RecipeQuantizer(Recipe recipe, const ModelConfig& config, bool measure, STDType scale_dtype)
     : recipe_(std::move(recipe)), config_(config), arch_(arch_name(config.arch)), measure_(measure),
-      scales_(scales) {}
+      scale_dtype_(scale_dtype) {}
 
 LayerStatsOptions RecipeQuantizer::stats_options() const {
   LayerStatsOptions o;
@@ -91,18 +90,14 @@ LayerStatsOptions RecipeQuantizer::stats_options() const {
 }
 
 std::string RecipeQuantizer::fingerprint() const {
-  const char* tag[] = {"f32", "f16", "bf16"};
-  return describe_recipe(recipe_) + " | scales " + tag[static_cast<int>(scales_)];
+  return describe_recipe(recipe_) + " | scales " + st_dtype_name(scale_dtype_);
 }
 
 LayerResult RecipeQuantizer::quantize(int64_t il, LayerWeights& L, LayerStats& stats) {
   LayerResult res;
   // Scales rounded as the output stores them, then the weights the next layers see from those.
   auto store_scales = [this](QuantizedMatrix& q, Weight& w) {
-    for (float& s : q.scales) {
-      if (scales_ == ScaleStorage::F16) s = fp16_to_fp32(fp32_to_fp16(s));
-      if (scales_ == ScaleStorage::BF16) s = bf16_to_fp32(fp32_to_bf16(s));
-    }
+    round_scales(q, scale_dtype_);
     dequantize_matrix(q, w.data.data());
   };
   std::vector<Group> groups = layer_groups(L, config_);

@@ -11,6 +11,7 @@
 
 #include "squish/export/model_source.h"
 #include "squish/formats/number_formats.h"
+#include "squish/io/safetensors.h"
 #include "squish/quant/recipe.h"
 
 namespace squish {
@@ -68,8 +69,12 @@ void write_checkpoint(const ModelSource& src,
                       const std::map<std::string, QuantizedMatrix>& quantized,
                       const CheckpointOptions& opt);
 
-// The matrix exactly as the checkpoint stores it (scales rounded to the stored scale dtype: FP16 for
-// GPTQ/AWQ, opt.dtype for compressed-tensors); dequantize_matrix() of it equals what a loader gets.
+// The dtype the checkpoint stores weight scales in: FP16 for GPTQ/AWQ, opt.dtype for compressed-tensors.
+STDType stored_scale_dtype(const CheckpointOptions& opt);
+// Rounds q's scales to dtype (F32, F16 or BF16).
+void round_scales(QuantizedMatrix& q, STDType dtype);
+// The matrix exactly as the checkpoint stores it (round_scales to stored_scale_dtype);
+// dequantize_matrix() of it equals what a loader gets.
 QuantizedMatrix stored_matrix(const QuantizedMatrix& q, const CheckpointOptions& opt);
 
 // Writes one F32 SafeTensors file at `path` holding, under HF names ("….q_proj.weight", HF row

@@ -3,12 +3,15 @@
 // the other types are converted to F32 for the positions an attention work item reads.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "squish/model/config.h"
 #include "squish/model/kv_cache_type.h"
 
 namespace squish {
+
+class ModelWeights;
 
 class KVCache {
  public:
@@ -38,10 +41,15 @@ class KVCache {
   const uint8_t* v_row(int64_t il, int64_t g, int64_t pos) const;
 
   KVCacheType type_;
-  int64_t n_ctx_, n_kv_, hdk_, hdv_;
+  int64_t n_layer_, n_ctx_, n_kv_, hdk_, hdv_;
   size_t kb_, vb_;  // bytes per key / value row
   std::vector<uint8_t> k_, v_;
   std::vector<float> k_scale_, v_scale_;  // static FP8 scales per layer (empty: per row)
 };
+
+// The cache of a session over a model with `weights`: an FP8 one takes the model's static scales
+// (ModelWeights::kv_k_scale / kv_v_scale, from a checkpoint's kv_cache_scheme) when it has them.
+std::unique_ptr<KVCache> make_session_cache(const ModelConfig& c, const ModelWeights& weights, int64_t n_ctx,
+                                            KVCacheType type);
 
 }  // namespace squish

@@ -5,23 +5,22 @@
 #pragma once
 #include <string>
 
+#include "squish/io/safetensors.h"
 #include "squish/model/config.h"
 #include "squish/quant/calibration_engine.h"
 #include "squish/quant/recipe.h"
 
 namespace squish {
 
-// The precision the output stores weight scales in. Each scale is rounded to it before the layer's
-// values are fixed, so the layers after are calibrated on exactly the exported weights.
-enum class ScaleStorage { F32, F16, BF16 };
-
 // Applies `recipe` layer by layer.
 class RecipeQuantizer : public LayerQuantizer {
  public:
   // measure: also compute each linear's output error and plain rounding's (costs a product per
-  // linear).
+  // linear). scale_dtype: what the output stores weight scales in (stored_scale_dtype); each scale
+  // is rounded to it before the layer's values are fixed, so the layers after are calibrated on
+  // exactly the exported weights.
   RecipeQuantizer(Recipe recipe, const ModelConfig& config, bool measure,
-                  ScaleStorage scales = ScaleStorage::F32);
+                  STDType scale_dtype = STDType::F32);
   LayerStatsOptions stats_options() const override;
   LayerResult quantize(int64_t il, LayerWeights& L, LayerStats& stats) override;
   std::string fingerprint() const override;
@@ -31,7 +30,7 @@ class RecipeQuantizer : public LayerQuantizer {
   const ModelConfig& config_;
   std::string arch_;
   bool measure_;
-  ScaleStorage scales_;
+  STDType scale_dtype_;
 };
 
 }  // namespace squish
