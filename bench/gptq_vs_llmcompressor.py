@@ -26,8 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = Path.home() / ".cache/squish/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-CALIB = Path("/work/shared/data/calibration-mix.txt")
-WIKI = Path("/work/shared/data/wikitext-2-test.txt")
+SHARED = ROOT.parent / "shared" / "data"  # ../shared beside the repository
+CALIB = SHARED / "calibration-mix.txt"
+WIKI = SHARED / "wikitext-2-test.txt"
 SQUISH = os.environ.get("SQUISH_BIN", str(ROOT / "build" / "squish"))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import GOLDENS, run_squish
+from conftest import GOLDENS, SHARED, run_squish
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -189,7 +189,7 @@ def test_smollm2_export_runs_in_transformers_like_llama_cpp(tmp_path):
     out = tmp_path / "smol"
     run_squish("export", str(SMOLLM2), str(out), "--format", "compressed-tensors", "--bits", "8",
                "--group-size", "0", "--dtype", "float32")
-    text = Path("/work/shared/data/wikitext-2-test.txt").read_bytes()[:2000].decode("utf-8", "ignore")
+    text = (SHARED / "wikitext-2-test.txt").read_bytes()[:2000].decode("utf-8", "ignore")
     (tmp_path / "t.txt").write_text(text)
     ids = [int(x) for x in run_squish("tokenize", str(SMOLLM2), "--file", str(tmp_path / "t.txt"),
                                       "--no-special", "--ids-only").stdout.split()]
