@@ -216,10 +216,10 @@ def shape_model(name: str, qtype: str = "F16", layers: int | None = None, seed: 
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse whose usage errors are one line: `make_shape_model: error: ...`."""
+    """argparse whose usage errors are one line: `SCRIPT: message` (SCRIPT without .py)."""
 
     def error(self, message: str):
-        self.exit(2, f"make_shape_model: {message}\n")
+        self.exit(2, f"{Path(self.prog).stem}: {message}\n")
 
 
 def main() -> None:
