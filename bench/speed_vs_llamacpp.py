@@ -14,8 +14,9 @@ Tables (--tables, default a,b,c):
   a  the real-shape model (--shape, default Llama-3.2-1B's: 2048 wide, 16 layers, 32/8 heads, FFN 8192;
      random F16 weights, SmolLM2's tokenizer; bench/make_shape_model.py) in every --types type, at every
      --threads count: squish's best ISA (AVX-512 here) against llama.cpp built with GGML_NATIVE=ON;
-  b  the same on the AVX2 path: `SQUISH_ISA=avx2` squish against llama.cpp built for AVX2 + FMA + F16C
-     only (its system_info is checked to report no AVX512);
+  b  the same types on the AVX2 path, at --avx2-threads (default: the largest --threads count, to keep
+     the full run near 40 minutes): `SQUISH_ISA=avx2` squish against llama.cpp built for AVX2 + FMA +
+     F16C only (its system_info is checked to report no AVX512);
   c  the small real models (SmolLM2-135M, Gemma 3 270M) converted by `squish quantize` to those of
      Q4_0, Q4_K_M, Q8_0, F16 that --types names, at the largest --threads count, native builds.
 For tg the tables give squish's roofline share from its JSON (weight bytes read per token x t/s / the
@@ -25,7 +26,8 @@ The llama.cpp tools come from bench/build_llamacpp.sh (the llama.cpp that llama-
 cached under ~/.cache/squish/llamacpp/{native,avx2}); models are cached under ~/.cache/squish/bench.
 Prints a progress line per job (with the time left), the tables, and as its last line the geometric mean
 of the squish/llama.cpp ratios over table a, with the minimum ratio and its test beside it.
-Default full run: 9 types x 2 thread counts x 2 tables + table c, about 40 minutes on 2 cores;
+Default full run: 9 types x 1 and 2 threads (a), 9 types x 2 threads (b), 8 small files (c): about
+35-40 minutes on 2 idle cores (the time left is re-estimated after each job);
 --quick: Q4_0, Q4_K_M, Q8_0, F16 at 2 threads, tables a and b (about 10 minutes).
 """
 from __future__ import annotations
@@ -138,9 +140,9 @@ def estimate_seconds(job: Job, n_prompt: int, n_gen: int, reps: int) -> float:
     """A rough guess of one job's time on this 2-core machine (both tools, warm-ups and loads)."""
     size = job.path.stat().st_size
     params = size / BYTES_PER_WEIGHT[job.qtype]
-    speed = min(job.threads, 2) / 2 * (0.75 if job.table == "b" else 1.0)
-    pp = n_prompt * 2 * params / (250e9 * speed)
-    tg = n_gen * size / ((30e9 if job.threads >= 2 else 20e9) * (0.75 if job.table == "b" else 1.0))
+    isa = 0.6 if job.table == "b" else 1.0
+    pp = n_prompt * 2 * params / (450e9 * min(job.threads, 2) / 2 * isa)  # ~450 GFLOP/s on 2 idle cores
+    tg = n_gen * size / ((35e9 if job.threads >= 2 else 25e9) * isa)  # GB/s read while decoding
     return 2 * (reps + 1) * (pp + tg) + 2 * size / 2e9 + 2.0
 
 
@@ -197,6 +199,7 @@ def main() -> None:
     ap.add_argument("--types", help=f"comma-separated GGUF types (default: all {len(shapes.TYPES)}: "
                                     f"{','.join(shapes.TYPES)})")
     ap.add_argument("--threads", help="comma-separated thread counts (default 1,2)")
+    ap.add_argument("--avx2-threads", help="thread counts of table b (default: the largest --threads)")
     ap.add_argument("-r", "--reps", type=int, default=3, help="timed repetitions per test (default 3)")
     ap.add_argument("--tables", help="which tables: a (native), b (AVX2), c (small models); default a,b,c")
     ap.add_argument("--shape", default="llama-3.2-1b", help=f"shape of tables a and b: {', '.join(shapes.SHAPES)}")
@@ -218,6 +221,12 @@ def main() -> None:
         fail(f"--threads {args.threads}: not a comma-separated list of integers")
     if not threads or min(threads) < 1:
         fail(f"--threads {args.threads}: thread counts must be >= 1")
+    try:
+        avx2_threads = [int(x) for x in args.avx2_threads.split(",") if x] if args.avx2_threads else [max(threads)]
+    except ValueError:
+        fail(f"--avx2-threads {args.avx2_threads}: not a comma-separated list of integers")
+    if not avx2_threads or min(avx2_threads) < 1:
+        fail(f"--avx2-threads {args.avx2_threads}: thread counts must be >= 1")
     if args.reps < 1:
         fail(f"--reps {args.reps}: must be >= 1")
     if not Path(args.squish).exists():
@@ -241,7 +250,7 @@ def main() -> None:
     for table in (t for t in ("a", "b") if t in tables):
         env = {"SQUISH_ISA": "avx2"} if table == "b" else {}
         for q in types:
-            for n in threads:
+            for n in (avx2_threads if table == "b" else threads):
                 jobs.append(Job(table, q, q, shape_files[q], n, builds[table] / "bin" / "llama-bench", env))
     if "c" in tables:
         for name, source in SMALL_MODELS.items():
