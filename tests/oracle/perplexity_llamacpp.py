@@ -1,12 +1,12 @@
-"""llama.cpp (llama-cpp-python's low-level API) as an oracle: tokenize, decode batches, time decoding.
+"""llama.cpp (llama-cpp-python's low-level API) as an oracle: tokenize, decode batches, perplexity.
 
 Used by tests/oracle/perplexity_goldens.py (perplexity exactly as llama.cpp's tools/perplexity does it)
-and by bench/speed_vs_llamacpp.py (pp/tg timing as tools/llama-bench does it).
+and the tests that run squish's outputs in llama.cpp. (Speed is measured with llama.cpp's own
+llama-bench: bench/speed_vs_llamacpp.py.)
 """
 from __future__ import annotations
 
 import ctypes
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,14 +104,6 @@ class LlamaModel:
         ptr = L.llama_get_logits(self.ctx)
         return np.ctypeslib.as_array(ptr, shape=(n_out, self.n_vocab)).copy()
 
-    def decode_one(self, token: int, pos: int) -> None:
-        """Decodes one token (llama_batch_get_one), as llama-bench's generation test does."""
-        arr = (L.llama_token * 1)(token)
-        rc = L.llama_decode(self.ctx, L.llama_batch_get_one(arr, 1))
-        if rc != 0:
-            raise RuntimeError(f"llama_decode failed ({rc})")
-        L.llama_synchronize(self.ctx)
-
 
 def read_text(path: Path | str) -> str:
     """Reads a text file as llama.cpp's -f does: the whole file, minus one trailing newline."""
@@ -179,31 +171,3 @@ def perplexity(m: LlamaModel, text: str, n_chunks: int = -1) -> PerplexityRun:
     run.seconds = time.perf_counter() - t0
     return run
 
-
-def bench_pp(m: LlamaModel, n_prompt: int, seed: int = 1) -> float:
-    """Seconds to evaluate an n_prompt-token random prompt in batches of n_batch (llama-bench's pp)."""
-    rng = random.Random(seed)
-    m.clear()
-    t0 = time.perf_counter()
-    done = 0
-    while done < n_prompt:
-        n = min(n_prompt - done, m.n_batch)
-        toks = [rng.randrange(m.n_vocab) for _ in range(n)]
-        if done == 0 and m.add_bos:
-            toks[0] = m.bos
-        m.decode(toks, done, output_from=done + n - 1)
-        done += n
-    L.llama_synchronize(m.ctx)
-    return time.perf_counter() - t0
-
-
-def bench_tg(m: LlamaModel, n_gen: int, seed: int = 1) -> float:
-    """Seconds to generate n_gen tokens one at a time from an empty cache (llama-bench's tg)."""
-    rng = random.Random(seed)
-    m.clear()
-    t0 = time.perf_counter()
-    tok = m.bos if m.add_bos else rng.randrange(m.n_vocab)
-    for pos in range(n_gen):
-        m.decode_one(tok, pos)
-        tok = rng.randrange(m.n_vocab)
-    return time.perf_counter() - t0
