@@ -105,7 +105,7 @@ void bf16_matmul(GGMLType t, const uint16_t* W, int64_t m, int64_t n, int64_t k,
   const int64_t kp = (k + 1) / 2;
   thread_local std::vector<uint32_t> act_buf;  // grows once, reused by later calls
   act_buf.resize(static_cast<size_t>(al * m * kp));
-  uint32_t* const act[2] = {act_buf.data(), al > 1 ? act_buf.data() + m * kp : nullptr};
+  uint32_t* const act = act_buf.data();
   parallel_for(m, [&](int64_t i0, int64_t i1) { bf16_pack_activations_avx512(A, k, i0, i1, al, act); }, 4);
   const int64_t panels = (n + kBf16PanelRows - 1) / kBf16PanelRows;
   parallel_for(panels, [&](int64_t q0, int64_t q1) {

@@ -44,7 +44,7 @@ inline void weight_levels(GGMLType t, const uint16_t* row, int64_t k, int64_t at
 }
 
 template <int MR, int WL, int AL>
-void tile(const uint32_t* panel, const uint32_t* const* act, int64_t kp, int64_t pc, float* C,
+void tile(const uint32_t* panel, const uint32_t* act, int64_t kp, int64_t pc, float* C,
           int64_t ldc, bool first, bool last, int cols, const float* bias) {
   const __mmask16 m0 = first_lanes(cols), m1 = first_lanes(cols - 16);
   __m512 acc[MR][2];
@@ -61,11 +61,13 @@ void tile(const uint32_t* panel, const uint32_t* const* act, int64_t kp, int64_t
       w[l][0] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(wp + l * kBf16PanelRows));
       w[l][1] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(wp + l * kBf16PanelRows + 16));
     }
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i)
+    // Term pairs outermost: an accumulator's successive updates sit MR instructions apart (the
+    // order of its own additions is unchanged).
 #pragma GCC unroll 2
-      for (int la = 0; la < AL; ++la) {
-        const __m512bh a = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(act[la][i * kp + p])));
+    for (int la = 0; la < AL; ++la)
+#pragma GCC unroll 8
+      for (int i = 0; i < MR; ++i) {
+        const __m512bh a = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(act[(i * kp + p) * AL + la])));
 #pragma GCC unroll 2
         for (int lw = 0; lw < WL; ++lw) {
           if (la == 1 && lw == 1) continue;  // lo x lo: below F32 rounding
@@ -89,7 +91,7 @@ void tile(const uint32_t* panel, const uint32_t* const* act, int64_t kp, int64_t
   }
 }
 
-using TileFn = void (*)(const uint32_t*, const uint32_t* const*, int64_t, int64_t, float*, int64_t, bool, bool,
+using TileFn = void (*)(const uint32_t*, const uint32_t*, int64_t, int64_t, float*, int64_t, bool, bool,
                         int, const float*);
 
 template <int WL, int AL, int... MRs>
@@ -126,32 +128,36 @@ void bf16_pack_panel_avx512(GGMLType t, const uint16_t* W, int64_t k, int64_t j0
 }
 
 void bf16_pack_activations_avx512(const float* A, int64_t k, int64_t i0, int64_t i1, int act_levels,
-                                  uint32_t* const* act) {
+                                  uint32_t* act) {
   const int64_t kp = (k + 1) / 2;
+  // hi pairs 0..7 in lanes 0..7 and lo pairs in lanes 8..15, interleaved into hi0 lo0 hi1 lo1 ...
+  const __m512i interleave = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
   for (int64_t i = i0; i < i1; ++i) {
     const float* x = A + i * k;
-    auto* hi = reinterpret_cast<uint16_t*>(act[0] + i * kp);
-    auto* lo = act_levels > 1 ? reinterpret_cast<uint16_t*>(act[1] + i * kp) : nullptr;
+    uint32_t* row = act + i * kp * act_levels;
     for (int64_t t = 0; t < 2 * kp; t += 16) {
       const __m512 v = _mm512_maskz_loadu_ps(first_lanes(k - t), x + t);
-      const __mmask16 out = first_lanes(2 * kp - t);
       const __m256i h = to_bf16(v);
-      _mm256_mask_storeu_epi16(hi + t, out, h);
-      if (lo) _mm256_mask_storeu_epi16(lo + t, out, to_bf16(_mm512_sub_ps(v, from_bf16(h))));
+      if (act_levels == 1) {
+        _mm256_mask_storeu_epi16(reinterpret_cast<uint16_t*>(row) + t, first_lanes(2 * kp - t), h);
+        continue;
+      }
+      const __m256i l = to_bf16(_mm512_sub_ps(v, from_bf16(h)));
+      const __m512i both = _mm512_permutexvar_epi32(interleave, _mm512_inserti64x4(_mm512_castsi256_si512(h), l, 1));
+      _mm512_mask_storeu_epi32(row + t, first_lanes(2 * kp - t), both);  // 2 uint32 per pair
     }
   }
 }
 
-void bf16_panel_gemm_avx512(const uint32_t* panel, int weight_levels, const uint32_t* const* act,
+void bf16_panel_gemm_avx512(const uint32_t* panel, int weight_levels, const uint32_t* act,
                             int act_levels, int64_t m, int64_t kp, float* C, int64_t ldc, int cols,
                             const float* bias) {
   const auto& row = kTiles[weight_levels - 1][act_levels - 1];
   for (int64_t p0 = 0; p0 < kp; p0 += kBf16BlockPairs) {
     const int64_t pc = std::min(kBf16BlockPairs, kp - p0);
-    const uint32_t* a[2] = {act[0] + p0, act_levels > 1 ? act[1] + p0 : nullptr};
     for (int64_t i = 0; i < m; i += kBf16TileTokens) {
       const int mr = static_cast<int>(std::min<int64_t>(kBf16TileTokens, m - i));
-      const uint32_t* ai[2] = {a[0] + i * kp, a[1] ? a[1] + i * kp : nullptr};
+      const uint32_t* ai = act + (i * kp + p0) * act_levels;
       row[mr - 1](panel + p0 * weight_levels * kBf16PanelRows, ai, kp, pc, C + i * ldc, ldc, p0 == 0,
                   p0 + pc >= kp, cols, bias);
     }

@@ -1,8 +1,8 @@
 // Layouts shared by the BF16 GEMM driver (bf16_gemm.cpp) and its AVX-512 kernel.
 //
-// Activations: per level l, an m x kp array of uint32 pairs (kp = ceil(k / 2)); pair p of row i
-// holds BF16(x[2p]) in its low half and BF16(x[2p+1]) in its high half (0 past k), which is
-// simply the row rounded to BF16 in memory order.
+// Activations: m rows of kp = ceil(k / 2) pairs, each pair as `levels` uint32 (hi, then lo);
+// a uint32 holds BF16(x[2p]) in its low half and BF16(x[2p+1]) in its high half (0 past k): with
+// one level simply the row rounded to BF16 in memory order.
 // Weight panel (32 rows): for each pair p, for each weight level l, 32 uint32 pairs (row r's
 // elements 2p, 2p+1), so one 64-byte load per 16 rows feeds vdpbf16ps against a broadcast
 // activation pair. Rows past n are zero.
@@ -22,12 +22,12 @@ constexpr int64_t kBf16BlockPairs = 128; // k pairs per cache block (16 KiB of p
 void bf16_pack_panel_avx512(GGMLType t, const uint16_t* W, int64_t k, int64_t j0, int64_t rows,
                             int levels, uint32_t* panel);
 
-// act[l] (l < act_levels) = rows of A rounded as described above (levels 1 or 2), rows [i0, i1).
+// act (m * kp * act_levels uint32) = rows [i0, i1) of A rounded as described above (levels 1 or 2).
 void bf16_pack_activations_avx512(const float* A, int64_t k, int64_t i0, int64_t i1, int act_levels,
-                                  uint32_t* const* act);
+                                  uint32_t* act);
 
 // C[i, c] (c < cols <= 32, row stride ldc) = Σ_p products of panel and act rows i < m (+ bias[c]).
-void bf16_panel_gemm_avx512(const uint32_t* panel, int weight_levels, const uint32_t* const* act,
+void bf16_panel_gemm_avx512(const uint32_t* panel, int weight_levels, const uint32_t* act,
                             int act_levels, int64_t m, int64_t kp, float* C, int64_t ldc, int cols,
                             const float* bias);
 
