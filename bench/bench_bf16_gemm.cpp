@@ -15,19 +15,14 @@
 #include "squish/kernels/bf16_gemm.h"
 #include "squish/kernels/quant_dot.h"
 #include "squish/kernels/quant_matmul.h"
+#include "random_values.h"
 
 namespace sk = squish::kernels;
 using squish::GGMLType;
 
 namespace {
 
-std::vector<float> random_vector(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.f, 1.f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using squish::bench::random_vector;
 
 std::vector<uint16_t> random_half(GGMLType t, size_t n, uint32_t seed) {
   const auto f = random_vector(n, seed);
