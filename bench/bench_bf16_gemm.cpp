@@ -95,7 +95,12 @@ void BM_decode(benchmark::State& state) {
 
 const std::pair<int64_t, int64_t> kShapes[] = {{2048, 2048}, {512, 2048}, {8192, 2048}, {2048, 8192}};
 
+// SmolLM2-135M's linears, to check the small model does not lose.
+const std::pair<int64_t, int64_t> kSmallShapes[] = {{576, 576}, {1536, 576}, {576, 1536}, {192, 576}};
+
 void prompt_args(benchmark::internal::Benchmark* b) {
+  for (auto [n, k] : kSmallShapes)
+    for (int64_t v : {0, 11, 12}) b->Args({0, n, k, v});
   for (auto [n, k] : kShapes) {
     for (int64_t v : {0, 11, 12, 21, 22}) b->Args({0, n, k, v});
     for (int64_t v : {0, 11, 12}) b->Args({1, n, k, v});

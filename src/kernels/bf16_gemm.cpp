@@ -92,6 +92,10 @@ Bf16Split bf16_split_for(GGMLType t, QuantPath path) {
   return s;
 }
 
+bool bf16_gemm_pays(Bf16Split split, int64_t n, int64_t k) {
+  return k >= 2048 || (split.act_levels == 1 && n >= 512);
+}
+
 void bf16_matmul(GGMLType t, const uint16_t* W, int64_t m, int64_t n, int64_t k, const float* A, float* C,
                  const float* bias, Bf16Split split, bool simd) {
   if (m <= 0 || n <= 0) return;

@@ -104,7 +104,7 @@ void quant_matmul(GGMLType t, const void* W, int64_t m, int64_t n, int64_t k, co
     return;
   }
   if ((t == GGMLType::F16 || t == GGMLType::BF16) && (path == QuantPath::Auto || path == QuantPath::Fast) &&
-      bf16_gemm_available()) {
+      bf16_gemm_available() && bf16_gemm_pays(bf16_split_for(t, path), n, k)) {
     bf16_matmul(t, reinterpret_cast<const uint16_t*>(w), m, n, k, A, C, bias, bf16_split_for(t, path));
     return;  // prompts: vdpbf16ps panels
   }

@@ -29,6 +29,12 @@ bool bf16_gemm_available();
 // SQUISH_BF16_SPLIT=WA (e.g. "12": one weight level, two activation levels) overrides both.
 Bf16Split bf16_split_for(GGMLType t, QuantPath path);
 
+// Whether the vdpbf16ps GEMM beats the F32 tiles on an n x k weight with this split (measured with
+// bench/bench_bf16_gemm at m = 512): always from k = 2048 (Llama-3.2-1B's linears: 1.05-1.5x with
+// two-level activations), and for one-level activations from n = 512; on SmolLM2's k = 576 / 1536
+// the two-level GEMM is 0.8x the F32 GEMM, which stays there.
+bool bf16_gemm_pays(Bf16Split split, int64_t n, int64_t k);
+
 // Multi-threaded C[i, j] = Σ_t A[i, t] · W[j, t] (+ bias[j]) for i < m, j < n, with W n rows of k
 // F16 or BF16 values (t). simd: the vdpbf16ps kernel (only when bf16_gemm_available()); otherwise
 // the scalar reference, which rounds every operand the same way and sums the same products in the
