@@ -67,7 +67,8 @@ void run_bench(const BenchArgs& a) {
   const double kv_per_token = static_cast<double>(c.n_layer * c.n_head_kv) *
                               static_cast<double>(kv_row_bytes(kv, c.head_dim_k) + kv_row_bytes(kv, c.head_dim_v));
   const double rss = peak_rss_bytes();  // before the bandwidth probe's buffer
-  const double machine_bw = a.roofline ? measure_read_bandwidth() : 0.0;
+  const ReadBandwidth probe = a.roofline ? measure_read_bandwidth() : ReadBandwidth{};
+  const double machine_bw = probe.bytes_per_second;
   auto achieved = [&](const SpeedTest& t) {
     return t.name.rfind("tg", 0) == 0 ? step_bytes * t.tokens_per_second / static_cast<double>(t.batch) : 0.0;
   };
@@ -77,6 +78,13 @@ void run_bench(const BenchArgs& a) {
                         {"decode_bytes_per_token", step_bytes}, {"peak_rss_bytes", rss},
                         {"machine_read_bandwidth", machine_bw}, {"kv_cache_dtype", kv_cache_type_name(kv)},
                         {"kv_cache_bytes_per_token", kv_per_token}};
+    if (a.roofline) {
+      nlohmann::json pats = nlohmann::json::array();
+      for (const BandwidthPattern& p : probe.patterns)
+        pats.push_back({{"streams_per_thread", p.streams_per_thread}, {"bytes_per_second", p.bytes_per_second}});
+      j["read_bandwidth_streams_per_thread"] = probe.streams_per_thread;
+      j["read_bandwidth_patterns"] = pats;
+    }
     nlohmann::json arr = nlohmann::json::array();
     for (const SpeedTest& t : tests) {
       nlohmann::json e = {{"test", t.name}, {"n_tokens", t.n_tokens}, {"tokens_per_second", t.tokens_per_second},
@@ -102,7 +110,12 @@ void run_bench(const BenchArgs& a) {
               rss / 1048576.0);
   std::printf("KV cache %s: %.1f KiB per token (%.1f MiB at 4096 tokens)\n", kv_cache_type_name(kv).c_str(),
               kv_per_token / 1024.0, kv_per_token * 4096 / 1048576.0);
-  if (machine_bw > 0) std::printf("machine read bandwidth: %.1f GB/s\n", machine_bw / 1e9);
+  if (machine_bw > 0) {
+    std::printf("machine read bandwidth: %.1f GB/s (best of", machine_bw / 1e9);
+    for (const BandwidthPattern& p : probe.patterns)
+      std::printf(" %d: %.1f", p.streams_per_thread, p.bytes_per_second / 1e9);
+    std::printf(" GB/s at 1/2/4/8 streams per thread; %d won)\n", probe.streams_per_thread);
+  }
   std::printf("\n| threads | test | t/s | latency p50 / p95 (ms) | GB/s | roofline |\n"
               "|---:|---:|---:|---:|---:|---:|\n");
   for (const SpeedTest& t : tests) {

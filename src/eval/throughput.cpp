@@ -79,23 +79,39 @@ __attribute__((optimize("O3", "tree-vectorize"))) uint64_t sum_words(const uint6
 
 }  // namespace
 
-double measure_read_bandwidth(size_t bytes) {
+ReadBandwidth measure_read_bandwidth(size_t bytes, int passes) {
+  constexpr int64_t kLine = 64;  // words read from one stream before switching to the next (512 B)
   const int64_t n = static_cast<int64_t>(bytes / sizeof(uint64_t));
   std::vector<uint64_t> buf(static_cast<size_t>(n));
   parallel_for(n, [&](int64_t b, int64_t e) {  // first touch by the threads that read it
     for (int64_t i = b; i < e; ++i) buf[static_cast<size_t>(i)] = static_cast<uint64_t>(i);
   }, 4096);
-  double best = 0;
+  ReadBandwidth out;
   std::atomic<uint64_t> sink{0};
-  for (int pass = 0; pass < 5; ++pass) {
-    const auto t0 = Clock::now();
-    parallel_for(n, [&](int64_t b, int64_t e) {
-      sink += sum_words(buf.data() + b, e - b);
-    }, 4096);
-    const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
-    best = std::max(best, static_cast<double>(bytes) / sec);
+  for (int streams : {1, 2, 4, 8}) {
+    BandwidthPattern pat{streams, 0.0};
+    for (int pass = 0; pass < std::max(1, passes); ++pass) {
+      const auto t0 = Clock::now();
+      parallel_for(n, [&](int64_t b, int64_t e) {
+        // [b, e) as `streams` equal ranges read a line at a time in turn, then the leftover words.
+        const int64_t per = (e - b) / streams / kLine * kLine;
+        uint64_t t = 0;
+        for (int64_t o = 0; o < per; o += kLine)
+          for (int s = 0; s < streams; ++s) t += sum_words(buf.data() + b + s * per + o, kLine);
+        t += sum_words(buf.data() + b + streams * per, e - b - streams * per);
+        sink += t;
+      }, 4096);
+      const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
+      pat.bytes_per_second = std::max(pat.bytes_per_second, static_cast<double>(n * sizeof(uint64_t)) / sec);
+    }
+    out.patterns.push_back(pat);
+    if (pat.bytes_per_second > out.bytes_per_second) {
+      out.bytes_per_second = pat.bytes_per_second;
+      out.streams_per_thread = streams;
+    }
   }
-  return sink.load() == 42 ? best * 1.0 : best;  // keep the sums observable
+  if (sink.load() == 42) out.bytes_per_second *= 1.0;  // keep the sums observable
+  return out;
 }
 
 std::vector<SpeedTest> measure_speed(const std::shared_ptr<const Model>& model, const SpeedOptions& opts) {

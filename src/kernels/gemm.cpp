@@ -32,6 +32,15 @@ bool cpu_has_avx512() {
   return has;
 }
 
+bool cpu_has_avx512_bf16() {
+  static const bool has = [] {
+    if (!cpu_has_avx512()) return false;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") != 0;
+  }();
+  return has;
+}
+
 bool cpu_has_avx2() {
   static const bool has = [] {
     if (isa_capped_below("avx2")) return false;

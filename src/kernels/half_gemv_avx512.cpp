@@ -1,5 +1,6 @@
-// AVX-512 F16 (vcvtph2ps) / BF16 (shift into the high half) weight rows times up to 4 F32
-// activation rows, 16 elements per step.
+// AVX-512 F16 (vcvtph2ps) / BF16 (shift into the high half) weight rows times up to 8 F32
+// activation rows, 16 elements per step. Each thread walks several row ranges at once (one memory
+// stream per range): a single sequential stream per core reads well below the machine's bandwidth.
 // GCC 12 flags its own undefined upper lanes inside the widening / reduce intrinsics as uninitialised.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -18,44 +19,81 @@ inline __m512 widen(const uint16_t* p, __mmask16 mask) {
   else return _mm512_cvtph_ps(h);
 }
 
-template <bool Bf16, int M>
+// Rows j0 + s * stride + q for s < S, q < count: S streams, M activation rows.
+template <bool Bf16, int M, int S>
 void rows(const uint16_t* W, int64_t n, int64_t k, const float* A, float* C, const float* bias,
-          int64_t j0, int64_t j1) {
+          int64_t j0, int64_t stride, int64_t count) {
   const int64_t k16 = k / 16 * 16;
   const __mmask16 tail = static_cast<__mmask16>((1u << (k - k16)) - 1);
-  for (int64_t j = j0; j < j1; ++j) {
-    const uint16_t* w = W + j * k;
-    __m512 acc[M];
-    for (auto& v : acc) v = _mm512_setzero_ps();
+  for (int64_t q = 0; q < count; ++q) {
+    const uint16_t* w[S];
+    for (int s = 0; s < S; ++s) w[s] = W + (j0 + s * stride + q) * k;
+    __m512 acc[S][M];
+#pragma GCC unroll 8
+    for (int s = 0; s < S; ++s)
+#pragma GCC unroll 8
+      for (int i = 0; i < M; ++i) acc[s][i] = _mm512_setzero_ps();
     for (int64_t t = 0; t < k16; t += 16) {
-      const __m512 wv = widen<Bf16>(w + t, 0xFFFF);
-      for (int i = 0; i < M; ++i) acc[i] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(A + i * k + t), acc[i]);
+      __m512 a[M];
+#pragma GCC unroll 8
+      for (int i = 0; i < M; ++i) a[i] = _mm512_loadu_ps(A + i * k + t);
+#pragma GCC unroll 8
+      for (int s = 0; s < S; ++s) {
+        const __m512 wv = widen<Bf16>(w[s] + t, 0xFFFF);
+#pragma GCC unroll 8
+        for (int i = 0; i < M; ++i) acc[s][i] = _mm512_fmadd_ps(wv, a[i], acc[s][i]);
+      }
     }
     if (tail) {
-      const __m512 wv = widen<Bf16>(w + k16, tail);
-      for (int i = 0; i < M; ++i) acc[i] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(tail, A + i * k + k16), acc[i]);
+#pragma GCC unroll 8
+      for (int s = 0; s < S; ++s) {
+        const __m512 wv = widen<Bf16>(w[s] + k16, tail);
+#pragma GCC unroll 8
+        for (int i = 0; i < M; ++i)
+          acc[s][i] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(tail, A + i * k + k16), acc[s][i]);
+      }
     }
-    for (int i = 0; i < M; ++i) C[i * n + j] = _mm512_reduce_add_ps(acc[i]) + (bias ? bias[j] : 0.0f);
+#pragma GCC unroll 8
+    for (int s = 0; s < S; ++s) {
+      const int64_t j = j0 + s * stride + q;
+#pragma GCC unroll 8
+      for (int i = 0; i < M; ++i) C[i * n + j] = _mm512_reduce_add_ps(acc[s][i]) + (bias ? bias[j] : 0.0f);
+    }
   }
+}
+
+// [j0, j1) as S equal streams (or one when !multi), then the leftover rows as one.
+template <bool Bf16, int M>
+void streams(const uint16_t* W, int64_t n, int64_t k, const float* A, float* C, const float* bias,
+             int64_t j0, int64_t j1, bool multi) {
+  constexpr int S = M <= 4 ? 4 : 2;  // S x M accumulators stay within the 32 registers
+  if (!multi) return rows<Bf16, M, 1>(W, n, k, A, C, bias, j0, 0, j1 - j0);
+  const int64_t per = (j1 - j0) / S;
+  rows<Bf16, M, S>(W, n, k, A, C, bias, j0, per, per);
+  rows<Bf16, M, 1>(W, n, k, A, C, bias, j0 + S * per, 0, j1 - j0 - S * per);
 }
 
 template <bool Bf16>
 void dispatch(const uint16_t* W, int64_t m, int64_t n, int64_t k, const float* A, float* C,
-              const float* bias, int64_t j0, int64_t j1) {
+              const float* bias, int64_t j0, int64_t j1, bool multi) {
   switch (m) {
-    case 1: return rows<Bf16, 1>(W, n, k, A, C, bias, j0, j1);
-    case 2: return rows<Bf16, 2>(W, n, k, A, C, bias, j0, j1);
-    case 3: return rows<Bf16, 3>(W, n, k, A, C, bias, j0, j1);
-    default: return rows<Bf16, 4>(W, n, k, A, C, bias, j0, j1);
+    case 1: return streams<Bf16, 1>(W, n, k, A, C, bias, j0, j1, multi);
+    case 2: return streams<Bf16, 2>(W, n, k, A, C, bias, j0, j1, multi);
+    case 3: return streams<Bf16, 3>(W, n, k, A, C, bias, j0, j1, multi);
+    case 4: return streams<Bf16, 4>(W, n, k, A, C, bias, j0, j1, multi);
+    case 5: return streams<Bf16, 5>(W, n, k, A, C, bias, j0, j1, multi);
+    case 6: return streams<Bf16, 6>(W, n, k, A, C, bias, j0, j1, multi);
+    case 7: return streams<Bf16, 7>(W, n, k, A, C, bias, j0, j1, multi);
+    default: return streams<Bf16, 8>(W, n, k, A, C, bias, j0, j1, multi);
   }
 }
 
 }  // namespace
 
 void half_gemv_avx512(GGMLType t, const uint16_t* W, int64_t m, int64_t n, int64_t k, const float* A,
-                      float* C, const float* bias, int64_t j0, int64_t j1) {
-  if (t == GGMLType::BF16) dispatch<true>(W, m, n, k, A, C, bias, j0, j1);
-  else dispatch<false>(W, m, n, k, A, C, bias, j0, j1);
+                      float* C, const float* bias, int64_t j0, int64_t j1, bool multi_stream) {
+  if (t == GGMLType::BF16) dispatch<true>(W, m, n, k, A, C, bias, j0, j1, multi_stream);
+  else dispatch<false>(W, m, n, k, A, C, bias, j0, j1, multi_stream);
 }
 
 }  // namespace squish::kernels

@@ -9,6 +9,7 @@
 
 #include "squish/common/error.h"
 #include "squish/common/parallel.h"
+#include "squish/kernels/bf16_gemm.h"
 #include "squish/kernels/dequant_fast.h"
 #include "squish/kernels/gemm.h"
 #include "squish/kernels/quant_dot.h"
@@ -101,6 +102,11 @@ void quant_matmul(GGMLType t, const void* W, int64_t m, int64_t n, int64_t k, co
     const auto* h = reinterpret_cast<const uint16_t*>(w);
     parallel_for(n, [&](int64_t j0, int64_t j1) { half_gemv_avx512(t, h, m, n, k, A, C, bias, j0, j1); }, 16);
     return;
+  }
+  if ((t == GGMLType::F16 || t == GGMLType::BF16) && (path == QuantPath::Auto || path == QuantPath::Fast) &&
+      bf16_gemm_available() && bf16_gemm_pays(bf16_split_for(t, path), n, k)) {
+    bf16_matmul(t, reinterpret_cast<const uint16_t*>(w), m, n, k, A, C, bias, bf16_split_for(t, path));
+    return;  // prompts: vdpbf16ps panels
   }
   const bool int8 = has_int8_kernel(t, k) &&
                     (path == QuantPath::Int8 ||

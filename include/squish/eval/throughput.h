@@ -42,9 +42,24 @@ struct SpeedTest {
 SpeedTest measure_batched_decode(const std::shared_ptr<const Model>& model, int64_t batch,
                                  const SpeedOptions& opts);
 
-// Sustained read bandwidth of main memory in bytes/s: the best of several passes summing a buffer
-// of `bytes` (far larger than the caches) with all parallel_for threads. The decoding roofline.
-double measure_read_bandwidth(size_t bytes = size_t{512} << 20);
+// Read bandwidth of one access pattern: each thread sums its share of the buffer as `streams`
+// interleaved sequential streams (one sequential stream per core reads less than several do).
+struct BandwidthPattern {
+  int streams_per_thread = 1;
+  double bytes_per_second = 0;  // best of the passes
+};
+
+// The machine's read bandwidth: every pattern measured, and the best of them.
+struct ReadBandwidth {
+  double bytes_per_second = 0;         // max over patterns: the decoding roofline
+  int streams_per_thread = 0;          // the pattern that reached it
+  std::vector<BandwidthPattern> patterns;
+};
+
+// Sustained read bandwidth of main memory: for 1, 2, 4 and 8 streams per thread, the best of
+// `passes` passes summing a buffer of `bytes` (far larger than the caches) with all parallel_for
+// threads; the result is the best pattern.
+ReadBandwidth measure_read_bandwidth(size_t bytes = size_t{512} << 20, int passes = 5);
 
 // Runs the pp and tg tests on a model with the current thread setting.
 std::vector<SpeedTest> measure_speed(const std::shared_ptr<const Model>& model, const SpeedOptions& opts);

@@ -34,6 +34,8 @@ void gemm_nt_reference(int64_t m, int64_t n, int64_t k, const float* A, int64_t 
 // Whether the running CPU has AVX-512F (and neither SQUISH_NO_AVX512 nor SQUISH_ISA=avx2|scalar
 // is set in the environment).
 bool cpu_has_avx512();
+// Whether cpu_has_avx512() and the CPU has AVX512-BF16 (vdpbf16ps, vcvtneps2bf16).
+bool cpu_has_avx512_bf16();
 // Whether the running CPU has AVX2 and FMA (and SQUISH_ISA=scalar is not set).
 bool cpu_has_avx2();
 

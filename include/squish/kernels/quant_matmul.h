@@ -13,9 +13,11 @@ namespace squish::kernels {
 enum class QuantPath {
   Auto,     // integer dots for m <= int8_max_tokens() when the type has a SIMD kernel (decoding,
             // as llama.cpp), else F32 tiles; at load, panel types are repacked (block_panels.h) and
-            // run with two-level (~14-bit) activations
+            // run with two-level (~14-bit) activations; F16 / BF16 prompts take the vdpbf16ps GEMM
+            // with hi + lo BF16 activations where it pays (bf16_gemm.h)
   Fast,     // Auto, but the panels take one-level int8 activations (llama.cpp's Q8_0 rounding):
-            // ~1.5x the prompt speed, perplexity 0.2-0.7% from F32 instead of < 0.01%
+            // ~1.5x the prompt speed, perplexity 0.2-0.7% from F32 instead of < 0.01%; F16 / BF16
+            // prompts one-level BF16 activations (~2.4x the F32 tiles at 1B shapes, up to 0.12%)
   Int8,     // integer dots with int8 activations whenever the type has a kernel
   F32Tiles, // dequantized F32 tiles always (exact up to summation order)
 };

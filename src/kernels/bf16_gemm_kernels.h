@@ -1,0 +1,34 @@
+// Layouts shared by the BF16 GEMM driver (bf16_gemm.cpp) and its AVX-512 kernel.
+//
+// Activations: m rows of kp = ceil(k / 2) pairs, each pair as `levels` uint32 (hi, then lo);
+// a uint32 holds BF16(x[2p]) in its low half and BF16(x[2p+1]) in its high half (0 past k): with
+// one level simply the row rounded to BF16 in memory order.
+// Weight panel (32 rows): for each pair p, for each weight level l, 32 uint32 pairs (row r's
+// elements 2p, 2p+1), so one 64-byte load per 16 rows feeds vdpbf16ps against a broadcast
+// activation pair. Rows past n are zero.
+#pragma once
+#include <cstdint>
+
+#include "squish/formats/ggml_type.h"
+
+namespace squish::kernels {
+
+constexpr int kBf16PanelRows = 32;      // weight rows per panel (two zmm of F32 accumulators)
+constexpr int kBf16TileTokens = 8;      // activation rows per register tile
+constexpr int64_t kBf16BlockPairs = 128; // k pairs per cache block (16 KiB of panel per level)
+
+// Repacks weight rows [j0, j0 + rows) (rows <= 32) of W (n rows of k F16 / BF16 values) into `panel`
+// (kp * levels * 32 uint32), levels 1 or 2 as in Bf16Split.
+void bf16_pack_panel_avx512(GGMLType t, const uint16_t* W, int64_t k, int64_t j0, int64_t rows,
+                            int levels, uint32_t* panel);
+
+// act (m * kp * act_levels uint32) = rows [i0, i1) of A rounded as described above (levels 1 or 2).
+void bf16_pack_activations_avx512(const float* A, int64_t k, int64_t i0, int64_t i1, int act_levels,
+                                  uint32_t* act);
+
+// C[i, c] (c < cols <= 32, row stride ldc) = Σ_p products of panel and act rows i < m (+ bias[c]).
+void bf16_panel_gemm_avx512(const uint32_t* panel, int weight_levels, const uint32_t* act,
+                            int act_levels, int64_t m, int64_t kp, float* C, int64_t ldc, int cols,
+                            const float* bias);
+
+}  // namespace squish::kernels
