@@ -132,14 +132,10 @@ void block_codes(GGMLType t, const uint8_t* row, int64_t b, uint8_t* u, uint16_t
   }
 }
 
-using Quantize = void (*)(const float*, int64_t, int8_t*, float*, float*);
-
-using Quantize2 = void (*)(const float*, int64_t, int8_t*, float*, float*, int8_t*);
-
 }  // namespace
 
 bool block_panels_supported(GGMLType t, int64_t k, Isa isa) {
-  return is_panel_type(t) && k > 0 && k % kBlock == 0 && isa == Isa::Avx512;
+  return is_panel_type(t) && k > 0 && k % kBlock == 0 && (isa == Isa::Avx512 || isa == Isa::Avx2);
 }
 
 BlockPanels make_block_panels(GGMLType t, const void* W, int64_t n, int64_t k) {
@@ -196,10 +192,11 @@ void block_panel_row_f32(const BlockPanels& P, int64_t r, float* dst) {
 void block_panel_matmul(const BlockPanels& P, int64_t m, const float* A, float* C, const float* bias,
                         Isa isa, bool two_level) {
   if (m <= 0 || P.rows <= 0) return;
-  const bool simd = isa == Isa::Avx512;
-  const panels::Tile tile = simd ? panels::tile_avx512 : panels::tile_scalar;
-  const Quantize quantize = simd ? panels::quantize_avx512 : panels::quantize_scalar;
-  const Quantize2 quantize2 = simd ? panels::quantize2_avx512 : panels::quantize2_scalar;
+  const bool avx512 = isa == Isa::Avx512, avx2 = isa == Isa::Avx2;
+  const panels::Tile tile = avx512 ? panels::tile_avx512 : avx2 ? panels::tile_avx2 : panels::tile_scalar;
+  const panels::Quantize quantize = avx512 ? panels::quantize_avx512 : avx2 ? panels::quantize_avx2 : panels::quantize_scalar;
+  const panels::Quantize2 quantize2 =
+      avx512 ? panels::quantize2_avx512 : avx2 ? panels::quantize2_avx2 : panels::quantize2_scalar;
   const panels::Layout L = layout_of(P.type);
   const int64_t k = P.cols, n = P.rows, nb = k / kBlock, np = (n + kRows - 1) / kRows;
   thread_local std::vector<int8_t> q, q2;
