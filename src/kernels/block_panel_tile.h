@@ -63,17 +63,15 @@ void tile(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a
       mn = V::load_half(panel + code_bytes + 32);
     else
       mn = V::mul(neg_offset, scale);
+    const int8_t *q[NA], *q2[NA];
+#pragma GCC unroll 8
+    for (int i = 0; i < NA; ++i) q[i] = a[i].q + b * kBlock, q2[i] = TwoLevel ? a[i].q2 + b * kBlock : nullptr;
+    I dot[NA];  // two levels: 128 · Σ u · q + Σ u · q2, exact in int32
+    V::template block_dots<bits, NA, TwoLevel>(w, q, q2, dot);
 #pragma GCC unroll 8
     for (int i = 0; i < NA; ++i) {
-      I dot = V::template block_dot<bits>(w, a[i].q + b * kBlock);
-      if constexpr (TwoLevel) {  // 128 · Σ u · q + Σ u · q2: a second, independent chain, added as int32
-        const I dot2 = V::template block_dot<bits>(w, a[i].q2 + b * kBlock);
-        dot = V::add(V::template shift_left32<kLevelShift>(dot), dot2);
-        const float d = a[i].d[b] * (1.0f / (1 << kLevelShift));
-        acc[i] = V::fma(V::to_float(dot), V::mul(scale, V::set1(d)), acc[i]);
-      } else {
-        acc[i] = V::fma(V::to_float(dot), V::mul(scale, V::set1(a[i].d[b])), acc[i]);
-      }
+      const float d = TwoLevel ? a[i].d[b] * (1.0f / (1 << kLevelShift)) : a[i].d[b];
+      acc[i] = V::fma(V::to_float(dot[i]), V::mul(scale, V::set1(d)), acc[i]);
       acc[i] = V::fma(mn, V::set1(a[i].ds[b]), acc[i]);
     }
   }

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "block_panel_kernels.h"
+
 namespace squish::kernels::panels {
 namespace {
 
@@ -43,37 +45,21 @@ struct LanesAvx2 {
     return {_mm256_xor_si256(u.lo, flip), _mm256_xor_si256(u.hi, flip)};
   }
 
-  // Per lane r: Σ_t u[r][t] · q[t] over the 32 codes of a block, w[v] holding codes 4v..4v+3 of
-  // every row (Bits < 8: unsigned codes below 2^Bits; Bits = 8: load_byte_codes' signed codes).
-  template <int Bits>
-  static I block_dot(const I* w, const int8_t* q) {
-    if constexpr (Bits == 8) {
-      return byte_dot(w, q);
-    } else {
-      // A pair of products is at most 2 · (2^Bits − 1) · 128 in magnitude: the pairs of G vectors
-      // (8 of 4-bit codes, 4 of 5-bit ones) still sum exactly in int16 before vpmaddwd.
-      constexpr int G = std::min(8, 32767 / (2 * ((1 << Bits) - 1) * 128));
-      static_assert(G >= 1 && 8 % G == 0);
-      I dot = {_mm256_setzero_si256(), _mm256_setzero_si256()};
-#pragma GCC unroll 8
-      for (int g = 0; g < 8; g += G) {
-        __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
-#pragma GCC unroll 8
-        for (int v = g; v < g + G; ++v) {
-          const __m256i a = broadcast4(q + 4 * v);
-          lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(w[v].lo, a));
-          hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(w[v].hi, a));
-        }
-        dot.lo = _mm256_add_epi32(dot.lo, _mm256_madd_epi16(lo, ones16()));
-        dot.hi = _mm256_add_epi32(dot.hi, _mm256_madd_epi16(hi, ones16()));
-      }
-      return dot;
+  // dot[i] lane r = Σ_t u[r][t] · q[i][t] over the 32 codes of a block for i < N (TwoLevel:
+  // 128 · that + Σ_t u[r][t] · q2[i][t]), w[v] holding codes 4v..4v+3 of every row (Bits < 8:
+  // unsigned codes below 2^Bits; Bits = 8: load_byte_codes' signed codes). Rows go by groups of up
+  // to 4 and, within one, weight vector by weight vector, so the sums stay in the 16 registers.
+  template <int Bits, int N, bool TwoLevel>
+  static void block_dots(const I* w, const int8_t* const* q, const int8_t* const* q2, I* dot) {
+#pragma GCC unroll 2
+    for (int i0 = 0; i0 < N; i0 += kGroupRows) {
+      constexpr int rest = N % kGroupRows == 0 ? kGroupRows : N % kGroupRows;
+      if (i0 + kGroupRows <= N) group_levels<Bits, kGroupRows, TwoLevel>(w, q + i0, q2 + i0, dot + i0);
+      else group_levels<Bits, rest, TwoLevel>(w, q + i0, q2 + i0, dot + i0);
     }
   }
 
   static I add(I a, I b) { return {_mm256_add_epi32(a.lo, b.lo), _mm256_add_epi32(a.hi, b.hi)}; }
-  template <int S>
-  static I shift_left32(I a) { return {_mm256_slli_epi32(a.lo, S), _mm256_slli_epi32(a.hi, S)}; }
   static I clamp(I a, int lo, int hi) {
     const __m256i l = _mm256_set1_epi32(lo), h = _mm256_set1_epi32(hi);
     return {_mm256_min_epi32(_mm256_max_epi32(a.lo, l), h), _mm256_min_epi32(_mm256_max_epi32(a.hi, l), h)};
@@ -150,20 +136,74 @@ struct LanesAvx2 {
     a = _mm256_add_epi32(a, _mm256_shuffle_epi32(a, 0x4E));
     return _mm256_add_epi32(a, _mm256_shuffle_epi32(a, 0xB1));
   }
-  // Σ u · q for u = s + 128: Σ s · q by the sign trick (|s| ≤ 128 unsigned times ±q, |q| ≤ 127: a
-  // pair is at most 32512), plus 128 · Σ q.
-  static I byte_dot(const I* s, const int8_t* q) {
-    I dot = {_mm256_setzero_si256(), _mm256_setzero_si256()};
-#pragma GCC unroll 8
-    for (int v = 0; v < 8; ++v) {
-      const __m256i a = broadcast4(q + 4 * v);
-      dot.lo = _mm256_add_epi32(dot.lo, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(s[v].lo), _mm256_sign_epi8(a, s[v].lo)), ones16()));
-      dot.hi = _mm256_add_epi32(dot.hi, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(s[v].hi), _mm256_sign_epi8(a, s[v].hi)), ones16()));
+  static constexpr int kGroupRows = 4;
+
+  // block_dots for N ≤ 4 rows.
+  template <int Bits, int N, bool TwoLevel>
+  static void group_levels(const I* w, const int8_t* const* q, const int8_t* const* q2, I* dot) {
+    group_dots<Bits, N>(w, q, dot);
+    if constexpr (TwoLevel) {
+      I dot2[N];
+      group_dots<Bits, N>(w, q2, dot2);
+#pragma GCC unroll 4
+      for (int i = 0; i < N; ++i)
+        dot[i] = {_mm256_add_epi32(_mm256_slli_epi32(dot[i].lo, kLevelShift), dot2[i].lo),
+                  _mm256_add_epi32(_mm256_slli_epi32(dot[i].hi, kLevelShift), dot2[i].hi)};
     }
-    const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
-    const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi8(1), qv);  // |pair| ≤ 256
-    const __m256i offset = _mm256_slli_epi32(all_lanes_sum(_mm256_madd_epi16(pairs, ones16())), 7);
-    return {_mm256_add_epi32(dot.lo, offset), _mm256_add_epi32(dot.hi, offset)};
+  }
+  // One level of group_levels.
+  template <int Bits, int N>
+  static void group_dots(const I* w, const int8_t* const* q, I* dot) {
+#pragma GCC unroll 4
+    for (int i = 0; i < N; ++i) dot[i] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    if constexpr (Bits == 8) {
+      // Σ u · q for u = s + 128: Σ s · q by the sign trick (|s| ≤ 128 unsigned times ±q, |q| ≤ 127:
+      // a pair is at most 32512), plus 128 · Σ q.
+#pragma GCC unroll 8
+      for (int v = 0; v < 8; ++v) {
+        const __m256i abs_lo = _mm256_abs_epi8(w[v].lo), abs_hi = _mm256_abs_epi8(w[v].hi);
+#pragma GCC unroll 4
+        for (int i = 0; i < N; ++i) {
+          const __m256i a = broadcast4(q[i] + 4 * v);
+          dot[i].lo = _mm256_add_epi32(dot[i].lo, _mm256_madd_epi16(_mm256_maddubs_epi16(abs_lo, _mm256_sign_epi8(a, w[v].lo)), ones16()));
+          dot[i].hi = _mm256_add_epi32(dot[i].hi, _mm256_madd_epi16(_mm256_maddubs_epi16(abs_hi, _mm256_sign_epi8(a, w[v].hi)), ones16()));
+        }
+      }
+#pragma GCC unroll 4
+      for (int i = 0; i < N; ++i) {
+        const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q[i]));
+        const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi8(1), qv);  // |pair| ≤ 256
+        const __m256i offset = _mm256_slli_epi32(all_lanes_sum(_mm256_madd_epi16(pairs, ones16())), 7);
+        dot[i] = {_mm256_add_epi32(dot[i].lo, offset), _mm256_add_epi32(dot[i].hi, offset)};
+      }
+    } else {
+      // A pair of products is at most 2 · (2^Bits − 1) · 128 in magnitude: the pairs of G vectors
+      // (8 of 4-bit codes, 4 of 5-bit ones) still sum exactly in int16 before vpmaddwd. (The
+      // saturating vpaddsw never saturates here; unlike a plain + the compiler keeps its order, one
+      // running sum per row, instead of reassociating it into many live products.)
+      constexpr int G = std::min(8, 32767 / (2 * ((1 << Bits) - 1) * 128));
+      static_assert(G >= 1 && 8 % G == 0);
+#pragma GCC unroll 2
+      for (int g = 0; g < 8; g += G) {
+        __m256i lo[N], hi[N];
+#pragma GCC unroll 4
+        for (int i = 0; i < N; ++i) lo[i] = hi[i] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+        for (int v = g; v < g + G; ++v) {
+#pragma GCC unroll 4
+          for (int i = 0; i < N; ++i) {
+            const __m256i a = broadcast4(q[i] + 4 * v);
+            lo[i] = _mm256_adds_epi16(lo[i], _mm256_maddubs_epi16(w[v].lo, a));
+            hi[i] = _mm256_adds_epi16(hi[i], _mm256_maddubs_epi16(w[v].hi, a));
+          }
+        }
+#pragma GCC unroll 4
+        for (int i = 0; i < N; ++i) {
+          dot[i].lo = _mm256_add_epi32(dot[i].lo, _mm256_madd_epi16(lo[i], ones16()));
+          dot[i].hi = _mm256_add_epi32(dot[i].hi, _mm256_madd_epi16(hi[i], ones16()));
+        }
+      }
+    }
   }
 };
 

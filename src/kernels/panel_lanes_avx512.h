@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "block_panel_kernels.h"
+
 namespace squish::kernels::panels {
 namespace {
 
@@ -29,19 +31,20 @@ struct LanesAvx512 {
   // Q8_0's 8-bit codes as block_dot<8> takes them (as stored: vpdpbusd multiplies unsigned bytes).
   static I load_byte_codes(const uint8_t* p) { return load_codes(p); }
 
-  // Per lane r: Σ_t u[r][t] · q[t] over the 32 codes of a block, w[v] holding codes 4v..4v+3 of
-  // every row as unsigned bytes below 2^Bits (Bits ≤ 8: vpdpbusd sums in int32 without loss).
-  template <int Bits>
-  static I block_dot(const I* w, const int8_t* q) {
-    I dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], broadcast4(q));
-#pragma GCC unroll 7
-    for (int v = 1; v < 8; ++v) dot = _mm512_dpbusd_epi32(dot, w[v], broadcast4(q + 4 * v));
-    return dot;
+  // dot[i] lane r = Σ_t u[r][t] · q[i][t] over the 32 codes of a block for i < N (TwoLevel:
+  // 128 · that + Σ_t u[r][t] · q2[i][t]), w[v] holding codes 4v..4v+3 of every row as unsigned
+  // bytes below 2^Bits (Bits ≤ 8: vpdpbusd sums in int32 without loss).
+  template <int Bits, int N, bool TwoLevel>
+  static void block_dots(const I* w, const int8_t* const* q, const int8_t* const* q2, I* dot) {
+#pragma GCC unroll 8
+    for (int i = 0; i < N; ++i) {
+      dot[i] = block_dot(w, q[i]);
+      if constexpr (TwoLevel)  // a second, independent chain
+        dot[i] = _mm512_add_epi32(_mm512_slli_epi32(dot[i], kLevelShift), block_dot(w, q2[i]));
+    }
   }
 
   static I add(I a, I b) { return _mm512_add_epi32(a, b); }
-  template <int S>
-  static I shift_left32(I a) { return _mm512_slli_epi32(a, S); }
   static I clamp(I a, int lo, int hi) {
     return _mm512_min_epi32(_mm512_max_epi32(a, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));
   }
@@ -73,6 +76,12 @@ struct LanesAvx512 {
   static float max(F a) { return _mm512_reduce_max_ps(a); }
 
  private:
+  static I block_dot(const I* w, const int8_t* q) {
+    I dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], broadcast4(q));
+#pragma GCC unroll 7
+    for (int v = 1; v < 8; ++v) dot = _mm512_dpbusd_epi32(dot, w[v], broadcast4(q + 4 * v));
+    return dot;
+  }
   static I broadcast4(const int8_t* q) {
     int32_t v;
     std::memcpy(&v, q, 4);
