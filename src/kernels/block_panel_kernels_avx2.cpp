@@ -9,17 +9,6 @@
 
 namespace squish::kernels::panels {
 
-void tile_avx2(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, int na,
-               const float* bias, int nr, float* C, int64_t ldc) {
-  tile_on<LanesAvx2>(L, panel, blocks, a, na, bias, nr, C, ldc);
-}
-
-void quantize_avx2(const float* x, int64_t k, int8_t* q, float* d, float* ds) {
-  quantize_on<LanesAvx2>(x, k, q, d, ds);
-}
-
-void quantize2_avx2(const float* x, int64_t k, int8_t* q, float* d, float* ds, int8_t* q2) {
-  quantize2_on<LanesAvx2>(x, k, q, d, ds, q2);
-}
+const Kernels avx2_kernels = {tile_on<LanesAvx2>, quantize_on<LanesAvx2>, quantize2_on<LanesAvx2>};
 
 }  // namespace squish::kernels::panels

@@ -10,17 +10,6 @@
 
 namespace squish::kernels::panels {
 
-void tile_avx512(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, int na,
-                 const float* bias, int nr, float* C, int64_t ldc) {
-  tile_on<LanesAvx512>(L, panel, blocks, a, na, bias, nr, C, ldc);
-}
-
-void quantize_avx512(const float* x, int64_t k, int8_t* q, float* d, float* ds) {
-  quantize_on<LanesAvx512>(x, k, q, d, ds);
-}
-
-void quantize2_avx512(const float* x, int64_t k, int8_t* q, float* d, float* ds, int8_t* q2) {
-  quantize2_on<LanesAvx512>(x, k, q, d, ds, q2);
-}
+const Kernels avx512_kernels = {tile_on<LanesAvx512>, quantize_on<LanesAvx512>, quantize2_on<LanesAvx512>};
 
 }  // namespace squish::kernels::panels

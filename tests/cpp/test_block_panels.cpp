@@ -174,7 +174,7 @@ void expect_tiles_equal_scalar(sk::Isa isa, const std::vector<int64_t>& ms) {
 }
 
 // The activation quantizers q / q2 equal quantize_scalar / quantize2_scalar bit for bit.
-void expect_quantizers_equal_scalar(sk::panels::Quantize quantize, sk::panels::Quantize2 quantize2) {
+void expect_quantizers_equal_scalar(const sk::panels::Kernels& simd) {
   const int64_t k = 512;
   auto x = random_values(k, 12);
   for (int i = 64; i < 96; ++i) x[static_cast<size_t>(i)] = 0.0f;  // an all-zero block
@@ -183,14 +183,14 @@ void expect_quantizers_equal_scalar(sk::panels::Quantize quantize, sk::panels::Q
   std::vector<int8_t> q0(k), q1(k);
   std::vector<float> d0(k / 32), d1(k / 32), s0(k / 32), s1(k / 32);
   sk::panels::quantize_scalar(x.data(), k, q0.data(), d0.data(), s0.data());
-  quantize(x.data(), k, q1.data(), d1.data(), s1.data());
+  simd.quantize(x.data(), k, q1.data(), d1.data(), s1.data());
   EXPECT_EQ(q0, q1);
   EXPECT_EQ(d0, d1);
   EXPECT_EQ(s0, s1);
   EXPECT_EQ(d0[2], 0.0f);
   std::vector<int8_t> r0(k), r1(k);
   sk::panels::quantize2_scalar(x.data(), k, q0.data(), d0.data(), s0.data(), r0.data());
-  quantize2(x.data(), k, q1.data(), d1.data(), s1.data(), r1.data());
+  simd.quantize2(x.data(), k, q1.data(), d1.data(), s1.data(), r1.data());
   EXPECT_EQ(q0, q1);
   EXPECT_EQ(r0, r1);
   EXPECT_EQ(s0, s1);
@@ -259,10 +259,10 @@ TEST(BlockPanels, SimdTilesEqualScalarAtExtremeCodes) {
 
 TEST(BlockPanels, Avx512QuantizerEqualsScalar) {
   if (!has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI";
-  expect_quantizers_equal_scalar(sk::panels::quantize_avx512, sk::panels::quantize2_avx512);
+  expect_quantizers_equal_scalar(sk::panels::avx512_kernels);
 }
 
 TEST(BlockPanels, Avx2QuantizerEqualsScalar) {
   if (!has_avx2()) GTEST_SKIP() << "no AVX2";
-  expect_quantizers_equal_scalar(sk::panels::quantize_avx2, sk::panels::quantize2_avx2);
+  expect_quantizers_equal_scalar(sk::panels::avx2_kernels);
 }
