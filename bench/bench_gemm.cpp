@@ -4,9 +4,9 @@
 //   build/bench/bench_gemm [--benchmark_filter=avx2]
 #include <benchmark/benchmark.h>
 
-#include <random>
 #include <vector>
 
+#include "random_data.h"
 #include "squish/kernels/gemm.h"
 
 namespace sk = squish::kernels;
@@ -15,14 +15,6 @@ namespace {
 
 using Kernel = void (*)(int64_t, int64_t, int64_t, const float*, int64_t, const float*, int64_t,
                         float*, int64_t, const float*);
-
-std::vector<float> random_vector(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.f, 1.f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
 
 // C[m x n] = A[m x k] · W[n x k]ᵀ + bias with `kernel`; args are m, n, k.
 void run(benchmark::State& state, Kernel kernel, bool threaded) {

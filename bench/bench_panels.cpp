@@ -6,9 +6,9 @@
 //   SQUISH_ISA=avx2 build/bench/bench_panels [--benchmark_filter=Q4_0]
 #include <benchmark/benchmark.h>
 
-#include <random>
 #include <vector>
 
+#include "random_data.h"
 #include "squish/formats/ggml_type.h"
 #include "squish/formats/quantize.h"
 #include "squish/kernels/block_panels.h"
@@ -19,14 +19,6 @@ namespace sk = squish::kernels;
 using squish::GGMLType;
 
 namespace {
-
-std::vector<float> random_vector(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.f, 1.f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
 
 // n random rows of k weights quantized to t.
 std::vector<uint8_t> quantized_rows(GGMLType t, int64_t n, int64_t k) {
