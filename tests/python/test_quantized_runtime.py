@@ -3,8 +3,8 @@ squish's quantized kernels) against the same weights dequantized to F32 at load 
 
 Issue acceptance: for every format, perplexity through the quantized kernels equals perplexity
 through dequantized F32 weights within 0.1%. That holds for the default path (the Q4_0 / Q4_1 /
-Q5_0 / Q5_1 / Q8_0 panels take two-level, ~14-bit activations on AVX-512 VNNI; other types' prompts
-go through dequantized tiles) and for the path with F32 activations everywhere (SQUISH_QUANT_PATH=f32).
+Q5_0 / Q5_1 / Q8_0 panels take two-level, ~14-bit activations on AVX-512 VNNI and on AVX2; other
+types' prompts go through dequantized tiles) and for the path with F32 activations everywhere (SQUISH_QUANT_PATH=f32).
 SQUISH_QUANT_PATH=fast gives the panels one-level int8 activations, as llama.cpp rounds its own, and
 decoding of k-quants uses int8 row dots; those are held to a looser bound and to llama.cpp."""
 from __future__ import annotations
