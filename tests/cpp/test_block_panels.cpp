@@ -75,6 +75,8 @@ TEST(BlockPanels, RejectsOtherTypesAndLengths) {
   EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_0, 64, sk::Isa::Scalar));
   EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_K, 256, sk::Isa::Avx2));
   EXPECT_TRUE(sk::block_panels_supported(GGMLType::Q4_0, 64, sk::Isa::Avx2));
+  EXPECT_TRUE(sk::block_panels_supported(GGMLType::Q5_1, 64, sk::Isa::Avx2));
+  EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q8_0, 64, sk::Isa::Avx2));  // F32 tiles are faster
   EXPECT_TRUE(sk::block_panels_supported(GGMLType::Q8_0, 64, sk::Isa::Avx512));
 }
 

@@ -26,8 +26,9 @@ struct BlockPanels {
 };
 
 // Whether make_block_panels takes rows of type t with k elements (Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0,
-// k a multiple of 32) and the given ISA has the panel kernel (AVX-512 VNNI or AVX2; the scalar
-// reference always exists).
+// k a multiple of 32) and the given ISA runs them best on the panel kernel (AVX-512 VNNI; AVX2 for
+// all but Q8_0, whose AVX2 tile exists but loses to F32 tiles on prompts; the scalar reference
+// always exists).
 bool block_panels_supported(GGMLType t, int64_t k, Isa isa = active_isa());
 
 // Repacks n rows of type t (row_bytes(t, k) bytes each) into panels; multi-threaded over panels.
