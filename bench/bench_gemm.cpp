@@ -4,7 +4,6 @@
 //   build/bench/bench_gemm [--benchmark_filter=avx2]
 #include <benchmark/benchmark.h>
 
-#include <random>
 #include <vector>
 
 #include "squish/kernels/gemm.h"

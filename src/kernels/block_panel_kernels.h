@@ -1,5 +1,5 @@
 // Inner loops of block_panel_matmul (block_panels.h): a tile of up to 8 activation rows against one
-// panel of 16 weight rows, one version per ISA.
+// panel of 16 weight rows, one version per ISA (the SIMD ones written once in block_panel_tile.h).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -66,18 +66,28 @@ using Tile = void (*)(const Layout& L, const uint8_t* panel, int64_t blocks, con
                       const float* bias, int nr, float* C, int64_t ldc);
 void tile_scalar(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, int na,
                  const float* bias, int nr, float* C, int64_t ldc);
-void tile_avx512(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, int na,
-                 const float* bias, int nr, float* C, int64_t ldc);
+
+// One version of quantize / quantize2 below.
+using Quantize = void (*)(const float* x, int64_t k, int8_t* q, float* d, float* ds);
+using Quantize2 = void (*)(const float* x, int64_t k, int8_t* q, float* d, float* ds, int8_t* q2);
 
 // Quantizes k inputs (a multiple of 32) into q[k], d[k / 32], ds[k / 32] by Q8_0 activations' rule:
 // per block e = max|x| / 127, q = round-half-even(x · (1 / e)), d = e rounded to F16 (what the dot
-// multiplies by). Both versions agree bit for bit.
+// multiplies by). The SIMD versions (Kernels below) agree bit for bit.
 void quantize_scalar(const float* x, int64_t k, int8_t* q, float* d, float* ds);
-void quantize_avx512(const float* x, int64_t k, int8_t* q, float* d, float* ds);
 // Two levels: the above, then per element r = fma(−d, q, x) and q2 = clamp(round-half-even(r ·
-// (1 / (d / 128))), ±127) (0 where d = 0), and ds = fma(d / 128, Σ q2, ds). Both versions agree bit
-// for bit.
+// (1 / (d / 128))), ±127) (0 where d = 0), and ds = fma(d / 128, Σ q2, ds). The SIMD versions
+// agree bit for bit.
 void quantize2_scalar(const float* x, int64_t k, int8_t* q, float* d, float* ds, int8_t* q2);
-void quantize2_avx512(const float* x, int64_t k, int8_t* q, float* d, float* ds, int8_t* q2);
+
+// One ISA's tile and quantizers.
+struct Kernels {
+  Tile tile;
+  Quantize quantize;
+  Quantize2 quantize2;
+};
+extern const Kernels scalar_kernels;  // the references above
+extern const Kernels avx512_kernels;  // AVX-512 VNNI (block_panel_kernels_avx512.cpp)
+extern const Kernels avx2_kernels;    // AVX2 (block_panel_kernels_avx2.cpp)
 
 }  // namespace squish::kernels::panels

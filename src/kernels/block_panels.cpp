@@ -79,6 +79,8 @@ void quantize2_scalar(const float* x, int64_t k, int8_t* q, float* d, float* ds,
   }
 }
 
+const Kernels scalar_kernels = {tile_scalar, quantize_scalar, quantize2_scalar};
+
 }  // namespace panels
 
 namespace {
@@ -132,14 +134,13 @@ void block_codes(GGMLType t, const uint8_t* row, int64_t b, uint8_t* u, uint16_t
   }
 }
 
-using Quantize = void (*)(const float*, int64_t, int8_t*, float*, float*);
-
-using Quantize2 = void (*)(const float*, int64_t, int8_t*, float*, float*, int8_t*);
-
 }  // namespace
 
 bool block_panels_supported(GGMLType t, int64_t k, Isa isa) {
-  return is_panel_type(t) && k > 0 && k % kBlock == 0 && isa == Isa::Avx512;
+  // AVX2 without VNNI: Q8_0's sign-trick dots make its two-level prompts ~2x slower than the F32
+  // tiles (bench_panels, squish bench), so its rows keep the row dots and tiles there.
+  return is_panel_type(t) && k > 0 && k % kBlock == 0 &&
+         (isa == Isa::Avx512 || (isa == Isa::Avx2 && t != GGMLType::Q8_0));
 }
 
 BlockPanels make_block_panels(GGMLType t, const void* W, int64_t n, int64_t k) {
@@ -196,10 +197,9 @@ void block_panel_row_f32(const BlockPanels& P, int64_t r, float* dst) {
 void block_panel_matmul(const BlockPanels& P, int64_t m, const float* A, float* C, const float* bias,
                         Isa isa, bool two_level) {
   if (m <= 0 || P.rows <= 0) return;
-  const bool simd = isa == Isa::Avx512;
-  const panels::Tile tile = simd ? panels::tile_avx512 : panels::tile_scalar;
-  const Quantize quantize = simd ? panels::quantize_avx512 : panels::quantize_scalar;
-  const Quantize2 quantize2 = simd ? panels::quantize2_avx512 : panels::quantize2_scalar;
+  const panels::Kernels& K = isa == Isa::Avx512 ? panels::avx512_kernels
+                             : isa == Isa::Avx2 ? panels::avx2_kernels
+                                                : panels::scalar_kernels;
   const panels::Layout L = layout_of(P.type);
   const int64_t k = P.cols, n = P.rows, nb = k / kBlock, np = (n + kRows - 1) / kRows;
   thread_local std::vector<int8_t> q, q2;
@@ -213,9 +213,9 @@ void block_panel_matmul(const BlockPanels& P, int64_t m, const float* A, float* 
   const auto quantize_rows = [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       if (two_level)
-        quantize2(A + i * k, k, qp + i * k, dp + i * nb, dsp + i * nb, q2p + i * k);
+        K.quantize2(A + i * k, k, qp + i * k, dp + i * nb, dsp + i * nb, q2p + i * k);
       else
-        quantize(A + i * k, k, qp + i * k, dp + i * nb, dsp + i * nb);
+        K.quantize(A + i * k, k, qp + i * k, dp + i * nb, dsp + i * nb);
     }
   };
   if (m >= 16) parallel_for(m, quantize_rows, 4);
@@ -232,7 +232,7 @@ void block_panel_matmul(const BlockPanels& P, int64_t m, const float* A, float* 
           const int na = static_cast<int>(std::min<int64_t>(panels::kTileTokens, c1 - i));
           for (int t = 0; t < na; ++t)
             rows[t] = {qp + (i + t) * k, dp + (i + t) * nb, dsp + (i + t) * nb, two_level ? q2p + (i + t) * k : nullptr};
-          tile(L, panel, nb, rows, na, bias ? bias + p * kRows : nullptr, nr, C + i * n + p * kRows, n);
+          K.tile(L, panel, nb, rows, na, bias ? bias + p * kRows : nullptr, nr, C + i * n + p * kRows, n);
         }
       }
     }

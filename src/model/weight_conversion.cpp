@@ -65,7 +65,7 @@ bool reproduces(const kernels::ScaledMatrix& M, const std::vector<float>& v) {
 }
 
 // Repacks w's GGUF rows for the panel kernel where it has one (Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 with AVX-512
-// VNNI) under SQUISH_QUANT_PATH=auto|fast; int8|f32 keep the row kernels instead.
+// VNNI or AVX2) under SQUISH_QUANT_PATH=auto|fast; int8|f32 keep the row kernels instead.
 void add_panels(Weight& w, bool in_file_mapping) {
   const kernels::QuantPath path = kernels::default_quant_path();
   if (!w.is_packed() || w.panels || (path != kernels::QuantPath::Auto && path != kernels::QuantPath::Fast)) return;

@@ -3,8 +3,8 @@ squish's quantized kernels) against the same weights dequantized to F32 at load 
 
 Issue acceptance: for every format, perplexity through the quantized kernels equals perplexity
 through dequantized F32 weights within 0.1%. That holds for the default path (the Q4_0 / Q4_1 /
-Q5_0 / Q5_1 / Q8_0 panels take two-level, ~14-bit activations on AVX-512 VNNI; other types' prompts
-go through dequantized tiles) and for the path with F32 activations everywhere (SQUISH_QUANT_PATH=f32).
+Q5_0 / Q5_1 / Q8_0 panels take two-level, ~14-bit activations on AVX-512 VNNI and on AVX2; other
+types' prompts go through dequantized tiles) and for the path with F32 activations everywhere (SQUISH_QUANT_PATH=f32).
 SQUISH_QUANT_PATH=fast gives the panels one-level int8 activations, as llama.cpp rounds its own, and
 decoding of k-quants uses int8 row dots; those are held to a looser bound and to llama.cpp."""
 from __future__ import annotations
@@ -32,9 +32,10 @@ def short_text(tmp_path_factory):
     return p
 
 
-def ppl(model, text, weights, *extra, chunks=2, quant_path="auto") -> dict:
+def ppl(model, text, weights, *extra, chunks=2, quant_path="auto", isa=None) -> dict:
+    env = {"SQUISH_QUANT_PATH": quant_path, **({"SQUISH_ISA": isa} if isa else {})}
     p = run_squish("perplexity", model, "--file", text, "--ctx", 128, "--chunks", chunks, "--json",
-                   "--weights", weights, *extra, env_extra={"SQUISH_QUANT_PATH": quant_path})
+                   "--weights", weights, *extra, env_extra=env)
     return json.loads(p.stdout)
 
 
@@ -49,6 +50,24 @@ def test_quantized_kernels_equal_f32_weights(tmp_path, short_text, mix):
     default = ppl(model, short_text, "quantized")
     assert abs(exact["ppl"] / f32["ppl"] - 1) < 1e-3, (mix, exact["ppl"], f32["ppl"])
     assert abs(default["ppl"] / f32["ppl"] - 1) < 1e-3, (mix, default["ppl"], f32["ppl"])
+
+
+@pytest.mark.parametrize("mix", ["Q4_0", "Q4_1", "Q5_0"])
+def test_avx2_panels_equal_f32_weights(tmp_path, short_text, mix):
+    """SQUISH_ISA=avx2 (as on CPUs without AVX-512): the legacy types' panels (all but Q8_0, whose
+    rows keep the row dots and F32 tiles there) run on the AVX2 tiles,
+    the default two-level path within 0.1% of F32 weights; the one-level path's int8 activations
+    move it further (so the prompts really ran on the panels, not on dequantized F32 tiles)."""
+    if not SMOLLM2.exists():
+        pytest.skip("SmolLM2 not fetched")
+    model = tmp_path / f"{mix}.gguf"
+    run_squish("quantize", SMOLLM2, model, "--type", mix)
+    f32 = ppl(model, short_text, "f32", isa="avx2")
+    default = ppl(model, short_text, "quantized", isa="avx2")
+    one_level = ppl(model, short_text, "quantized", quant_path="fast", isa="avx2")
+    print(f"\n{mix} avx2: F32 {f32['ppl']:.5f}, two-level {default['ppl']:.5f}, one-level {one_level['ppl']:.5f}")
+    assert abs(default["ppl"] / f32["ppl"] - 1) < 1e-3, (mix, default["ppl"], f32["ppl"])
+    assert abs(one_level["ppl"] / f32["ppl"] - 1) > abs(default["ppl"] / f32["ppl"] - 1)
 
 
 @pytest.mark.parametrize("model", [SMOLLM2, GEMMA3], ids=["smollm2", "gemma3"])
