@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "block_panel_kernels.h"
+#include "kquant_panel_kernels.h"
 #include "squish/common/error.h"
 #include "squish/common/parallel.h"
 #include "squish/formats/ggml_blocks.h"
@@ -139,10 +140,12 @@ using Quantize2 = void (*)(const float*, int64_t, int8_t*, float*, float*, int8_
 }  // namespace
 
 bool block_panels_supported(GGMLType t, int64_t k, Isa isa) {
+  if (kpanels::is_kquant(t)) return k > 0 && k % kpanels::kSuper == 0 && isa == Isa::Avx512;
   return is_panel_type(t) && k > 0 && k % kBlock == 0 && isa == Isa::Avx512;
 }
 
 BlockPanels make_block_panels(GGMLType t, const void* W, int64_t n, int64_t k) {
+  if (kpanels::is_kquant(t)) return kpanels::make_panels(t, W, n, k);
   if (!is_panel_type(t) || k % kBlock != 0)
     throw Error("block_panels", "cannot repack " + type_name(t) + " rows of " + std::to_string(k));
   const panels::Layout L = layout_of(t);
@@ -182,6 +185,7 @@ BlockPanels make_block_panels(GGMLType t, const void* W, int64_t n, int64_t k) {
 }
 
 void block_panel_row_f32(const BlockPanels& P, int64_t r, float* dst) {
+  if (kpanels::is_kquant(P.type)) return kpanels::row_f32(P, r, dst);
   const panels::Layout L = layout_of(P.type);
   const int64_t nb = P.cols / kBlock, p = r / kRows;
   const int row = static_cast<int>(r % kRows);
@@ -195,6 +199,7 @@ void block_panel_row_f32(const BlockPanels& P, int64_t r, float* dst) {
 
 void block_panel_matmul(const BlockPanels& P, int64_t m, const float* A, float* C, const float* bias,
                         Isa isa, bool two_level) {
+  if (kpanels::is_kquant(P.type)) return kpanels::matmul(P, m, A, C, bias, isa, two_level);
   if (m <= 0 || P.rows <= 0) return;
   const bool simd = isa == Isa::Avx512;
   const panels::Tile tile = simd ? panels::tile_avx512 : panels::tile_scalar;

@@ -1,0 +1,73 @@
+// k-quant weights on Llama-3.2-1B's linear shapes (n x k = 2048x2048, 512x2048, 8192x2048,
+// 2048x8192): the load-time repacked VNNI panels (block_panel_matmul, two-level activations as
+// the runtime's default, and one-level as SQUISH_QUANT_PATH=fast) side by side with the row path
+// (quant_matmul, QuantPath::Auto). Decoding (m = 1) reports GB/s of weight bytes read, prompts
+// (m = 512) GMAC/s.
+//   build/bench/bench_kquant_panels [--benchmark_filter=Q4_K] [--benchmark_repetitions=3]
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
+
+#include "squish/formats/ggml_type.h"
+#include "squish/formats/quantize.h"
+#include "squish/kernels/block_panels.h"
+#include "squish/kernels/quant_matmul.h"
+#include "../tests/cpp/quantized_rows.h"
+
+namespace sk = squish::kernels;
+using squish::GGMLType;
+
+namespace {
+
+enum class Path { Rows, Panels2, Panels1 };
+
+void run(benchmark::State& state, GGMLType t, Path path, int64_t m, int64_t n, int64_t k) {
+  const auto rows = squish::test::quantized_rows(t, n, k, 1);
+  const auto A = squish::test::random_values(m * k, 2);
+  std::vector<float> C(static_cast<size_t>(m * n));
+  sk::BlockPanels P;
+  if (path != Path::Rows) {
+    if (!sk::block_panels_supported(t, k)) {
+      state.SkipWithError("no panel kernel on this CPU");
+      return;
+    }
+    P = sk::make_block_panels(t, rows.data(), n, k);
+  }
+  for (auto _ : state) {
+    if (path == Path::Rows)
+      sk::quant_matmul(t, rows.data(), m, n, k, A.data(), C.data(), nullptr, sk::QuantPath::Auto);
+    else
+      sk::block_panel_matmul(P, m, A.data(), C.data(), nullptr, sk::active_isa(), path == Path::Panels2);
+    benchmark::DoNotOptimize(C.data());
+    benchmark::ClobberMemory();
+  }
+  const double bytes = static_cast<double>(path == Path::Rows ? rows.size() : P.bytes());
+  if (m == 1)
+    state.counters["GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  else
+    state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(m * n * k) * 1e-9,
+                                                  benchmark::Counter::kIsIterationInvariantRate);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const struct { int64_t n, k; } shapes[] = {{2048, 2048}, {512, 2048}, {8192, 2048}, {2048, 8192}};
+  const struct { Path path; const char* name; } paths[] = {
+      {Path::Rows, "rows_auto"}, {Path::Panels2, "panels_2level"}, {Path::Panels1, "panels_1level"}};
+  for (GGMLType t : {GGMLType::Q4_K, GGMLType::Q6_K})
+    for (int64_t m : {1, 512})
+      for (const auto& s : shapes)
+        for (const auto& p : paths) {
+          const std::string name = squish::type_name(t) + "/" + p.name + "/m" + std::to_string(m) + "/" +
+                                   std::to_string(s.n) + "x" + std::to_string(s.k);
+          benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) { run(st, t, p.path, m, s.n, s.k); })
+              ->Unit(benchmark::kMicrosecond)
+              ->UseRealTime();
+        }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
