@@ -1,14 +1,19 @@
-// k-quant weights on Llama-3.2-1B's linear shapes (n x k = 2048x2048, 512x2048, 8192x2048,
+// k-quant weights (and Q4_0, the legacy panels' reference) on Llama-3.2-1B's linear shapes (n x k = 2048x2048, 512x2048, 8192x2048,
 // 2048x8192): the load-time repacked VNNI panels (block_panel_matmul, two-level activations as
 // the runtime's default, and one-level as SQUISH_QUANT_PATH=fast) side by side with the row path
 // (quant_matmul, QuantPath::Auto). Decoding (m = 1) reports GB/s of weight bytes read, prompts
 // (m = 512) GMAC/s.
-//   build/bench/bench_kquant_panels [--benchmark_filter=Q4_K] [--benchmark_repetitions=3]
+//   build/bench/bench_kquant_panels [--threads=N] [--benchmark_filter=Q4_K] [--benchmark_repetitions=3]
+// --threads=1 runs on the calling thread and rates by its CPU time (robust on a busy machine);
+// otherwise rates are by wall time.
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "squish/common/parallel.h"
 #include "squish/formats/ggml_type.h"
 #include "squish/formats/quantize.h"
 #include "squish/kernels/block_panels.h"
@@ -53,18 +58,26 @@ void run(benchmark::State& state, GGMLType t, Path path, int64_t m, int64_t n, i
 }  // namespace
 
 int main(int argc, char** argv) {
+  int threads = 0;  // 0: the pool's default
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--threads=", 10) == 0) threads = std::atoi(argv[i] + 10);
+    else argv[kept++] = argv[i];
+  }
+  argc = kept;
+  squish::set_num_threads(threads);
   const struct { int64_t n, k; } shapes[] = {{2048, 2048}, {512, 2048}, {8192, 2048}, {2048, 8192}};
   const struct { Path path; const char* name; } paths[] = {
       {Path::Rows, "rows_auto"}, {Path::Panels2, "panels_2level"}, {Path::Panels1, "panels_1level"}};
-  for (GGMLType t : {GGMLType::Q4_K, GGMLType::Q6_K})
+  for (GGMLType t : {GGMLType::Q4_K, GGMLType::Q6_K, GGMLType::Q4_0})
     for (int64_t m : {1, 512})
       for (const auto& s : shapes)
         for (const auto& p : paths) {
           const std::string name = squish::type_name(t) + "/" + p.name + "/m" + std::to_string(m) + "/" +
                                    std::to_string(s.n) + "x" + std::to_string(s.k);
-          benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) { run(st, t, p.path, m, s.n, s.k); })
-              ->Unit(benchmark::kMicrosecond)
-              ->UseRealTime();
+          auto* b = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) { run(st, t, p.path, m, s.n, s.k); })
+                        ->Unit(benchmark::kMicrosecond);
+          if (threads != 1) b->UseRealTime();
         }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -75,6 +75,19 @@ struct ActRow {
   const int8_t* q2 = nullptr;
 };
 
+// One panel of a tile call: its bytes, bias (nr entries, or null), its valid rows nr (1..16) and
+// where its outputs go (C[i * ldc + r]).
+struct PanelJob {
+  const uint8_t* panel;
+  const float* bias;
+  int nr;
+  float* C;
+};
+// Most panels one tile call walks in lockstep (concurrent read streams for decoding).
+constexpr int kMaxStreams = 4;
+
+// For each of the np panels (1..kMaxStreams; the AVX-512 tile walks them super-block by
+// super-block in lockstep when na <= 2, one after another otherwise — the same results),
 // C[i * ldc + r] for i < na (1..panels::kTileTokens), r < nr: per 32-code block b, with
 // e = d[b] (one level) or d[b] · (1/128) (two levels), and per half h (codes 16h..16h+15) the
 // int32 dot_h = Σ u · q (one level) or 128 · Σ u · q + Σ u · q2 (two levels), the accumulator takes
@@ -82,12 +95,10 @@ struct ActRow {
 //   Sym16: per h: fma(float(dot_h − offset · s_h), scale_h · e, acc)
 //   Min16: per h: fma(float(dot_h), scale_h · e, acc); fma(−mn_h, float(s_h) · e, acc)
 // (scale, mn as Layout::scale_min; s_h the activation sums of the half), then + bias[r].
-using Tile = void (*)(const Layout& L, const uint8_t* panel, int64_t supers, const ActRow* a, int na,
-                      const float* bias, int nr, float* C, int64_t ldc);
-void tile_scalar(const Layout& L, const uint8_t* panel, int64_t supers, const ActRow* a, int na,
-                 const float* bias, int nr, float* C, int64_t ldc);
-void tile_avx512(const Layout& L, const uint8_t* panel, int64_t supers, const ActRow* a, int na,
-                 const float* bias, int nr, float* C, int64_t ldc);
+using Tile = void (*)(const Layout& L, const PanelJob* jobs, int np, int64_t supers, const ActRow* a, int na,
+                      int64_t ldc);
+void tile_scalar(const Layout& L, const PanelJob* jobs, int np, int64_t supers, const ActRow* a, int na, int64_t ldc);
+void tile_avx512(const Layout& L, const PanelJob* jobs, int np, int64_t supers, const ActRow* a, int na, int64_t ldc);
 
 // Whether t is a k-quant panel type.
 bool is_kquant(GGMLType t);

@@ -3,6 +3,7 @@
 // multi-threaded matmul that runs the tiles.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "kquant_panel_kernels.h"
@@ -198,8 +199,11 @@ void row_f32(const BlockPanels& P, int64_t r, float* dst) {
   }
 }
 
-void tile_scalar(const Layout& L, const uint8_t* panel, int64_t supers, const ActRow* a, int na,
-                 const float* bias, int nr, float* C, int64_t ldc) {
+namespace {
+
+// tile_scalar of one panel.
+void panel_scalar(const Layout& L, const uint8_t* panel, int64_t supers, const ActRow* a, int na,
+                  const float* bias, int nr, float* C, int64_t ldc) {
   constexpr float kStep = 1.0f / (1 << panels::kLevelShift);
   for (int i = 0; i < na; ++i)
     for (int r = 0; r < nr; ++r) {
@@ -243,6 +247,12 @@ void tile_scalar(const Layout& L, const uint8_t* panel, int64_t supers, const Ac
     }
 }
 
+}  // namespace
+
+void tile_scalar(const Layout& L, const PanelJob* jobs, int np, int64_t supers, const ActRow* a, int na, int64_t ldc) {
+  for (int j = 0; j < np; ++j) panel_scalar(L, jobs[j].panel, supers, a, na, jobs[j].bias, jobs[j].nr, jobs[j].C, ldc);
+}
+
 void matmul(const BlockPanels& P, int64_t m, const float* A, float* C, const float* bias, Isa isa, bool two_level) {
   if (m <= 0 || P.rows <= 0) return;
   const bool simd = isa == Isa::Avx512;
@@ -282,19 +292,35 @@ void matmul(const BlockPanels& P, int64_t m, const float* A, float* C, const flo
   else quantize_rows(0, m);
   constexpr int64_t kChunk = 64;  // activation rows kept in cache while the panels stream by
   const size_t panel_bytes = static_cast<size_t>(ns) * L.super_bytes();
+  // Decoding reads each thread's panels as up to kMaxStreams ranges walked in lockstep: more
+  // concurrent streams read faster than one.
+  static const int streams = [] {
+    const char* v = std::getenv("SQUISH_KPANEL_STREAMS");
+    return v ? std::clamp(std::atoi(v), 1, kMaxStreams) : kMaxStreams;
+  }();
+  const int64_t lockstep = m <= 2 ? streams : 1;
   parallel_for(np, [&](int64_t p0, int64_t p1) {
     ActRow rows[panels::kTileTokens];
+    PanelJob jobs[kMaxStreams];
+    int64_t panel_of[kMaxStreams];
+    const int64_t ranges = std::min(lockstep, p1 - p0), per = (p1 - p0 + ranges - 1) / ranges;
     for (int64_t c0 = 0; c0 < m; c0 += kChunk) {
       const int64_t c1 = std::min(m, c0 + kChunk);
-      for (int64_t p = p0; p < p1; ++p) {
-        const uint8_t* panel = P.data.data() + static_cast<size_t>(p) * panel_bytes;
-        const int nr = static_cast<int>(std::min<int64_t>(kRows, n - p * kRows));
+      for (int64_t step = 0; step < per; ++step) {
+        int nj = 0;
+        for (int64_t j = 0; j < ranges; ++j)
+          if (p0 + j * per + step < p1) panel_of[nj++] = p0 + j * per + step;
         for (int64_t i = c0; i < c1; i += panels::kTileTokens) {
           const int na = static_cast<int>(std::min<int64_t>(panels::kTileTokens, c1 - i));
           for (int t = 0; t < na; ++t)
             rows[t] = {qp + (i + t) * k, dp + (i + t) * nb, sp + (i + t) * (k / kHalf),
                        two_level ? q2p + (i + t) * k : nullptr};
-          tile(L, panel, ns, rows, na, bias ? bias + p * kRows : nullptr, nr, C + i * n + p * kRows, n);
+          for (int j = 0; j < nj; ++j) {
+            const int64_t p = panel_of[j];
+            jobs[j] = {P.data.data() + static_cast<size_t>(p) * panel_bytes, bias ? bias + p * kRows : nullptr,
+                       static_cast<int>(std::min<int64_t>(kRows, n - p * kRows)), C + i * n + p * kRows};
+          }
+          tile(L, jobs, nj, ns, rows, na, n);
         }
       }
     }

@@ -78,6 +78,25 @@ TEST(KQuantPanels, Avx512TilesEqualScalarBitForBit) {
   }
 }
 
+TEST(KQuantPanels, LockstepDecodingEqualsScalarBitForBit) {
+  // m <= 2 walks up to 4 panel ranges per thread in lockstep: 13 panels, the last partial.
+  if (sk::active_isa() < sk::Isa::Avx512) GTEST_SKIP() << "no AVX-512 VNNI";
+  const int64_t n = 200, k = 768;
+  for (GGMLType t : kTypes) {
+    const auto rows = quantized_rows(t, n, k, 12);
+    const sk::BlockPanels P = sk::make_block_panels(t, rows.data(), n, k);
+    for (int64_t m : {1, 2}) {
+      const auto A = random_values(m * k, 13 + static_cast<uint32_t>(m));
+      std::vector<float> scalar(static_cast<size_t>(m * n)), simd(scalar.size());
+      for (bool two_level : {false, true}) {
+        sk::block_panel_matmul(P, m, A.data(), scalar.data(), nullptr, sk::Isa::Scalar, two_level);
+        sk::block_panel_matmul(P, m, A.data(), simd.data(), nullptr, sk::Isa::Avx512, two_level);
+        EXPECT_EQ(simd, scalar) << squish::type_name(t) << " two_level=" << two_level << " m=" << m;
+      }
+    }
+  }
+}
+
 TEST(KQuantPanels, ExtremeCodesKeepExactIntegerSums) {
   // Every weight at the largest code and every input at ±127 (two levels): the int32 sums of the
   // tile are at their largest, and SIMD still equals the scalar reference and the F32 product.
