@@ -3,7 +3,6 @@
 // multi-threaded matmul that runs the tiles.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 
 #include "kquant_panel_kernels.h"
@@ -294,11 +293,7 @@ void matmul(const BlockPanels& P, int64_t m, const float* A, float* C, const flo
   const size_t panel_bytes = static_cast<size_t>(ns) * L.super_bytes();
   // Decoding reads each thread's panels as up to kMaxStreams ranges walked in lockstep: more
   // concurrent streams read faster than one.
-  static const int streams = [] {
-    const char* v = std::getenv("SQUISH_KPANEL_STREAMS");
-    return v ? std::clamp(std::atoi(v), 1, kMaxStreams) : kMaxStreams;
-  }();
-  const int64_t lockstep = m <= 2 ? streams : 1;
+  const int64_t lockstep = m <= 2 ? kMaxStreams : 1;
   parallel_for(np, [&](int64_t p0, int64_t p1) {
     ActRow rows[panels::kTileTokens];
     PanelJob jobs[kMaxStreams];
