@@ -9,17 +9,14 @@
 #include <cstring>
 
 #include "block_panel_kernels.h"
+#include "vnni_avx512.h"
 #include "squish/formats/half.h"
 
 namespace squish::kernels::panels {
 
 namespace {
 
-inline __m512i broadcast4(const int8_t* q) {
-  int32_t v;
-  std::memcpy(&v, q, 4);
-  return _mm512_set1_epi32(v);
-}
+using vnni::broadcast4;
 
 template <int NA, bool Nibbles, bool HighBits, bool StoredMin, bool TwoLevel>
 void tile(const Layout& L, const uint8_t* panel, int64_t blocks, const ActRow* a, const float* bias,

@@ -10,16 +10,13 @@
 #include <cstring>
 
 #include "kquant_panel_kernels.h"
+#include "vnni_avx512.h"
 
 namespace squish::kernels::kpanels {
 
 namespace {
 
-inline __m512i broadcast4(const int8_t* q) {
-  int32_t v;
-  std::memcpy(&v, q, 4);
-  return _mm512_set1_epi32(v);
-}
+using vnni::broadcast4;
 
 // x shifted right by n bits per 16-bit lane (left for n < 0).
 template <int N>

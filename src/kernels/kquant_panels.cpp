@@ -153,11 +153,7 @@ BlockPanels make_panels(GGMLType t, const void* W, int64_t n, int64_t k) {
     throw Error("block_panels", "cannot repack " + type_name(t) + " rows of " + std::to_string(k));
   const Layout L = layout_of(t);
   const int64_t np = (n + kRows - 1) / kRows, ns = k / kSuper;
-  BlockPanels P;
-  P.type = t;
-  P.rows = n;
-  P.cols = k;
-  P.data.assign(static_cast<size_t>(np * ns) * L.super_bytes(), 0);
+  BlockPanels P = panels::zeroed_panels(t, n, k, static_cast<size_t>(np * ns) * L.super_bytes());
   const auto* src = static_cast<const uint8_t*>(W);
   const size_t rb = row_bytes(t, k), sb = rb / static_cast<size_t>(ns);
   parallel_for(np, [&](int64_t p0, int64_t p1) {
@@ -256,39 +252,22 @@ void matmul(const BlockPanels& P, int64_t m, const float* A, float* C, const flo
   if (m <= 0 || P.rows <= 0) return;
   const bool simd = isa == Isa::Avx512;
   const Tile tile = simd ? tile_avx512 : tile_scalar;
-  const auto quantize = simd ? panels::quantize_avx512 : panels::quantize_scalar;
-  const auto quantize2 = simd ? panels::quantize2_avx512 : panels::quantize2_scalar;
   const Layout L = layout_of(P.type);
   const int64_t k = P.cols, n = P.rows, nb = k / kBlock, ns = k / kSuper, np = (n + kRows - 1) / kRows;
-  thread_local std::vector<int8_t> q, q2;
-  thread_local std::vector<float> d, ds;
-  thread_local std::vector<int32_t> sums;
-  q.resize(static_cast<size_t>(m * k));
-  d.resize(static_cast<size_t>(m * nb));
-  ds.resize(static_cast<size_t>(m * nb));
+  const panels::QuantizedRows act = panels::quantize_rows(m, k, A, simd, two_level);
+  const int8_t *qp = act.q, *q2p = act.q2;
+  const float* dp = act.d;
+  thread_local std::vector<int32_t> sums;  // exact integer sums per 16 codes
   sums.resize(static_cast<size_t>(m * k / kHalf));
-  if (two_level) q2.resize(static_cast<size_t>(m * k));
-  int8_t *qp = q.data(), *q2p = two_level ? q2.data() : nullptr;
-  float *dp = d.data(), *dsp = ds.data();
   int32_t* sp = sums.data();
-  const auto quantize_rows = [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      if (two_level)
-        quantize2(A + i * k, k, qp + i * k, dp + i * nb, dsp + i * nb, q2p + i * k);
-      else
-        quantize(A + i * k, k, qp + i * k, dp + i * nb, dsp + i * nb);
-      for (int64_t h = 0; h < k / kHalf; ++h) {  // exact integer sums per 16 codes
-        int32_t s1 = 0, s2 = 0;
-        for (int64_t j = h * kHalf; j < (h + 1) * kHalf; ++j) {
-          s1 += qp[i * k + j];
-          if (two_level) s2 += q2p[i * k + j];
-        }
-        sp[i * (k / kHalf) + h] = two_level ? s1 * (1 << panels::kLevelShift) + s2 : s1;
-      }
+  for (int64_t h = 0; h < m * k / kHalf; ++h) {
+    int32_t s1 = 0, s2 = 0;
+    for (int64_t j = h * kHalf; j < (h + 1) * kHalf; ++j) {
+      s1 += qp[j];
+      if (q2p) s2 += q2p[j];
     }
-  };
-  if (m >= 16) parallel_for(m, quantize_rows, 4);
-  else quantize_rows(0, m);
+    sp[h] = q2p ? s1 * (1 << panels::kLevelShift) + s2 : s1;
+  }
   constexpr int64_t kChunk = 64;  // activation rows kept in cache while the panels stream by
   const size_t panel_bytes = static_cast<size_t>(ns) * L.super_bytes();
   // Decoding reads each thread's panels as up to kMaxStreams ranges walked in lockstep: more

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "squish/formats/ggml_type.h"
@@ -48,6 +49,23 @@ inline double panel_error(GGMLType t, bool two_level, kernels::Isa isa) {
     norm += want[i] * want[i];
   }
   return std::sqrt(err / norm);
+}
+
+// Whether every panel row equals the GGUF dequantization of n random rows of type t, bit for bit
+// (the first difference is reported through *where).
+inline bool panels_hold_source_values(GGMLType t, int64_t n, int64_t k, std::string* where) {
+  const auto rows = quantized_rows(t, n, k, 1);
+  const kernels::BlockPanels P = kernels::make_block_panels(t, rows.data(), n, k);
+  if (P.rows != n) return *where = "row count", false;
+  std::vector<float> want(static_cast<size_t>(k)), got(want.size());
+  for (int64_t r = 0; r < n; ++r) {
+    dequantize_row(t, rows.data() + r * row_bytes(t, k), want.data(), k);
+    kernels::block_panel_row_f32(P, r, got.data());
+    for (int64_t c = 0; c < k; ++c)
+      if (got[static_cast<size_t>(c)] != want[static_cast<size_t>(c)])
+        return *where = type_name(t) + " " + std::to_string(r) + "," + std::to_string(c), false;
+  }
+  return true;
 }
 
 }  // namespace squish::test

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "../../src/kernels/block_panel_kernels.h"
@@ -33,15 +34,8 @@ bool has_avx512() { return sk::active_isa() >= sk::Isa::Avx512; }
 TEST(BlockPanels, HoldTheSourceRowsValues) {
   const int64_t n = 37, k = 96;  // a partial last panel
   for (GGMLType t : kTypes) {
-    const auto rows = quantized_rows(t, n, k, 1);
-    const sk::BlockPanels P = sk::make_block_panels(t, rows.data(), n, k);
-    EXPECT_EQ(P.rows, n);
-    std::vector<float> want(k), got(k);
-    for (int64_t r = 0; r < n; ++r) {
-      squish::dequantize_row(t, rows.data() + r * squish::row_bytes(t, k), want.data(), k);
-      sk::block_panel_row_f32(P, r, got.data());
-      for (int64_t c = 0; c < k; ++c) ASSERT_EQ(got[c], want[c]) << squish::type_name(t) << " " << r << "," << c;
-    }
+    std::string where;
+    EXPECT_TRUE(squish::test::panels_hold_source_values(t, n, k, &where)) << where;
   }
 }
 
