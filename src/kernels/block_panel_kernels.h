@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "squish/kernels/block_panels.h"
+
 namespace squish::kernels::panels {
 
 // Weight rows per panel (the 16 int32 lanes of one AVX-512 vector).
@@ -89,5 +91,19 @@ struct Kernels {
 extern const Kernels scalar_kernels;  // the references above
 extern const Kernels avx512_kernels;  // AVX-512 VNNI (block_panel_kernels_avx512.cpp)
 extern const Kernels avx2_kernels;    // AVX2 (block_panel_kernels_avx2.cpp)
+
+// m rows of A [m x k] quantized as above (two levels or one, by K's quantizers) into
+// thread-local buffers, valid until this thread's next call: row i's codes at q + i·k (and
+// q2 + i·k), its block scales and sums at d + i·k/32, ds + i·k/32. Multi-threaded for m >= 16.
+struct QuantizedRows {
+  int8_t* q;
+  float* d;
+  float* ds;
+  int8_t* q2;  // null for one level
+};
+QuantizedRows quantize_rows(int64_t m, int64_t k, const float* A, const Kernels& K, bool two_level);
+
+// A BlockPanels for n rows of k elements of type t holding `bytes` zeros (filled by the repack).
+BlockPanels zeroed_panels(GGMLType t, int64_t n, int64_t k, size_t bytes);
 
 }  // namespace squish::kernels::panels

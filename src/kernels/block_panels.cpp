@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "block_panel_kernels.h"
+#include "kquant_panel_kernels.h"
 #include "squish/common/error.h"
 #include "squish/common/parallel.h"
 #include "squish/formats/ggml_blocks.h"
@@ -53,6 +54,15 @@ void tile_scalar(const Layout& L, const uint8_t* panel, int64_t blocks, const Ac
   }
 }
 
+BlockPanels zeroed_panels(GGMLType t, int64_t n, int64_t k, size_t bytes) {
+  BlockPanels P;
+  P.type = t;
+  P.rows = n;
+  P.cols = k;
+  P.data.assign(bytes, 0);
+  return P;
+}
+
 void quantize_scalar(const float* x, int64_t k, int8_t* q, float* d, float* ds) {
   BlockQ8_0 blk;  // the rule of the row kernels' activations, one block at a time
   for (int64_t b = 0; b < k / kBlock; ++b) {
@@ -80,6 +90,28 @@ void quantize2_scalar(const float* x, int64_t k, int8_t* q, float* d, float* ds,
 }
 
 const Kernels scalar_kernels = {tile_scalar, quantize_scalar, quantize2_scalar};
+
+QuantizedRows quantize_rows(int64_t m, int64_t k, const float* A, const Kernels& K, bool two_level) {
+  const int64_t nb = k / kBlock;
+  thread_local std::vector<int8_t> q, q2;
+  thread_local std::vector<float> d, ds;
+  q.resize(static_cast<size_t>(m * k));
+  d.resize(static_cast<size_t>(m * nb));
+  ds.resize(static_cast<size_t>(m * nb));
+  if (two_level) q2.resize(static_cast<size_t>(m * k));
+  const QuantizedRows out{q.data(), d.data(), ds.data(), two_level ? q2.data() : nullptr};
+  const auto rows = [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      if (two_level)
+        K.quantize2(A + i * k, k, out.q + i * k, out.d + i * nb, out.ds + i * nb, out.q2 + i * k);
+      else
+        K.quantize(A + i * k, k, out.q + i * k, out.d + i * nb, out.ds + i * nb);
+    }
+  };
+  if (m >= 16) parallel_for(m, rows, 4);
+  else rows(0, m);
+  return out;
+}
 
 }  // namespace panels
 
@@ -137,6 +169,7 @@ void block_codes(GGMLType t, const uint8_t* row, int64_t b, uint8_t* u, uint16_t
 }  // namespace
 
 bool block_panels_supported(GGMLType t, int64_t k, Isa isa) {
+  if (kpanels::is_kquant(t)) return k > 0 && k % kpanels::kSuper == 0 && isa == Isa::Avx512;
   // AVX2 without VNNI: Q8_0's sign-trick dots make its two-level prompts ~2x slower than the F32
   // tiles (bench_panels, squish bench), so its rows keep the row dots and tiles there.
   return is_panel_type(t) && k > 0 && k % kBlock == 0 &&
@@ -144,15 +177,12 @@ bool block_panels_supported(GGMLType t, int64_t k, Isa isa) {
 }
 
 BlockPanels make_block_panels(GGMLType t, const void* W, int64_t n, int64_t k) {
+  if (kpanels::is_kquant(t)) return kpanels::make_panels(t, W, n, k);
   if (!is_panel_type(t) || k % kBlock != 0)
     throw Error("block_panels", "cannot repack " + type_name(t) + " rows of " + std::to_string(k));
   const panels::Layout L = layout_of(t);
   const int64_t np = (n + kRows - 1) / kRows, nb = k / kBlock;
-  BlockPanels P;
-  P.type = t;
-  P.rows = n;
-  P.cols = k;
-  P.data.assign(static_cast<size_t>(np * nb) * L.block_bytes(), 0);
+  BlockPanels P = panels::zeroed_panels(t, n, k, static_cast<size_t>(np * nb) * L.block_bytes());
   const auto* src = static_cast<const uint8_t*>(W);
   const size_t rb = row_bytes(t, k);
   parallel_for(np, [&](int64_t p0, int64_t p1) {
@@ -183,6 +213,7 @@ BlockPanels make_block_panels(GGMLType t, const void* W, int64_t n, int64_t k) {
 }
 
 void block_panel_row_f32(const BlockPanels& P, int64_t r, float* dst) {
+  if (kpanels::is_kquant(P.type)) return kpanels::row_f32(P, r, dst);
   const panels::Layout L = layout_of(P.type);
   const int64_t nb = P.cols / kBlock, p = r / kRows;
   const int row = static_cast<int>(r % kRows);
@@ -196,30 +227,16 @@ void block_panel_row_f32(const BlockPanels& P, int64_t r, float* dst) {
 
 void block_panel_matmul(const BlockPanels& P, int64_t m, const float* A, float* C, const float* bias,
                         Isa isa, bool two_level) {
+  if (kpanels::is_kquant(P.type)) return kpanels::matmul(P, m, A, C, bias, isa, two_level);
   if (m <= 0 || P.rows <= 0) return;
   const panels::Kernels& K = isa == Isa::Avx512 ? panels::avx512_kernels
                              : isa == Isa::Avx2 ? panels::avx2_kernels
                                                 : panels::scalar_kernels;
   const panels::Layout L = layout_of(P.type);
   const int64_t k = P.cols, n = P.rows, nb = k / kBlock, np = (n + kRows - 1) / kRows;
-  thread_local std::vector<int8_t> q, q2;
-  thread_local std::vector<float> d, ds;
-  q.resize(static_cast<size_t>(m * k));
-  d.resize(static_cast<size_t>(m * nb));
-  ds.resize(static_cast<size_t>(m * nb));
-  if (two_level) q2.resize(static_cast<size_t>(m * k));
-  int8_t *qp = q.data(), *q2p = two_level ? q2.data() : nullptr;
-  float *dp = d.data(), *dsp = ds.data();
-  const auto quantize_rows = [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      if (two_level)
-        K.quantize2(A + i * k, k, qp + i * k, dp + i * nb, dsp + i * nb, q2p + i * k);
-      else
-        K.quantize(A + i * k, k, qp + i * k, dp + i * nb, dsp + i * nb);
-    }
-  };
-  if (m >= 16) parallel_for(m, quantize_rows, 4);
-  else quantize_rows(0, m);
+  const panels::QuantizedRows act = panels::quantize_rows(m, k, A, K, two_level);
+  int8_t *qp = act.q, *q2p = act.q2;
+  float *dp = act.d, *dsp = act.ds;
   constexpr int64_t kChunk = 64;  // activation rows kept in cache while the panels stream by
   parallel_for(np, [&](int64_t p0, int64_t p1) {
     panels::ActRow rows[panels::kTileTokens];

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "block_panel_kernels.h"
+#include "vnni_avx512.h"
 
 namespace squish::kernels::panels {
 namespace {
@@ -82,11 +83,7 @@ struct LanesAvx512 {
     for (int v = 1; v < 8; ++v) dot = _mm512_dpbusd_epi32(dot, w[v], broadcast4(q + 4 * v));
     return dot;
   }
-  static I broadcast4(const int8_t* q) {
-    int32_t v;
-    std::memcpy(&v, q, 4);
-    return _mm512_set1_epi32(v);
-  }
+  static I broadcast4(const int8_t* q) { return vnni::broadcast4(q); }
   static __mmask16 mask(int n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1); }
 };
 

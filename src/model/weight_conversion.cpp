@@ -64,8 +64,9 @@ bool reproduces(const kernels::ScaledMatrix& M, const std::vector<float>& v) {
   return true;
 }
 
-// Repacks w's GGUF rows for the panel kernel where it has one (Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 with AVX-512
-// VNNI or AVX2) under SQUISH_QUANT_PATH=auto|fast; int8|f32 keep the row kernels instead.
+// Repacks w's GGUF rows for the panel kernel where it has one (Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 with
+// AVX-512 VNNI or AVX2 (Q8_0 AVX-512 only), and Q2_K ... Q6_K with rows a multiple of 256 on AVX-512
+// VNNI) under SQUISH_QUANT_PATH=auto|fast; int8|f32 keep the row kernels instead.
 void add_panels(Weight& w, bool in_file_mapping) {
   const kernels::QuantPath path = kernels::default_quant_path();
   if (!w.is_packed() || w.panels || (path != kernels::QuantPath::Auto && path != kernels::QuantPath::Fast)) return;

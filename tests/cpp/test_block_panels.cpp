@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "../../src/kernels/block_panel_kernels.h"
+#include "quantized_rows.h"
 #include "squish/formats/ggml_type.h"
 #include "squish/formats/quantize.h"
 #include "squish/kernels/block_panels.h"
@@ -18,27 +20,13 @@
 
 namespace sk = squish::kernels;
 using squish::GGMLType;
+using squish::test::quantized_rows;
+using squish::test::panel_error;
+using squish::test::random_values;
 
 namespace {
 
 const GGMLType kTypes[] = {GGMLType::Q4_0, GGMLType::Q4_1, GGMLType::Q5_0, GGMLType::Q5_1, GGMLType::Q8_0};
-
-std::vector<float> random_values(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.f, 1.f);
-  std::vector<float> x(static_cast<size_t>(n));
-  for (size_t i = 0; i < x.size(); ++i) x[i] = d(rng) * (0.05f + static_cast<float>(i % 11) / 7.f);
-  return x;
-}
-
-// n rows of k random weights quantized to type t.
-std::vector<uint8_t> quantized_rows(GGMLType t, int64_t n, int64_t k, uint32_t seed) {
-  const std::vector<float> w = random_values(n * k, seed);
-  const size_t rb = squish::row_bytes(t, k);
-  std::vector<uint8_t> rows(rb * static_cast<size_t>(n));
-  for (int64_t r = 0; r < n; ++r) squish::quantize_row(t, w.data() + r * k, rows.data() + r * rb, k);
-  return rows;
-}
 
 bool has_avx512() { return sk::active_isa() >= sk::Isa::Avx512; }
 bool has_avx2() { return sk::active_isa() >= sk::Isa::Avx2; }
@@ -48,15 +36,8 @@ bool has_avx2() { return sk::active_isa() >= sk::Isa::Avx2; }
 TEST(BlockPanels, HoldTheSourceRowsValues) {
   const int64_t n = 37, k = 96;  // a partial last panel
   for (GGMLType t : kTypes) {
-    const auto rows = quantized_rows(t, n, k, 1);
-    const sk::BlockPanels P = sk::make_block_panels(t, rows.data(), n, k);
-    EXPECT_EQ(P.rows, n);
-    std::vector<float> want(k), got(k);
-    for (int64_t r = 0; r < n; ++r) {
-      squish::dequantize_row(t, rows.data() + r * squish::row_bytes(t, k), want.data(), k);
-      sk::block_panel_row_f32(P, r, got.data());
-      for (int64_t c = 0; c < k; ++c) ASSERT_EQ(got[c], want[c]) << squish::type_name(t) << " " << r << "," << c;
-    }
+    std::string where;
+    EXPECT_TRUE(squish::test::panels_hold_source_values(t, n, k, &where)) << where;
   }
 }
 
@@ -68,9 +49,13 @@ TEST(BlockPanels, SameBytesAsTheFileForWholePanels) {
 }
 
 TEST(BlockPanels, RejectsOtherTypesAndLengths) {
-  const auto rows = quantized_rows(GGMLType::Q4_K, 1, 256, 3);
-  EXPECT_THROW(sk::make_block_panels(GGMLType::Q4_K, rows.data(), 1, 256), std::exception);
-  EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_K, 256, sk::Isa::Avx512));
+  const auto rows = quantized_rows(GGMLType::Q8_0, 1, 256, 3);
+  EXPECT_THROW(sk::make_block_panels(GGMLType::F16, rows.data(), 1, 256), std::exception);
+  EXPECT_THROW(sk::make_block_panels(GGMLType::Q4_K, rows.data(), 1, 128), std::exception);
+  EXPECT_FALSE(sk::block_panels_supported(GGMLType::F16, 256, sk::Isa::Avx512));
+  EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_K, 128, sk::Isa::Avx512));
+  EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_K, 256, sk::Isa::Avx2));
+  EXPECT_TRUE(sk::block_panels_supported(GGMLType::Q6_K, 256, sk::Isa::Avx512));
   EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_0, 48, sk::Isa::Avx512));
   EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_0, 64, sk::Isa::Scalar));
   EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_K, 256, sk::Isa::Avx2));
@@ -99,25 +84,6 @@ TEST(BlockPanels, ScalarEqualsRowIntegerDots) {
       }
     }
   }
-}
-
-// Relative RMS difference of the panel product (one- or two-level activations) to the F32 product
-// of the dequantized weights.
-double panel_error(GGMLType t, bool two_level, sk::Isa isa) {
-  const int64_t n = 40, k = 256, m = 9;
-  const auto rows = quantized_rows(t, n, k, 6);
-  const auto A = random_values(m * k, 7);
-  std::vector<float> W(static_cast<size_t>(n * k));
-  for (int64_t r = 0; r < n; ++r) squish::dequantize_row(t, rows.data() + r * squish::row_bytes(t, k), W.data() + r * k, k);
-  std::vector<float> want(static_cast<size_t>(m * n)), got(want.size());
-  sk::matmul(m, n, k, A.data(), W.data(), want.data(), nullptr);
-  sk::block_panel_matmul(sk::make_block_panels(t, rows.data(), n, k), m, A.data(), got.data(), nullptr, isa, two_level);
-  double err = 0, norm = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    err += (got[i] - want[i]) * (got[i] - want[i]);
-    norm += want[i] * want[i];
-  }
-  return std::sqrt(err / norm);
 }
 
 TEST(BlockPanels, TwoLevelActivationsMatchF32Inputs) {

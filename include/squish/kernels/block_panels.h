@@ -4,7 +4,8 @@
 // rows by 4 int8 activation codes. Every 32-code block keeps its F16 scale (and Q4_1 / Q5_1 minimum): the values are those
 // of the file, bit for bit, and whole panels hold as many bytes as the file's rows. Activations
 // are quantized per block of 32 as llama.cpp's Q8_0 activations are; prompts and decoding both
-// run on these integer dots.
+// run on these integer dots. The k-quants (Q2_K ... Q6_K) take the same API with their own panel
+// layout (src/kernels/kquant_panel_kernels.h): F16 d / dmin and byte sub-block scales per row.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -12,9 +12,10 @@ namespace squish::kernels {
 // How quant_matmul multiplies.
 enum class QuantPath {
   Auto,     // integer dots for m <= int8_max_tokens() when the type has a SIMD kernel (decoding,
-            // as llama.cpp), else F32 tiles; at load, panel types are repacked (block_panels.h) and
-            // run with two-level (~14-bit) activations; F16 / BF16 prompts take the vdpbf16ps GEMM
-            // with hi + lo BF16 activations where it pays (bf16_gemm.h)
+            // as llama.cpp), else F32 tiles; at load, panel types (Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 and
+            // Q2_K..Q6_K on AVX-512 VNNI; the legacy ones but Q8_0 on AVX2) are repacked
+            // (block_panels.h) and run with two-level (~14-bit) activations; F16 / BF16 prompts
+            // take the vdpbf16ps GEMM with hi + lo BF16 activations where it pays (bf16_gemm.h)
   Fast,     // Auto, but the panels take one-level int8 activations (llama.cpp's Q8_0 rounding):
             // ~1.5x the prompt speed, perplexity 0.2-0.7% from F32 instead of < 0.01%; F16 / BF16
             // prompts one-level BF16 activations (~2.4x the F32 tiles at 1B shapes, up to 0.12%)

@@ -1,0 +1,114 @@
+// GGUF Q2_K / Q3_K / Q4_K / Q5_K / Q6_K rows repacked into 16-row panels (kquant_panel_kernels.h):
+// the panels hold the source rows' values bit for bit in about the file's bytes, the AVX-512 VNNI
+// tiles equal the scalar reference bit for bit, and the product is close to the F32 product of the
+// dequantized weights (two-level activations: to ~1e-5).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "../../src/kernels/kquant_panel_kernels.h"
+#include "quantized_rows.h"
+#include "squish/formats/ggml_type.h"
+#include "squish/kernels/block_panels.h"
+
+namespace sk = squish::kernels;
+using squish::GGMLType;
+using squish::test::panel_error;
+using squish::test::quantized_rows;
+using squish::test::random_values;
+
+namespace {
+
+const GGMLType kTypes[] = {GGMLType::Q4_K, GGMLType::Q6_K, GGMLType::Q5_K, GGMLType::Q3_K, GGMLType::Q2_K};
+
+}  // namespace
+
+TEST(KQuantPanels, HoldTheSourceRowsValues) {
+  const int64_t n = 37, k = 512;  // a partial last panel
+  for (GGMLType t : kTypes) {
+    ASSERT_TRUE(sk::block_panels_supported(t, k, sk::Isa::Avx512));
+    std::string where;
+    EXPECT_TRUE(squish::test::panels_hold_source_values(t, n, k, &where)) << where;
+  }
+}
+
+TEST(KQuantPanels, AboutTheFilesBytesForWholePanels) {
+  for (GGMLType t : kTypes) {
+    const auto rows = quantized_rows(t, 32, 512, 2);
+    const size_t bytes = sk::make_block_panels(t, rows.data(), 32, 512).bytes();
+    EXPECT_GE(bytes, rows.size()) << squish::type_name(t);
+    EXPECT_LE(bytes, rows.size() * 104 / 100) << squish::type_name(t);  // F16 d/dmin, byte scales
+  }
+}
+
+TEST(KQuantPanels, TwoLevelActivationsMatchF32Inputs) {
+  for (GGMLType t : kTypes) {
+    const double one = panel_error(t, false, sk::Isa::Scalar), two = panel_error(t, true, sk::Isa::Scalar);
+    EXPECT_LT(one, 0.01) << squish::type_name(t);  // int8 inputs
+    EXPECT_GT(one, 0.0) << squish::type_name(t);   // and they are rounded
+    EXPECT_LT(two, 1e-4) << squish::type_name(t);  // ~14-bit inputs
+    EXPECT_LT(two, one / 50) << squish::type_name(t);
+  }
+}
+
+TEST(KQuantPanels, Avx512TilesEqualScalarBitForBit) {
+  if (sk::active_isa() < sk::Isa::Avx512) GTEST_SKIP() << "no AVX-512 VNNI";
+  const int64_t n = 37, k = 512;
+  for (GGMLType t : kTypes) {
+    const auto rows = quantized_rows(t, n, k, 9);
+    const sk::BlockPanels P = sk::make_block_panels(t, rows.data(), n, k);
+    const auto bias = random_values(n, 10);
+    for (int64_t m = 1; m <= 70; ++m) {
+      const auto A = random_values(m * k, 11 + static_cast<uint32_t>(m));
+      std::vector<float> scalar(static_cast<size_t>(m * n)), simd(scalar.size());
+      for (bool two_level : {false, true}) {
+        sk::block_panel_matmul(P, m, A.data(), scalar.data(), bias.data(), sk::Isa::Scalar, two_level);
+        sk::block_panel_matmul(P, m, A.data(), simd.data(), bias.data(), sk::Isa::Avx512, two_level);
+        for (size_t i = 0; i < simd.size(); ++i)
+          ASSERT_EQ(simd[i], scalar[i]) << squish::type_name(t) << " two_level=" << two_level << " m=" << m << " at " << i;
+      }
+    }
+  }
+}
+
+TEST(KQuantPanels, LockstepDecodingEqualsScalarBitForBit) {
+  // m <= 2 walks up to 4 panel ranges per thread in lockstep: 13 panels, the last partial.
+  if (sk::active_isa() < sk::Isa::Avx512) GTEST_SKIP() << "no AVX-512 VNNI";
+  const int64_t n = 200, k = 768;
+  for (GGMLType t : kTypes) {
+    const auto rows = quantized_rows(t, n, k, 12);
+    const sk::BlockPanels P = sk::make_block_panels(t, rows.data(), n, k);
+    for (int64_t m : {1, 2}) {
+      const auto A = random_values(m * k, 13 + static_cast<uint32_t>(m));
+      std::vector<float> scalar(static_cast<size_t>(m * n)), simd(scalar.size());
+      for (bool two_level : {false, true}) {
+        sk::block_panel_matmul(P, m, A.data(), scalar.data(), nullptr, sk::Isa::Scalar, two_level);
+        sk::block_panel_matmul(P, m, A.data(), simd.data(), nullptr, sk::Isa::Avx512, two_level);
+        EXPECT_EQ(simd, scalar) << squish::type_name(t) << " two_level=" << two_level << " m=" << m;
+      }
+    }
+  }
+}
+
+TEST(KQuantPanels, ExtremeCodesKeepExactIntegerSums) {
+  // Every weight at the largest code and every input at ±127 (two levels): the int32 sums of the
+  // tile are at their largest, and SIMD still equals the scalar reference and the F32 product.
+  if (sk::active_isa() < sk::Isa::Avx512) GTEST_SKIP() << "no AVX-512 VNNI";
+  const int64_t n = 16, k = 256, m = 3;
+  for (GGMLType t : kTypes) {
+    std::vector<float> w(static_cast<size_t>(n * k), 1.0f), A(static_cast<size_t>(m * k), 1.0f);
+    for (size_t i = 0; i < w.size(); i += 7) w[i] = -1.0f;
+    std::vector<uint8_t> rows(squish::row_bytes(t, k) * n);
+    for (int64_t r = 0; r < n; ++r) squish::quantize_row(t, w.data() + r * k, rows.data() + r * squish::row_bytes(t, k), k);
+    const sk::BlockPanels P = sk::make_block_panels(t, rows.data(), n, k);
+    std::vector<float> scalar(static_cast<size_t>(m * n)), simd(scalar.size()), W(k);
+    sk::block_panel_matmul(P, m, A.data(), scalar.data(), nullptr, sk::Isa::Scalar, true);
+    sk::block_panel_matmul(P, m, A.data(), simd.data(), nullptr, sk::Isa::Avx512, true);
+    EXPECT_EQ(simd, scalar) << squish::type_name(t);
+    sk::block_panel_row_f32(P, 0, W.data());
+    double want = 0;
+    for (float v : W) want += v;
+    EXPECT_NEAR(scalar[0], want, 1e-4 * k) << squish::type_name(t);
+  }
+}
