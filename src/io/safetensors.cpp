@@ -10,6 +10,7 @@
 #include "squish/common/error.h"
 #include "squish/common/parallel.h"
 #include "squish/formats/half.h"
+#include "squish/formats/number_formats.h"
 
 namespace squish {
 
@@ -86,6 +87,13 @@ size_t st_dtype_size(STDType t) {
   for (const auto& d : kDTypes)
     if (d.type == t) return d.size;
   return 0;
+}
+
+void round_scales(QuantizedMatrix& q, STDType dtype) {
+  for (float& s : q.scales) {
+    if (dtype == STDType::F16) s = fp16_to_fp32(fp32_to_fp16(s));
+    if (dtype == STDType::BF16) s = bf16_to_fp32(fp32_to_bf16(s));
+  }
 }
 
 void st_convert_to_f32(STDType t, const uint8_t* src, float* dst, size_t n) {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "squish/model/config.h"
+#include "squish/arch/config.h"
 #include "squish/model/kv_cache.h"
 #include "squish/model/model.h"
 #include "squish/model/weights.h"

@@ -10,7 +10,7 @@
 #include "squish/formats/ggml_type.h"
 #include "squish/kernels/block_panels.h"
 #include "squish/kernels/scaled_matrix.h"
-#include "squish/model/config.h"
+#include "squish/arch/config.h"
 
 namespace squish {
 
