@@ -15,6 +15,7 @@
 #include "checkpoint_adapter.h"
 #include "hf_tokenizer_json.h"
 #include "squish/arch/tensor_names.h"
+#include "squish/arch/tensor_registry.h"
 #include "squish/common/atomic_file.h"
 #include "squish/common/error.h"
 #include "squish/formats/half.h"
@@ -49,7 +50,7 @@ std::string source_arch(const ModelSource& src) {
   const GGUFValue* v = src.find("general.architecture");
   if (!v) throw Error(src.path(), "missing metadata general.architecture");
   const std::string a = v->as_string();
-  if (a != "llama" && a != "qwen2" && a != "gemma3")
+  if (!find_arch(a))
     throw Error(src.path(), "architecture '" + a + "' has no HF mapping (llama, qwen2, gemma3)");
   return a;
 }
@@ -69,11 +70,9 @@ int64_t hf_row_of(int64_t r, int64_t hd) {
 
 // Heads of a q/k tensor (0 when rows are not permuted).
 int64_t permuted_heads(const ModelSource& src, const std::string& arch, const std::string& gguf) {
-  if (arch != "llama") return 0;
-  const bool q = ends_with(gguf, "attn_q.weight") || ends_with(gguf, "attn_q.bias");
-  const bool k = ends_with(gguf, "attn_k.weight") || ends_with(gguf, "attn_k.bias");
-  if (q) return meta_required(src, arch + ".attention.head_count");
-  if (k) return meta_required(src, arch + ".attention.head_count_kv");
+  const LoadTransform t = tensor_transform(*find_arch(arch), gguf);
+  if (t == LoadTransform::RopePermuteQ) return meta_required(src, arch + ".attention.head_count");
+  if (t == LoadTransform::RopePermuteK) return meta_required(src, arch + ".attention.head_count_kv");
   return 0;
 }
 
@@ -323,7 +322,7 @@ void write_checkpoint(const ModelSource& src, const QuantizedTensors& quantized,
     const int64_t n = t.n_elements(), rows = t.n_rows(), cols = t.shape[0];
     std::vector<int64_t> shape(t.shape.rbegin(), t.shape.rend());
     const int64_t heads = permuted_heads(src, arch, t.name);
-    const bool gemma_norm = arch == "gemma3" && ends_with(t.name, "norm.weight");
+    const bool gemma_norm = tensor_transform(*find_arch(arch), t.name) == LoadTransform::NormPlusOne;
     if (!heads && !gemma_norm) {  // streamed a slice of rows at a time (the embeddings are the largest)
       const auto reader = src.rows_f32(i);
       w.add_f32_rows(hf, dtype, shape, rows, cols,

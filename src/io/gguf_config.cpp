@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "squish/arch/tensor_registry.h"
 #include "squish/common/error.h"
 #include "squish/io/gguf_reader.h"
 
@@ -16,9 +17,7 @@ ModelConfig read_gguf_config(const GGUFFile& f) {
   if (!av || av->type != GGUFValueType::STRING) throw Error(file, "missing general.architecture");
   const std::string arch = av->as_string();
   ModelConfig c;
-  if (arch == "llama") c.arch = Arch::Llama;
-  else if (arch == "gemma3") c.arch = Arch::Gemma3;
-  else if (arch == "qwen2") c.arch = Arch::Qwen2;
+  if (const ArchSpec* a = find_arch(arch)) c.arch = a->arch;
   else
     throw Error(file, "unsupported architecture '" + arch + "' (squish runs llama, gemma3, qwen2)");
   const std::string p = arch + ".";
@@ -53,7 +52,7 @@ ModelConfig read_gguf_config(const GGUFFile& f) {
     c.n_vocab = e->shape[1];
   }
 
-  c.rope_neox = c.arch != Arch::Llama;  // llama.cpp: LLAMA_ROPE_TYPE_NORM for llama, NEOX otherwise
+  c.rope_neox = arch_spec(c.arch).features.rope_neox;  // llama.cpp: LLAMA_ROPE_TYPE_NORM for llama, NEOX otherwise
   c.tied_embeddings = f.find_tensor("output.weight") == nullptr;
   c.attn_logit_softcap = static_cast<float>(f.get_float(p + "attn_logit_softcapping", 0.0));
   c.final_logit_softcap = static_cast<float>(f.get_float(p + "final_logit_softcapping", 0.0));

@@ -89,11 +89,14 @@ size_t st_dtype_size(STDType t) {
   return 0;
 }
 
+float st_round(float v, STDType t) {
+  if (t == STDType::BF16) return bf16_to_fp32(fp32_to_bf16(v));
+  if (t == STDType::F16) return fp16_to_fp32(fp32_to_fp16(v));
+  return v;
+}
+
 void round_scales(QuantizedMatrix& q, STDType dtype) {
-  for (float& s : q.scales) {
-    if (dtype == STDType::F16) s = fp16_to_fp32(fp32_to_fp16(s));
-    if (dtype == STDType::BF16) s = bf16_to_fp32(fp32_to_bf16(s));
-  }
+  for (float& s : q.scales) s = st_round(s, dtype);
 }
 
 void st_convert_to_f32(STDType t, const uint8_t* src, float* dst, size_t n) {

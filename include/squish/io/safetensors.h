@@ -25,6 +25,8 @@ const char* st_dtype_name(STDType t);
 std::optional<STDType> parse_st_dtype(const std::string& name);
 // Bytes per element.
 size_t st_dtype_size(STDType t);
+// v rounded to the precision of dtype t (F16 or BF16; other dtypes leave it as it is).
+float st_round(float v, STDType t);
 // Rounds q's scales to dtype (F16 or BF16; other dtypes leave them as they are), as a file
 // storing the scales in dtype holds them.
 void round_scales(QuantizedMatrix& q, STDType dtype);
