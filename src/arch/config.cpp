@@ -1,19 +1,17 @@
-// ModelConfig: architecture names, derived attention/RoPE values and the sanity check.
+// ModelConfig: architecture names (from the registry), derived attention/RoPE values and the sanity check.
 #include "squish/arch/config.h"
 
 #include <cmath>
 #include <string>
 
+#include "squish/arch/tensor_registry.h"
 #include "squish/common/error.h"
 
 namespace squish {
 
 const char* arch_name(Arch a) {
-  switch (a) {
-    case Arch::Llama: return "llama";
-    case Arch::Gemma3: return "gemma3";
-    case Arch::Qwen2: return "qwen2";
-  }
+  for (const ArchSpec* s : all_archs())
+    if (s->arch == a) return s->name;
   return "?";
 }
 
