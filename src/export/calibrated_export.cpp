@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "squish/arch/tensor_names.h"
 #include "squish/common/error.h"
 #include "squish/export/overlay_source.h"
 #include "squish/model/model.h"

@@ -14,6 +14,8 @@
 
 #include "checkpoint_adapter.h"
 #include "hf_tokenizer_json.h"
+#include "squish/arch/tensor_names.h"
+#include "squish/arch/tensor_registry.h"
 #include "squish/common/atomic_file.h"
 #include "squish/common/error.h"
 #include "squish/formats/half.h"
@@ -25,7 +27,6 @@ using ojson = nlohmann::ordered_json;
 
 namespace {
 
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 bool ends_with(const std::string& s, const std::string& x) {
   return s.size() >= x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0;
 }
@@ -49,7 +50,7 @@ std::string source_arch(const ModelSource& src) {
   const GGUFValue* v = src.find("general.architecture");
   if (!v) throw Error(src.path(), "missing metadata general.architecture");
   const std::string a = v->as_string();
-  if (a != "llama" && a != "qwen2" && a != "gemma3")
+  if (!find_arch(a))
     throw Error(src.path(), "architecture '" + a + "' has no HF mapping (llama, qwen2, gemma3)");
   return a;
 }
@@ -69,11 +70,9 @@ int64_t hf_row_of(int64_t r, int64_t hd) {
 
 // Heads of a q/k tensor (0 when rows are not permuted).
 int64_t permuted_heads(const ModelSource& src, const std::string& arch, const std::string& gguf) {
-  if (arch != "llama") return 0;
-  const bool q = ends_with(gguf, "attn_q.weight") || ends_with(gguf, "attn_q.bias");
-  const bool k = ends_with(gguf, "attn_k.weight") || ends_with(gguf, "attn_k.bias");
-  if (q) return meta_required(src, arch + ".attention.head_count");
-  if (k) return meta_required(src, arch + ".attention.head_count_kv");
+  const LoadTransform t = tensor_transform(*find_arch(arch), gguf);
+  if (t == LoadTransform::RopePermuteQ) return meta_required(src, arch + ".attention.head_count");
+  if (t == LoadTransform::RopePermuteK) return meta_required(src, arch + ".attention.head_count_kv");
   return 0;
 }
 
@@ -215,46 +214,6 @@ struct TempDirGuard {
 
 }  // namespace
 
-std::string hf_tensor_name(const std::string& arch, const std::string& g) {
-  if (g == "token_embd.weight") return "model.embed_tokens.weight";
-  if (g == "output_norm.weight") return "model.norm.weight";
-  if (g == "output.weight") return "lm_head.weight";
-  if (starts_with(g, "blk.")) {
-    const size_t dot = g.find('.', 4);
-    if (dot != std::string::npos) {
-      const std::string layer = g.substr(4, dot - 4), s = g.substr(dot + 1);
-      static const std::pair<const char*, const char*> kCommon[] = {
-          {"attn_norm.weight", "input_layernorm.weight"},
-          {"attn_q.weight", "self_attn.q_proj.weight"},
-          {"attn_k.weight", "self_attn.k_proj.weight"},
-          {"attn_v.weight", "self_attn.v_proj.weight"},
-          {"attn_output.weight", "self_attn.o_proj.weight"},
-          {"attn_q.bias", "self_attn.q_proj.bias"},
-          {"attn_k.bias", "self_attn.k_proj.bias"},
-          {"attn_v.bias", "self_attn.v_proj.bias"},
-          {"attn_output.bias", "self_attn.o_proj.bias"},
-          {"ffn_gate.weight", "mlp.gate_proj.weight"},
-          {"ffn_up.weight", "mlp.up_proj.weight"},
-          {"ffn_down.weight", "mlp.down_proj.weight"},
-      };
-      std::string hf;
-      for (const auto& [gg, h] : kCommon)
-        if (s == gg) hf = h;
-      if (arch == "gemma3") {
-        if (s == "post_attention_norm.weight") hf = "post_attention_layernorm.weight";
-        if (s == "ffn_norm.weight") hf = "pre_feedforward_layernorm.weight";
-        if (s == "post_ffw_norm.weight") hf = "post_feedforward_layernorm.weight";
-        if (s == "attn_q_norm.weight") hf = "self_attn.q_norm.weight";
-        if (s == "attn_k_norm.weight") hf = "self_attn.k_norm.weight";
-      } else if (s == "ffn_norm.weight") {
-        hf = "post_attention_layernorm.weight";
-      }
-      if (!hf.empty()) return "model.layers." + layer + "." + hf;
-    }
-  }
-  throw Error("", "tensor '" + g + "' has no HF name for architecture " + arch);
-}
-
 STDType checkpoint_dtype(const std::string& name) {
   if (name == "bfloat16") return STDType::BF16;
   if (name == "float16") return STDType::F16;
@@ -273,13 +232,6 @@ CheckpointFormat parse_checkpoint_format(const std::string& n) {
 STDType stored_scale_dtype(const CheckpointOptions& opt) {
   const bool fp16 = opt.format == CheckpointFormat::Gptq || opt.format == CheckpointFormat::Awq;
   return fp16 ? STDType::F16 : checkpoint_dtype(opt.dtype);
-}
-
-void round_scales(QuantizedMatrix& q, STDType dtype) {
-  for (float& s : q.scales) {
-    if (dtype == STDType::F16) s = fp16_to_fp32(fp32_to_fp16(s));
-    if (dtype == STDType::BF16) s = bf16_to_fp32(fp32_to_bf16(s));
-  }
 }
 
 QuantizedMatrix stored_matrix(const QuantizedMatrix& q, const CheckpointOptions& opt) {
@@ -370,7 +322,7 @@ void write_checkpoint(const ModelSource& src, const QuantizedTensors& quantized,
     const int64_t n = t.n_elements(), rows = t.n_rows(), cols = t.shape[0];
     std::vector<int64_t> shape(t.shape.rbegin(), t.shape.rend());
     const int64_t heads = permuted_heads(src, arch, t.name);
-    const bool gemma_norm = arch == "gemma3" && ends_with(t.name, "norm.weight");
+    const bool gemma_norm = tensor_transform(*find_arch(arch), t.name) == LoadTransform::NormPlusOne;
     if (!heads && !gemma_norm) {  // streamed a slice of rows at a time (the embeddings are the largest)
       const auto reader = src.rows_f32(i);
       w.add_f32_rows(hf, dtype, shape, rows, cols,

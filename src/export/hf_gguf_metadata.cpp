@@ -1,5 +1,5 @@
 // GGUF hyper-parameter metadata from an HF config.json, with the keys and conditions of llama.cpp's
-// LlamaModel / Qwen2Model / Gemma3Model.set_gguf_parameters (and what ModelConfig::from_gguf reads).
+// LlamaModel / Qwen2Model / Gemma3Model.set_gguf_parameters (and what read_gguf_config reads).
 #include <filesystem>
 
 #include "hf_gguf.h"

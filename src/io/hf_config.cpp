@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "squish/arch/tensor_registry.h"
 #include "squish/common/error.h"
 
 namespace squish {
@@ -145,12 +146,8 @@ ModelConfig read_hf_config(const std::string& path, HFConfigExtras* extras_out) 
     else if (ex.architecture == "Qwen2ForCausalLM") mt = "qwen2";
     else if (ex.architecture.rfind("Gemma3For", 0) == 0) mt = "gemma3";
   }
-  if (mt == "llama") {
-    c.arch = Arch::Llama;
-  } else if (mt == "qwen2") {
-    c.arch = Arch::Qwen2;
-  } else if (mt == "gemma3" || mt == "gemma3_text") {
-    c.arch = Arch::Gemma3;
+  if (const ArchSpec* a = find_arch_by_hf_model_type(mt)) {
+    c.arch = a->arch;
   } else {
     throw Error(path, "unsupported model_type '" + (mt.empty() ? ex.architecture : mt) +
                           "' (supported: llama, qwen2, gemma3)");
@@ -184,7 +181,7 @@ ModelConfig read_hf_config(const std::string& path, HFConfigExtras* extras_out) 
   c.n_rot = c.head_dim_k;
   if (c.arch == Arch::Llama && c.head_dim_k % 2 != 0)
     throw Error(path, "head_dim must be even for RoPE");
-  c.rope_neox = c.arch != Arch::Llama;
+  c.rope_neox = arch_spec(c.arch).features.rope_neox;
 
   ex.vocab_size = r.opt_int("vocab_size").value_or(gemma3 ? 262208 : 0);
   if (ex.vocab_size == 0) throw Error(path, "missing \"vocab_size\"");

@@ -16,8 +16,8 @@
 #include <sstream>
 
 #include "hf_quantized_internal.h"
+#include "squish/arch/tensor_registry.h"
 #include "squish/common/error.h"
-#include "squish/formats/half.h"
 
 namespace squish {
 
@@ -37,36 +37,6 @@ bool starts_with(const std::string& s, const std::string& prefix) {
 
 using hfq::read_json_limited;
 
-// Per-layer HF suffix -> GGUF suffix (after "model.layers.N." / "blk.N.").
-std::string map_layer_suffix(Arch arch, const std::string& s) {
-  static const std::pair<const char*, const char*> kCommon[] = {
-      {"input_layernorm.weight", "attn_norm.weight"},
-      {"self_attn.q_proj.weight", "attn_q.weight"},
-      {"self_attn.k_proj.weight", "attn_k.weight"},
-      {"self_attn.v_proj.weight", "attn_v.weight"},
-      {"self_attn.o_proj.weight", "attn_output.weight"},
-      {"self_attn.q_proj.bias", "attn_q.bias"},
-      {"self_attn.k_proj.bias", "attn_k.bias"},
-      {"self_attn.v_proj.bias", "attn_v.bias"},
-      {"self_attn.o_proj.bias", "attn_output.bias"},
-      {"mlp.gate_proj.weight", "ffn_gate.weight"},
-      {"mlp.up_proj.weight", "ffn_up.weight"},
-      {"mlp.down_proj.weight", "ffn_down.weight"},
-  };
-  for (const auto& [hf, gg] : kCommon)
-    if (s == hf) return gg;
-  if (arch == Arch::Gemma3) {
-    if (s == "post_attention_layernorm.weight") return "post_attention_norm.weight";
-    if (s == "pre_feedforward_layernorm.weight") return "ffn_norm.weight";
-    if (s == "post_feedforward_layernorm.weight") return "post_ffw_norm.weight";
-    if (s == "self_attn.q_norm.weight") return "attn_q_norm.weight";
-    if (s == "self_attn.k_norm.weight") return "attn_k_norm.weight";
-  } else if (s == "post_attention_layernorm.weight") {
-    return "ffn_norm.weight";
-  }
-  return "";
-}
-
 // The HF name normalised to "model.…" / "lm_head.…"; "" for tensors the text converter skips.
 std::string normalise_hf_name(const std::string& name) {
   if (ends_with(name, ".rotary_emb.inv_freq")) return "";
@@ -80,38 +50,16 @@ std::string normalise_hf_name(const std::string& name) {
   return name;
 }
 
-// Expected ggml shape of a mapped tensor, or empty when any shape is accepted.
-std::vector<int64_t> expected_shape(const ModelConfig& c, const std::string& gguf_suffix,
-                                    int64_t n_vocab) {
-  const int64_t q = c.n_head * c.head_dim_k, kv = c.n_head_kv * c.head_dim_k;
-  const int64_t v = c.n_head_kv * c.head_dim_v;
-  if (gguf_suffix == "token_embd.weight" || gguf_suffix == "output.weight") return {c.n_embd, n_vocab};
-  if (gguf_suffix == "attn_q.weight") return {c.n_embd, q};
-  if (gguf_suffix == "attn_k.weight") return {c.n_embd, kv};
-  if (gguf_suffix == "attn_v.weight") return {c.n_embd, v};
-  if (gguf_suffix == "attn_output.weight") return {c.n_head * c.head_dim_v, c.n_embd};
-  if (gguf_suffix == "attn_q.bias") return {q};
-  if (gguf_suffix == "attn_k.bias") return {kv};
-  if (gguf_suffix == "attn_v.bias") return {v};
-  if (gguf_suffix == "attn_output.bias") return {c.n_embd};
-  if (gguf_suffix == "ffn_gate.weight" || gguf_suffix == "ffn_up.weight") return {c.n_embd, c.n_ff};
-  if (gguf_suffix == "ffn_down.weight") return {c.n_ff, c.n_embd};
-  if (gguf_suffix == "attn_q_norm.weight" || gguf_suffix == "attn_k_norm.weight") return {c.head_dim_k};
-  if (ends_with(gguf_suffix, "norm.weight")) return {c.n_embd};
-  return {};
+// Expected ggml shape of a mapped tensor (the registry's formula), or empty when any is accepted.
+std::vector<int64_t> expected_shape(const ArchSpec& a, const ModelConfig& c, const std::string& gguf_name) {
+  const TensorSpec* t = tensor_by_gguf_name(a, gguf_name);
+  return t ? tensor_shape(*t, c) : std::vector<int64_t>{};
 }
 
 std::string shape_str(const std::vector<int64_t>& s) {
   std::string out = "[";
   for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
   return out + "]";
-}
-
-// Rounds v to the precision of dtype t (the converter's arithmetic happens in the stored dtype).
-float round_to_dtype(float v, STDType t) {
-  if (t == STDType::BF16) return bf16_to_fp32(fp32_to_bf16(v));
-  if (t == STDType::F16) return fp16_to_fp32(fp32_to_fp16(v));
-  return v;
 }
 
 // Number of tokens the converter keeps in gemma3's token_embd (tokenizer.json vocab + added
@@ -172,6 +120,7 @@ HFModelDir::HFModelDir(const std::string& dir) : dir_(dir) {
   st_ = SafeTensorsSet::open(dir);
   const std::string& where = st_.path();
   const Arch arch = config_.arch;
+  const ArchSpec& spec = arch_spec(arch);
   if (const json qc = read_hf_quantization_config(dir); !qc.is_null())
     quant_ = std::make_unique<HFQuantization>(read_hf_quantization(dir, qc, st_));
 
@@ -183,9 +132,7 @@ HFModelDir::HFModelDir(const std::string& dir) : dir_(dir) {
     const std::string hf = normalise_hf_name(ql ? ql->module + ".weight" : t->name);
     if (hf.empty()) continue;
     std::string gg;
-    if (hf == "model.embed_tokens.weight") gg = "token_embd.weight";
-    else if (hf == "model.norm.weight") gg = "output_norm.weight";
-    else if (hf == "lm_head.weight") gg = "output.weight";
+    if (const TensorSpec* g = global_tensor_by_hf(spec, hf)) gg = g->gguf;
     else if (starts_with(hf, "model.layers.")) {
       const size_t dot = hf.find('.', 13);
       const std::string num = hf.substr(13, dot == std::string::npos ? std::string::npos : dot - 13);
@@ -195,8 +142,8 @@ HFModelDir::HFModelDir(const std::string& dir) : dir_(dir) {
         if (layer >= config_.n_layer)
           throw Error(t->file, "tensor '" + t->name + "' is for layer " + num + " but config.json has " +
                                    std::to_string(config_.n_layer) + " layers");
-        const std::string suffix = map_layer_suffix(arch, hf.substr(dot + 1));
-        if (!suffix.empty()) gg = "blk." + num + "." + suffix;
+        if (const TensorSpec* l = layer_tensor_by_hf(spec, hf.substr(dot + 1)))
+          gg = "blk." + num + "." + l->gguf;
       }
     }
     if (gg.empty()) throw Error(t->file, "cannot map tensor '" + t->name + "' to a GGUF name");
@@ -235,27 +182,17 @@ HFModelDir::HFModelDir(const std::string& dir) : dir_(dir) {
   config_.validate(config_path);
 
   // Every tensor the architecture needs, with the shape config.json implies.
-  std::vector<std::string> required = {"token_embd.weight", "output_norm.weight"};
-  for (int64_t il = 0; il < config_.n_layer; ++il) {
-    const std::string b = "blk." + std::to_string(il) + ".";
-    for (const char* s : {"attn_norm.weight", "attn_q.weight", "attn_k.weight", "attn_v.weight",
-                          "attn_output.weight", "ffn_norm.weight", "ffn_gate.weight", "ffn_up.weight",
-                          "ffn_down.weight"})
-      required.push_back(b + s);
-    if (arch == Arch::Qwen2)
-      for (const char* s : {"attn_q.bias", "attn_k.bias", "attn_v.bias"}) required.push_back(b + s);
-    if (arch == Arch::Gemma3)
-      for (const char* s : {"attn_q_norm.weight", "attn_k_norm.weight", "post_attention_norm.weight",
-                            "post_ffw_norm.weight"})
-        required.push_back(b + s);
-  }
+  std::vector<std::string> required;
+  for (const GlobalTensorSpec& g : spec.global_tensors)
+    if (g.spec.required) required.push_back(g.spec.gguf);
+  for (int64_t il = 0; il < config_.n_layer; ++il)
+    for_each_layer_tensor(spec, [&](LayerTensor, const TensorSpec& t) {
+      if (t.required) required.push_back(layer_tensor_name(il, t));
+    });
   for (const auto& name : required)
     if (!find(name)) throw Error(where, "missing tensor " + name);
   for (auto& t : tensors_) {
-    const std::string suffix = starts_with(t.gguf_name, "blk.")
-                                   ? t.gguf_name.substr(t.gguf_name.find('.', 4) + 1)
-                                   : t.gguf_name;
-    const auto want = expected_shape(config_, suffix, config_.n_vocab);
+    const auto want = expected_shape(spec, config_, t.gguf_name);
     if (!want.empty() && want != t.shape)
       throw Error(t.source->file, "tensor '" + t.hf_name + "' has ggml shape " + shape_str(t.shape) +
                                       ", expected " + shape_str(want) + " from config.json");
@@ -287,9 +224,9 @@ std::vector<float> HFModelDir::tensor_f32(const std::string& gguf_name) const {
 void HFModelDir::tensor_f32(const HFTensorInfo& t, float* dst) const {
   const SafeTensor& src = *t.source;
   const size_t n = static_cast<size_t>(t.n_elements());
-  const bool q = ends_with(t.gguf_name, "attn_q.weight") || ends_with(t.gguf_name, "attn_q.bias");
-  const bool k = ends_with(t.gguf_name, "attn_k.weight") || ends_with(t.gguf_name, "attn_k.bias");
-  const bool permute = config_.arch == Arch::Llama && (q || k);
+  const LoadTransform transform = tensor_transform(arch_spec(config_.arch), t.gguf_name);
+  const bool q = transform == LoadTransform::RopePermuteQ;
+  const bool permute = q || transform == LoadTransform::RopePermuteK;
   // A quantized linear: dequantized in HF row order (into dst, or first a copy when permuted).
   std::vector<float> dequantized;
   if (t.quant) {
@@ -327,8 +264,8 @@ void HFModelDir::tensor_f32(const HFTensorInfo& t, float* dst) const {
   } else {  // token_embd cut to the vocabulary: convert the leading rows only
     st_convert_to_f32(src.dtype, src.data, dst, n);
   }
-  if (config_.arch == Arch::Gemma3 && ends_with(t.gguf_name, "norm.weight"))
-    for (size_t i = 0; i < n; ++i) dst[i] = round_to_dtype(dst[i] + 1.f, src.dtype);
+  if (transform == LoadTransform::NormPlusOne)
+    for (size_t i = 0; i < n; ++i) dst[i] = st_round(dst[i] + 1.f, src.dtype);  // in the stored dtype, as torch
 }
 
 bool HFModelDir::input_quant(const std::string& gguf_name, InputQuant* quant, float* scale) const {

@@ -10,6 +10,7 @@
 #include "squish/common/error.h"
 #include "squish/common/parallel.h"
 #include "squish/formats/half.h"
+#include "squish/formats/number_formats.h"
 
 namespace squish {
 
@@ -86,6 +87,16 @@ size_t st_dtype_size(STDType t) {
   for (const auto& d : kDTypes)
     if (d.type == t) return d.size;
   return 0;
+}
+
+float st_round(float v, STDType t) {
+  if (t == STDType::BF16) return bf16_to_fp32(fp32_to_bf16(v));
+  if (t == STDType::F16) return fp16_to_fp32(fp32_to_fp16(v));
+  return v;
+}
+
+void round_scales(QuantizedMatrix& q, STDType dtype) {
+  for (float& s : q.scales) s = st_round(s, dtype);
 }
 
 void st_convert_to_f32(STDType t, const uint8_t* src, float* dst, size_t n) {

@@ -50,7 +50,7 @@ void embed_tokens(const ModelConfig& c, const Weight& token_embd, std::span<cons
                   float* x) {
   const int64_t E = c.n_embd;
   // gemma3 scales the embeddings by sqrt(n_embd).
-  const float embd_scale = c.arch == Arch::Gemma3 ? std::sqrt(static_cast<float>(E)) : 1.f;
+  const float embd_scale = arch_spec(c.arch).features.embed_scale ? std::sqrt(static_cast<float>(E)) : 1.f;
   for (size_t t = 0; t < tokens.size(); ++t) {
     token_embd.row_f32(tokens[t], x + t * E);
     for (int64_t i = 0; i < E; ++i) x[t * E + i] *= embd_scale;
@@ -62,7 +62,7 @@ void decoder_layer(const ModelConfig& c, const LayerWeights& L, int64_t il, Sess
   const int64_t E = c.n_embd, F = c.n_ff, hdk = c.head_dim_k, hdv = c.head_dim_v;
   const int64_t nh = c.n_head, nkv = c.n_head_kv, group = nh / nkv;
   const int64_t Q = nh * hdk, O = nh * hdv;
-  const bool gemma = c.arch == Arch::Gemma3;
+  const ArchFeatures& features = arch_spec(c.arch).features;
   const float eps = c.rms_eps;
   S.reserve(n);
   float *x = S.x.data(), *h = S.h.data(), *o = S.o.data();
@@ -81,7 +81,7 @@ void decoder_layer(const ModelConfig& c, const LayerWeights& L, int64_t il, Sess
     linear(L.attn_q, n, h, q, L.attn_q_bias.ptr());
     linear(L.attn_k, n, h, k, L.attn_k_bias.ptr());
     linear(L.attn_v, n, h, v, L.attn_v_bias.ptr());
-    if (gemma) {
+    if (features.qk_norm) {
       ops::rms_norm(q, L.attn_q_norm.ptr(), q, n * nh, hdk, eps);
       ops::rms_norm(k, L.attn_k_norm.ptr(), k, n * nkv, hdk, eps);
     }
@@ -132,7 +132,7 @@ void decoder_layer(const ModelConfig& c, const LayerWeights& L, int64_t il, Sess
     });
     observe(il, names[3], attn, O);
     linear(L.attn_output, n, attn, o);
-    if (gemma) ops::rms_norm(o, L.post_attention_norm.ptr(), o, n, E, eps);
+    if (features.post_norms) ops::rms_norm(o, L.post_attention_norm.ptr(), o, n, E, eps);
     ops::add(x, o, n * E);
 
     // Feed-forward block.
@@ -143,14 +143,14 @@ void decoder_layer(const ModelConfig& c, const LayerWeights& L, int64_t il, Sess
     linear(L.ffn_gate, n, h, gt);
     linear(L.ffn_up, n, h, up);
     parallel_for(n, [&](int64_t t0, int64_t t1) {
-      if (gemma)
+      if (features.gelu)
         ops::geglu(gt + t0 * F, up + t0 * F, (t1 - t0) * F);
       else
         ops::swiglu(gt + t0 * F, up + t0 * F, (t1 - t0) * F);
     });
     observe(il, names[6], gt, F);
     linear(L.ffn_down, n, gt, o);
-    if (gemma) ops::rms_norm(o, L.post_ffw_norm.ptr(), o, n, E, eps);
+    if (features.post_norms) ops::rms_norm(o, L.post_ffw_norm.ptr(), o, n, E, eps);
     ops::add(x, o, n * E);
   }
 }

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "squish/model/config.h"
+#include "squish/arch/config.h"
 #include "squish/model/kv_cache.h"
 #include "squish/model/model.h"
 #include "squish/model/weights.h"
@@ -20,12 +20,11 @@ class SessionScratch {
   // Scratch for layers only (no model weights at hand, e.g. layer-by-layer calibration).
   SessionScratch(const ModelConfig& c, std::string lm_head) : lm_head_name(std::move(lm_head)), c_(c) {
     names.resize(static_cast<size_t>(c.n_layer));
-    for (int64_t il = 0; il < c.n_layer; ++il) {
-      const std::string b = "blk." + std::to_string(il) + ".";
-      auto& n = names[static_cast<size_t>(il)];
-      n = {b + "attn_q.weight",   b + "attn_k.weight", b + "attn_v.weight", b + "attn_output.weight",
-           b + "ffn_gate.weight", b + "ffn_up.weight", b + "ffn_down.weight"};
-    }
+    const ArchSpec& arch = arch_spec(c.arch);
+    for (int64_t il = 0; il < c.n_layer; ++il)
+      for (LayerTensor k : {LayerTensor::AttnQ, LayerTensor::AttnK, LayerTensor::AttnV, LayerTensor::AttnOutput,
+                            LayerTensor::FfnGate, LayerTensor::FfnUp, LayerTensor::FfnDown})
+        names[static_cast<size_t>(il)].push_back(layer_tensor_name(il, *find_layer_tensor(arch, k)));
   }
   void reserve(int64_t n) {
     if (n <= cap_) return;

@@ -6,6 +6,7 @@
 #include "squish/common/error.h"
 #include "squish/common/parallel.h"
 #include "squish/formats/ggml_type.h"
+#include "squish/io/gguf_config.h"
 #include "squish/io/gguf_reader.h"
 #include "squish/io/hf_model_dir.h"
 #include "squish/io/hf_packed_weights.h"
@@ -65,7 +66,7 @@ TensorSource gguf_source(const std::shared_ptr<const GGUFFile>& file) {
 std::shared_ptr<Model> load_gguf(const std::string& path, const LoadOptions& opt) {
   auto file = std::make_shared<const GGUFFile>(path);
   const GGUFFile& f = *file;
-  ModelConfig config = ModelConfig::from_gguf(f);
+  ModelConfig config = read_gguf_config(f);
   auto weights = ModelWeights::load(config, gguf_source(file), opt.keep_quantized);
   convert_linears(*weights, opt);
   auto tokenizer = Tokenizer::from_gguf(f);

@@ -2,6 +2,7 @@
 #include "squish/model/weights.h"
 
 #include <algorithm>
+#include <iterator>
 #include <numeric>
 #include <sstream>
 
@@ -32,13 +33,28 @@ size_t Weight::bytes() const {
 size_t ModelWeights::bytes() const {
   size_t n = token_embd.bytes() + output_norm.bytes() + output.bytes();
   for (const auto& l : layers)
-    for (const Weight* w : {&l.attn_norm, &l.attn_q, &l.attn_k, &l.attn_v, &l.attn_output,
-                            &l.attn_q_bias, &l.attn_k_bias, &l.attn_v_bias, &l.attn_q_norm,
-                            &l.attn_k_norm, &l.post_attention_norm, &l.post_ffw_norm, &l.ffn_norm,
-                            &l.ffn_gate, &l.ffn_up, &l.ffn_down})
-      n += w->bytes();
+    for (LayerTensor k : kLayerTensors)
+      if (const Weight* w = l.find(k)) n += w->bytes();
   return n;
 }
+
+Weight* LayerWeights::find(LayerTensor k) {
+  using W = Weight LayerWeights::*;
+  // In LayerTensor order; attn_output.bias has no member.
+  static constexpr W kMembers[] = {
+      &LayerWeights::attn_norm,   &LayerWeights::attn_q,       &LayerWeights::attn_k,
+      &LayerWeights::attn_v,      &LayerWeights::attn_output,  &LayerWeights::attn_q_bias,
+      &LayerWeights::attn_k_bias, &LayerWeights::attn_v_bias,  nullptr,
+      &LayerWeights::attn_q_norm, &LayerWeights::attn_k_norm,  &LayerWeights::post_attention_norm,
+      &LayerWeights::post_ffw_norm, &LayerWeights::ffn_norm,   &LayerWeights::ffn_gate,
+      &LayerWeights::ffn_up,      &LayerWeights::ffn_down,
+  };
+  static_assert(std::size(kMembers) == std::size(kLayerTensors));
+  const W m = kMembers[static_cast<size_t>(k)];
+  return m ? &(this->*m) : nullptr;
+}
+
+const Weight* LayerWeights::find(LayerTensor k) const { return const_cast<LayerWeights*>(this)->find(k); }
 
 namespace {
 
@@ -64,37 +80,17 @@ std::unique_ptr<ModelWeights> ModelWeights::load(const ModelConfig& c, const Ten
                                                  bool keep_quantized) {
   auto w = std::make_unique<ModelWeights>();
   std::vector<Want> wants;
-  const int64_t E = c.n_embd, F = c.n_ff, V = c.n_vocab;
-  const int64_t Q = c.n_head * c.head_dim_k, K = c.n_head_kv * c.head_dim_k;
-  const int64_t Vd = c.n_head_kv * c.head_dim_v, O = c.n_head * c.head_dim_v;
-  wants.push_back({&w->token_embd, "token_embd.weight", {E, V}, true});
-  wants.push_back({&w->output_norm, "output_norm.weight", {E}, true});
-  wants.push_back({&w->output, "output.weight", {E, V}, !c.tied_embeddings});
-  w->layers.resize(static_cast<size_t>(c.n_layer));
-  const bool gemma = c.arch == Arch::Gemma3, qwen = c.arch == Arch::Qwen2;
-  for (int64_t il = 0; il < c.n_layer; ++il) {
-    LayerWeights& l = w->layers[static_cast<size_t>(il)];
-    const std::string b = "blk." + std::to_string(il) + ".";
-    wants.push_back({&l.attn_norm, b + "attn_norm.weight", {E}, true});
-    wants.push_back({&l.attn_q, b + "attn_q.weight", {E, Q}, true});
-    wants.push_back({&l.attn_k, b + "attn_k.weight", {E, K}, true});
-    wants.push_back({&l.attn_v, b + "attn_v.weight", {E, Vd}, true});
-    wants.push_back({&l.attn_output, b + "attn_output.weight", {O, E}, true});
-    if (!gemma) {
-      wants.push_back({&l.attn_q_bias, b + "attn_q.bias", {Q}, qwen});
-      wants.push_back({&l.attn_k_bias, b + "attn_k.bias", {K}, qwen});
-      wants.push_back({&l.attn_v_bias, b + "attn_v.bias", {Vd}, qwen});
-    } else {
-      wants.push_back({&l.attn_q_norm, b + "attn_q_norm.weight", {c.head_dim_k}, true});
-      wants.push_back({&l.attn_k_norm, b + "attn_k_norm.weight", {c.head_dim_k}, true});
-      wants.push_back({&l.post_attention_norm, b + "post_attention_norm.weight", {E}, true});
-      wants.push_back({&l.post_ffw_norm, b + "post_ffw_norm.weight", {E}, true});
-    }
-    wants.push_back({&l.ffn_norm, b + "ffn_norm.weight", {E}, true});
-    wants.push_back({&l.ffn_gate, b + "ffn_gate.weight", {E, F}, true});
-    wants.push_back({&l.ffn_up, b + "ffn_up.weight", {E, F}, true});
-    wants.push_back({&l.ffn_down, b + "ffn_down.weight", {F, E}, true});
+  const ArchSpec& arch = arch_spec(c.arch);
+  Weight* globals[] = {&w->token_embd, &w->output_norm, &w->output};
+  for (const GlobalTensorSpec& g : arch.global_tensors) {
+    const bool required = g.kind == GlobalTensor::Output ? !c.tied_embeddings : g.spec.required;
+    wants.push_back({globals[static_cast<int>(g.kind)], g.spec.gguf, tensor_shape(g.spec, c), required});
   }
+  w->layers.resize(static_cast<size_t>(c.n_layer));
+  for (int64_t il = 0; il < c.n_layer; ++il)
+    for_each_tensor(arch, w->layers[static_cast<size_t>(il)], [&](const TensorSpec& t, Weight& dst) {
+      wants.push_back({&dst, layer_tensor_name(il, t), tensor_shape(t, c), t.required});
+    });
 
   // Presence and shapes first, so a bad file fails before any large allocation.
   std::vector<const Want*> present;

@@ -30,9 +30,10 @@ namespace {
 
 // Every tensor of a layer, for copying.
 std::vector<Weight*> layer_tensors(LayerWeights& l) {
-  return {&l.attn_norm, &l.attn_q, &l.attn_k, &l.attn_v, &l.attn_output, &l.attn_q_bias,
-          &l.attn_k_bias, &l.attn_v_bias, &l.attn_q_norm, &l.attn_k_norm, &l.post_attention_norm,
-          &l.post_ffw_norm, &l.ffn_norm, &l.ffn_gate, &l.ffn_up, &l.ffn_down};
+  std::vector<Weight*> out;
+  for (LayerTensor k : kLayerTensors)
+    if (Weight* w = l.find(k)) out.push_back(w);
+  return out;
 }
 
 // An F32 copy of a layer (packed GGUF rows dequantized).

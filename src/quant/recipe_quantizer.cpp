@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "squish/common/error.h"
-#include "squish/export/checkpoint_writer.h"
+#include "squish/arch/tensor_names.h"
 #include "squish/formats/activation_quant.h"
 #include "squish/quant/awq.h"
 #include "squish/quant/gptq.h"

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "squish/common/error.h"
+#include "squish/io/gguf_config.h"
 #include "squish/io/gguf_reader.h"
 #include "squish/io/hf_model_dir.h"
 #include "squish/model/tokenizer.h"
@@ -107,7 +108,7 @@ TEST_P(HFvsGGUF, ConfigAgreesWithConvertedGGUF) {
   EXPECT_EQ(hf->extras().model_type, arch == "gemma3" ? "gemma3_text" : arch);
 
   // The same as the runtime's own reading of the converted GGUF, field by field.
-  const squish::ModelConfig g = squish::ModelConfig::from_gguf(gg);
+  const squish::ModelConfig g = squish::read_gguf_config(gg);
   EXPECT_EQ(c.arch, g.arch);
   EXPECT_EQ(c.n_vocab, g.n_vocab);
   EXPECT_EQ(c.n_ctx_train, g.n_ctx_train);

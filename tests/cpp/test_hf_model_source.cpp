@@ -14,6 +14,7 @@
 #include "squish/common/error.h"
 #include "squish/export/gguf_quantize.h"
 #include "squish/export/model_source.h"
+#include "squish/io/gguf_config.h"
 #include "squish/io/gguf_reader.h"
 #include "squish/model/model.h"
 #include "test_support.h"
@@ -80,7 +81,7 @@ TEST_P(HFModelSource, MetadataAgreesWithTheConverterGolden) {
     ASSERT_NE(o, nullptr) << k;
     EXPECT_EQ(o->to_display(1u << 20), v.to_display(1u << 20)) << k;
   }
-  const auto a = squish::ModelConfig::from_gguf(out), b = squish::ModelConfig::from_gguf(golden);
+  const auto a = squish::read_gguf_config(out), b = squish::read_gguf_config(golden);
   EXPECT_EQ(a.n_vocab, b.n_vocab);
   EXPECT_EQ(a.head_dim_k, b.head_dim_k);
   EXPECT_EQ(a.sliding_window, b.sliding_window);

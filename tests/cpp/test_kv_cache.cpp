@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "squish/common/error.h"
-#include "squish/model/config.h"
+#include "squish/arch/config.h"
 #include "squish/model/kv_cache.h"
 
 using squish::KVCache;

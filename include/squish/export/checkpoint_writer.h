@@ -71,8 +71,6 @@ void write_checkpoint(const ModelSource& src,
 
 // The dtype the checkpoint stores weight scales in: FP16 for GPTQ/AWQ, opt.dtype for compressed-tensors.
 STDType stored_scale_dtype(const CheckpointOptions& opt);
-// Rounds q's scales to dtype (F32, F16 or BF16).
-void round_scales(QuantizedMatrix& q, STDType dtype);
 // The matrix exactly as the checkpoint stores it (round_scales to stored_scale_dtype);
 // dequantize_matrix() of it equals what a loader gets.
 QuantizedMatrix stored_matrix(const QuantizedMatrix& q, const CheckpointOptions& opt);
@@ -83,10 +81,6 @@ QuantizedMatrix stored_matrix(const QuantizedMatrix& q, const CheckpointOptions&
 void write_dequantized_reference(const ModelSource& src,
                                  const std::map<std::string, QuantizedMatrix>& quantized,
                                  const CheckpointOptions& opt, const std::string& path);
-
-// HF name of a GGUF tensor ("blk.0.attn_q.weight" -> "model.layers.0.self_attn.q_proj.weight") for
-// architecture "llama" | "qwen2" | "gemma3"; throws squish::Error for names without a mapping.
-std::string hf_tensor_name(const std::string& arch, const std::string& gguf_name);
 
 // Parses "compressed-tensors" | "gptq" | "awq" | "unquantized"; throws squish::Error otherwise.
 CheckpointFormat parse_checkpoint_format(const std::string& name);

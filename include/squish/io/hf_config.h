@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "squish/model/config.h"
+#include "squish/arch/config.h"
 
 namespace squish {
 

@@ -14,7 +14,7 @@
 #include "squish/io/hf_config.h"
 #include "squish/io/hf_quantized.h"
 #include "squish/io/safetensors.h"
-#include "squish/model/config.h"
+#include "squish/arch/config.h"
 
 namespace squish {
 

@@ -14,6 +14,8 @@
 
 namespace squish {
 
+struct QuantizedMatrix;
+
 // Element types squish reads from SafeTensors files.
 enum class STDType { F32, F16, BF16, F8_E4M3, F8_E5M2, I8, U8, I32, I64 };
 
@@ -23,6 +25,11 @@ const char* st_dtype_name(STDType t);
 std::optional<STDType> parse_st_dtype(const std::string& name);
 // Bytes per element.
 size_t st_dtype_size(STDType t);
+// v rounded to the precision of dtype t (F16 or BF16; other dtypes leave it as it is).
+float st_round(float v, STDType t);
+// Rounds q's scales to dtype (F16 or BF16; other dtypes leave them as they are), as a file
+// storing the scales in dtype holds them.
+void round_scales(QuantizedMatrix& q, STDType dtype);
 
 // One tensor of a SafeTensors file; `data` points into the mapping (zero-copy, may be unaligned).
 struct SafeTensor {

@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "squish/model/config.h"
+#include "squish/arch/config.h"
 #include "squish/model/kv_cache_type.h"
 
 namespace squish {

@@ -5,7 +5,7 @@
 #include <memory>
 #include <span>
 
-#include "squish/model/config.h"
+#include "squish/arch/config.h"
 #include "squish/model/model.h"
 #include "squish/model/weights.h"
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "squish/model/config.h"
+#include "squish/arch/config.h"
 #include "squish/model/kv_cache_type.h"
 #include "squish/model/tokenizer.h"
 

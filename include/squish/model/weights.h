@@ -6,11 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "squish/arch/config.h"
+#include "squish/arch/tensor_registry.h"
 #include "squish/formats/activation_quant.h"
 #include "squish/formats/ggml_type.h"
 #include "squish/kernels/block_panels.h"
 #include "squish/kernels/scaled_matrix.h"
-#include "squish/model/config.h"
 
 namespace squish {
 
@@ -55,7 +56,21 @@ struct LayerWeights {
   Weight attn_q_norm, attn_k_norm;               // gemma3 QK-norm
   Weight post_attention_norm, post_ffw_norm;     // gemma3 post-norms
   Weight ffn_norm, ffn_gate, ffn_up, ffn_down;
+
+  // The member holding tensor kind k; nullptr for kinds the forward pass does not use
+  // (attn_output.bias).
+  Weight* find(LayerTensor k);
+  const Weight* find(LayerTensor k) const;
 };
+
+// Calls f(spec, weight) for every tensor kind of `arch` that layer L holds a member for, in load
+// order (one visitor for loading, sizes and calibration, as gemma.cpp's ForEachTensor).
+template <class Layer, class F>
+void for_each_tensor(const ArchSpec& arch, Layer& L, F&& f) {
+  for_each_layer_tensor(arch, [&](LayerTensor kind, const TensorSpec& spec) {
+    if (auto* w = L.find(kind)) f(spec, *w);
+  });
+}
 
 // Where weights come from: shapes and F32 values by GGUF tensor name.
 struct TensorSource {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "squish/io/safetensors.h"
-#include "squish/model/config.h"
+#include "squish/arch/config.h"
 #include "squish/quant/calibration_engine.h"
 #include "squish/quant/recipe.h"
 

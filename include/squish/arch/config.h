@@ -1,12 +1,11 @@
-// Architecture hyper-parameters of a decoder-only transformer, read from GGUF or HF config.json.
+// Architecture hyper-parameters of a decoder-only transformer, read from GGUF (io/gguf_config.h) or HF
+// config.json (io/hf_config.h).
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace squish {
-
-class GGUFFile;
 
 // Supported architectures.
 enum class Arch { Llama, Gemma3, Qwen2 };
@@ -52,10 +51,6 @@ struct ModelConfig {
   // Checks every field for sanity (positive sizes, divisibility, bounded counts); throws Error
   // naming `file`.
   void validate(const std::string& file) const;
-
-  // Reads the config from GGUF metadata; throws Error naming the file for unknown architectures
-  // or missing keys.
-  static ModelConfig from_gguf(const GGUFFile& file);
 };
 
 }  // namespace squish

@@ -1,72 +1,23 @@
 // ModelConfig from GGUF metadata, following the keys and defaults llama.cpp's loader uses.
-#include "squish/model/config.h"
+#include "squish/io/gguf_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
+#include "squish/arch/tensor_registry.h"
 #include "squish/common/error.h"
 #include "squish/io/gguf_reader.h"
 
 namespace squish {
 
-const char* arch_name(Arch a) {
-  switch (a) {
-    case Arch::Llama: return "llama";
-    case Arch::Gemma3: return "gemma3";
-    case Arch::Qwen2: return "qwen2";
-  }
-  return "?";
-}
-
-float ModelConfig::kq_scale() const {
-  if (attention_scale > 0.f) return attention_scale;
-  return 1.f / std::sqrt(static_cast<float>(head_dim_k));
-}
-
-float ModelConfig::layer_rope_base(int64_t il) const {
-  return is_swa(il) ? rope_freq_base_local : rope_freq_base;
-}
-
-float ModelConfig::layer_rope_scale(int64_t il) const {
-  return is_swa(il) ? 1.f : rope_freq_scale;  // llama.cpp: rope_freq_scale_train_swa = 1
-}
-
-void ModelConfig::validate(const std::string& file) const {
-  auto in_range = [&](int64_t v, int64_t lo, int64_t hi, const char* what) {
-    if (v < lo || v > hi)
-      throw Error(file, std::string(what) + " = " + std::to_string(v) + " is out of range [" +
-                            std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  };
-  in_range(n_vocab, 1, int64_t{1} << 24, "vocabulary size");
-  in_range(n_embd, 1, int64_t{1} << 17, "embedding length");
-  in_range(n_layer, 1, 4096, "block count");
-  in_range(n_ff, 1, int64_t{1} << 20, "feed-forward length");
-  in_range(n_head, 1, 4096, "head count");
-  in_range(n_head_kv, 1, n_head, "head_count_kv");
-  if (n_head % n_head_kv != 0)
-    throw Error(file, "head count " + std::to_string(n_head) + " is not a multiple of head_count_kv " +
-                          std::to_string(n_head_kv));
-  in_range(head_dim_k, 1, 8192, "key_length");
-  in_range(head_dim_v, 1, 8192, "value_length");
-  in_range(n_rot, 0, head_dim_k, "rope dimension count");
-  if (n_rot % 2 != 0) throw Error(file, "rope dimension count " + std::to_string(n_rot) + " is odd");
-  in_range(sliding_window, 0, int64_t{1} << 31, "sliding window");
-  if (!(rms_eps > 0.f && rms_eps < 1.f)) throw Error(file, "bad rms epsilon " + std::to_string(rms_eps));
-  if (!(rope_freq_base > 0.f) || !(rope_freq_base_local > 0.f) || !(rope_freq_scale > 0.f))
-    throw Error(file, "bad rope frequency base/scale");
-  if (layer_is_swa.size() != static_cast<size_t>(n_layer))
-    throw Error(file, "per-layer sliding-window flags do not match the block count");
-}
-
-ModelConfig ModelConfig::from_gguf(const GGUFFile& f) {
+ModelConfig read_gguf_config(const GGUFFile& f) {
   const std::string& file = f.path();
   const GGUFValue* av = f.find("general.architecture");
   if (!av || av->type != GGUFValueType::STRING) throw Error(file, "missing general.architecture");
   const std::string arch = av->as_string();
   ModelConfig c;
-  if (arch == "llama") c.arch = Arch::Llama;
-  else if (arch == "gemma3") c.arch = Arch::Gemma3;
-  else if (arch == "qwen2") c.arch = Arch::Qwen2;
+  if (const ArchSpec* a = find_arch(arch)) c.arch = a->arch;
   else
     throw Error(file, "unsupported architecture '" + arch + "' (squish runs llama, gemma3, qwen2)");
   const std::string p = arch + ".";
@@ -101,7 +52,7 @@ ModelConfig ModelConfig::from_gguf(const GGUFFile& f) {
     c.n_vocab = e->shape[1];
   }
 
-  c.rope_neox = c.arch != Arch::Llama;  // llama.cpp: LLAMA_ROPE_TYPE_NORM for llama, NEOX otherwise
+  c.rope_neox = arch_spec(c.arch).features.rope_neox;  // llama.cpp: LLAMA_ROPE_TYPE_NORM for llama, NEOX otherwise
   c.tied_embeddings = f.find_tensor("output.weight") == nullptr;
   c.attn_logit_softcap = static_cast<float>(f.get_float(p + "attn_logit_softcapping", 0.0));
   c.final_logit_softcap = static_cast<float>(f.get_float(p + "final_logit_softcapping", 0.0));

@@ -1,0 +1,36 @@
+# Fails when a file of one layer includes a header of a layer it does not depend on.
+#   cmake -DSOURCE_DIR=<repo> -DRULES=<layer_rules.cmake> [-DSTAMP=<file>] -P check_layers.cmake
+# RULES (written by CMakeLists.txt from the declared layer libraries) sets SQUISH_LAYERS and, per
+# layer L, SQUISH_LAYER_ALLOWED_<L>: L itself and every layer below it. Checked: every .h/.cpp under
+# src/<L>/ and include/squish/<L>/, each #include "squish/<M>/..." or "../<M>/..." line.
+cmake_minimum_required(VERSION 3.22)
+include(${RULES})
+set(violations "")
+file(GLOB top_dirs RELATIVE ${SOURCE_DIR}/src ${SOURCE_DIR}/src/*)
+foreach(dir ${top_dirs})
+  if(IS_DIRECTORY ${SOURCE_DIR}/src/${dir} AND NOT dir IN_LIST SQUISH_LAYERS)
+    string(APPEND violations "  src/${dir}/ is not a declared layer (add it to CMakeLists.txt)\n")
+  endif()
+endforeach()
+foreach(layer ${SQUISH_LAYERS})
+  file(GLOB_RECURSE files ${SOURCE_DIR}/src/${layer}/*.h ${SOURCE_DIR}/src/${layer}/*.cpp
+       ${SOURCE_DIR}/include/squish/${layer}/*.h)
+  foreach(f ${files})
+    file(STRINGS ${f} lines REGEX "^[ \t]*#[ \t]*include[ \t]*\"(squish|\\.\\.)/[a-z_0-9]+/")
+    foreach(line ${lines})
+      string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*\"(squish|\\.\\.)/([a-z_0-9]+)/.*" "\\2" used "${line}")
+      if(NOT used IN_LIST SQUISH_LAYER_ALLOWED_${layer})
+        string(REPLACE ";" ", " allowed_text "${SQUISH_LAYER_ALLOWED_${layer}}")
+        file(RELATIVE_PATH rel ${SOURCE_DIR} ${f})
+        string(STRIP "${line}" line)
+        string(APPEND violations "  ${rel}: ${line} (layer ${layer} may include only: ${allowed_text})\n")
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+if(violations)
+  message(FATAL_ERROR "layering violation: an include runs up or across the declared layers\n${violations}")
+endif()
+if(STAMP)
+  file(TOUCH ${STAMP})
+endif()

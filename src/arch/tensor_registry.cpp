@@ -1,0 +1,198 @@
+// The registry entries of llama, gemma3 and qwen2, as llama.cpp's loader (tensor lists) and
+// convert_hf_to_gguf.py (names, transforms) see them.
+#include "squish/arch/tensor_registry.h"
+
+#include "squish/common/error.h"
+
+namespace squish {
+
+namespace {
+
+using LT = LayerTensor;
+
+// The tensors every architecture here stores (a llama block), with the arch's norm transform.
+// Biases of q / k / v are `bias_required` (qwen2) or optional (llama); llama's q / k are RoPE-permuted.
+std::vector<LayerTensorSpec> llama_block(bool bias_required, bool permute_rope, LoadTransform norm,
+                                         bool biases) {
+  const LoadTransform pq = permute_rope ? LoadTransform::RopePermuteQ : LoadTransform::None;
+  const LoadTransform pk = permute_rope ? LoadTransform::RopePermuteK : LoadTransform::None;
+  const auto N = TensorRole::Norm, L = TensorRole::Linear, B = TensorRole::Bias;
+  const auto none = InputGroup::None, ai = InputGroup::AttnInput, ao = InputGroup::AttnOutput;
+  std::vector<LayerTensorSpec> t = {
+      {LT::AttnNorm, {"attn_norm.weight", "input_layernorm.weight", {Dim::Embd}, N, none, true, norm}},
+      {LT::AttnQ, {"attn_q.weight", "self_attn.q_proj.weight", {Dim::Embd, Dim::QRows}, L, ai, true, pq}},
+      {LT::AttnK, {"attn_k.weight", "self_attn.k_proj.weight", {Dim::Embd, Dim::KRows}, L, ai, true, pk}},
+      {LT::AttnV, {"attn_v.weight", "self_attn.v_proj.weight", {Dim::Embd, Dim::VRows}, L, ai, true,
+                   LoadTransform::None}},
+      {LT::AttnOutput, {"attn_output.weight", "self_attn.o_proj.weight", {Dim::ORows, Dim::Embd}, L, ao,
+                        true, LoadTransform::None}},
+  };
+  if (biases) {
+    t.push_back({LT::AttnQBias, {"attn_q.bias", "self_attn.q_proj.bias", {Dim::QRows}, B, none,
+                                 bias_required, pq}});
+    t.push_back({LT::AttnKBias, {"attn_k.bias", "self_attn.k_proj.bias", {Dim::KRows}, B, none,
+                                 bias_required, pk}});
+    t.push_back({LT::AttnVBias, {"attn_v.bias", "self_attn.v_proj.bias", {Dim::VRows}, B, none,
+                                 bias_required, LoadTransform::None}});
+    t.push_back({LT::AttnOutputBias, {"attn_output.bias", "self_attn.o_proj.bias", {Dim::Embd}, B, none,
+                                      false, LoadTransform::None}});
+  }
+  return t;
+}
+
+// The feed-forward block; `ffn_norm_hf` is the HF name of the norm before it.
+void add_ffn(std::vector<LayerTensorSpec>& t, const char* ffn_norm_hf, LoadTransform norm) {
+  const auto L = TensorRole::Linear;
+  const auto fi = InputGroup::FfnInput, fo = InputGroup::FfnOutput;
+  const auto none = LoadTransform::None;
+  t.push_back({LT::FfnNorm, {"ffn_norm.weight", ffn_norm_hf, {Dim::Embd}, TensorRole::Norm,
+                             InputGroup::None, true, norm}});
+  t.push_back({LT::FfnGate, {"ffn_gate.weight", "mlp.gate_proj.weight", {Dim::Embd, Dim::Ff}, L, fi, true, none}});
+  t.push_back({LT::FfnUp, {"ffn_up.weight", "mlp.up_proj.weight", {Dim::Embd, Dim::Ff}, L, fi, true, none}});
+  t.push_back({LT::FfnDown, {"ffn_down.weight", "mlp.down_proj.weight", {Dim::Ff, Dim::Embd}, L, fo, true, none}});
+}
+
+std::vector<GlobalTensorSpec> global_tensors(LoadTransform norm) {
+  return {
+      {GlobalTensor::TokenEmbd, {"token_embd.weight", "model.embed_tokens.weight", {Dim::Embd, Dim::Vocab},
+                                 TensorRole::Embedding, InputGroup::None, true, LoadTransform::None}},
+      {GlobalTensor::OutputNorm, {"output_norm.weight", "model.norm.weight", {Dim::Embd}, TensorRole::Norm,
+                                  InputGroup::None, true, norm}},
+      // Absent when the embeddings are tied (then token_embd serves).
+      {GlobalTensor::Output, {"output.weight", "lm_head.weight", {Dim::Embd, Dim::Vocab}, TensorRole::Linear,
+                              InputGroup::None, false, LoadTransform::None}},
+  };
+}
+
+ArchSpec make_llama() {
+  ArchSpec a{Arch::Llama, "llama", {"llama"}, {}, global_tensors(LoadTransform::None), {}};
+  a.layer_tensors = llama_block(false, true, LoadTransform::None, true);
+  add_ffn(a.layer_tensors, "post_attention_layernorm.weight", LoadTransform::None);
+  return a;
+}
+
+ArchSpec make_qwen2() {
+  ArchSpec a{Arch::Qwen2, "qwen2", {"qwen2"}, {}, global_tensors(LoadTransform::None), {}};
+  a.features.attn_bias = true;
+  a.features.rope_neox = true;
+  a.layer_tensors = llama_block(true, false, LoadTransform::None, true);
+  add_ffn(a.layer_tensors, "post_attention_layernorm.weight", LoadTransform::None);
+  return a;
+}
+
+ArchSpec make_gemma3() {
+  const LoadTransform p1 = LoadTransform::NormPlusOne;
+  ArchSpec a{Arch::Gemma3, "gemma3", {"gemma3", "gemma3_text"}, {}, global_tensors(p1), {}};
+  a.features.qk_norm = a.features.post_norms = a.features.sliding_window = true;
+  a.features.final_logit_softcap = a.features.embed_scale = a.features.gelu = true;
+  a.features.rope_neox = true;
+  a.layer_tensors = llama_block(false, false, p1, false);
+  const auto N = TensorRole::Norm;
+  const auto none = InputGroup::None;
+  a.layer_tensors.push_back(
+      {LT::AttnQNorm, {"attn_q_norm.weight", "self_attn.q_norm.weight", {Dim::HeadK}, N, none, true, p1}});
+  a.layer_tensors.push_back(
+      {LT::AttnKNorm, {"attn_k_norm.weight", "self_attn.k_norm.weight", {Dim::HeadK}, N, none, true, p1}});
+  a.layer_tensors.push_back({LT::PostAttentionNorm, {"post_attention_norm.weight",
+                                                     "post_attention_layernorm.weight", {Dim::Embd}, N,
+                                                     none, true, p1}});
+  a.layer_tensors.push_back({LT::PostFfwNorm, {"post_ffw_norm.weight", "post_feedforward_layernorm.weight",
+                                               {Dim::Embd}, N, none, true, p1}});
+  add_ffn(a.layer_tensors, "pre_feedforward_layernorm.weight", p1);
+  return a;
+}
+
+int64_t dim_value(Dim d, const ModelConfig& c, int64_t n_vocab) {
+  switch (d) {
+    case Dim::Embd: return c.n_embd;
+    case Dim::Ff: return c.n_ff;
+    case Dim::Vocab: return n_vocab;
+    case Dim::QRows: return c.n_head * c.head_dim_k;
+    case Dim::KRows: return c.n_head_kv * c.head_dim_k;
+    case Dim::VRows: return c.n_head_kv * c.head_dim_v;
+    case Dim::ORows: return c.n_head * c.head_dim_v;
+    case Dim::HeadK: return c.head_dim_k;
+  }
+  return 0;
+}
+
+// The spec in `list` whose name field (gguf or hf) is `name`.
+template <class Entry>
+const TensorSpec* find_by(const std::vector<Entry>& list, const char* TensorSpec::*field,
+                          const std::string& name) {
+  for (const Entry& e : list)
+    if (name == e.spec.*field) return &e.spec;
+  return nullptr;
+}
+
+}  // namespace
+
+const std::vector<const ArchSpec*>& all_archs() {
+  static const ArchSpec llama = make_llama(), gemma3 = make_gemma3(), qwen2 = make_qwen2();
+  static const std::vector<const ArchSpec*> all = {&llama, &gemma3, &qwen2};
+  return all;
+}
+
+const ArchSpec& arch_spec(Arch arch) {
+  for (const ArchSpec* a : all_archs())
+    if (a->arch == arch) return *a;
+  throw Error("", std::string("architecture ") + arch_name(arch) + " has no registry entry");
+}
+
+const ArchSpec* find_arch(const std::string& name) {
+  for (const ArchSpec* a : all_archs())
+    if (name == a->name) return a;
+  return nullptr;
+}
+
+const ArchSpec* find_arch_by_hf_model_type(const std::string& model_type) {
+  for (const ArchSpec* a : all_archs())
+    for (const char* t : a->hf_model_types)
+      if (model_type == t) return a;
+  return nullptr;
+}
+
+const TensorSpec* find_layer_tensor(const ArchSpec& arch, LayerTensor kind) {
+  for (const LayerTensorSpec& t : arch.layer_tensors)
+    if (t.kind == kind) return &t.spec;
+  return nullptr;
+}
+
+const TensorSpec* layer_tensor_by_gguf(const ArchSpec& a, const std::string& suffix) {
+  return find_by(a.layer_tensors, &TensorSpec::gguf, suffix);
+}
+const TensorSpec* layer_tensor_by_hf(const ArchSpec& a, const std::string& suffix) {
+  return find_by(a.layer_tensors, &TensorSpec::hf, suffix);
+}
+const TensorSpec* global_tensor_by_gguf(const ArchSpec& a, const std::string& name) {
+  return find_by(a.global_tensors, &TensorSpec::gguf, name);
+}
+const TensorSpec* global_tensor_by_hf(const ArchSpec& a, const std::string& name) {
+  return find_by(a.global_tensors, &TensorSpec::hf, name);
+}
+
+const TensorSpec* tensor_by_gguf_name(const ArchSpec& a, const std::string& name, std::string* layer_text) {
+  if (layer_text) layer_text->clear();
+  if (name.rfind("blk.", 0) != 0) return global_tensor_by_gguf(a, name);
+  const size_t dot = name.find('.', 4);
+  if (dot == std::string::npos) return nullptr;
+  if (layer_text) *layer_text = name.substr(4, dot - 4);
+  return layer_tensor_by_gguf(a, name.substr(dot + 1));
+}
+
+LoadTransform tensor_transform(const ArchSpec& a, const std::string& name) {
+  const TensorSpec* t = tensor_by_gguf_name(a, name);
+  return t ? t->transform : LoadTransform::None;
+}
+
+std::vector<int64_t> tensor_shape(const TensorSpec& spec, const ModelConfig& c, int64_t n_vocab) {
+  std::vector<int64_t> s;
+  for (Dim d : spec.shape) s.push_back(dim_value(d, c, n_vocab));
+  return s;
+}
+
+std::string layer_tensor_name(int64_t il, const TensorSpec& spec) {
+  return "blk." + std::to_string(il) + "." + spec.gguf;
+}
+
+}  // namespace squish

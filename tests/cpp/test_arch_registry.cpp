@@ -1,0 +1,83 @@
+// The tensor registry: names map both ways, shapes follow the config, transforms and features are
+// those llama.cpp's converter and loader apply per architecture.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "squish/arch/tensor_names.h"
+#include "squish/arch/tensor_registry.h"
+#include "squish/common/error.h"
+
+namespace {
+
+using namespace squish;
+
+TEST(ArchRegistry, EveryTensorMapsToHfAndBackUniquely) {
+  for (const ArchSpec* a : all_archs()) {
+    std::set<std::string> gguf, hf;
+    for (const LayerTensorSpec& t : a->layer_tensors) {
+      EXPECT_TRUE(gguf.insert(t.spec.gguf).second) << a->name << " " << t.spec.gguf;
+      EXPECT_TRUE(hf.insert(t.spec.hf).second) << a->name << " " << t.spec.hf;
+      EXPECT_EQ(layer_tensor_by_hf(*a, t.spec.hf), &t.spec);
+      EXPECT_EQ(layer_tensor_by_gguf(*a, t.spec.gguf), &t.spec);
+      const std::string name = layer_tensor_name(7, t.spec);
+      EXPECT_EQ(hf_tensor_name(a->name, name), "model.layers.7." + std::string(t.spec.hf));
+    }
+    for (const GlobalTensorSpec& g : a->global_tensors) {
+      EXPECT_EQ(global_tensor_by_hf(*a, g.spec.hf), &g.spec);
+      EXPECT_EQ(hf_tensor_name(a->name, g.spec.gguf), g.spec.hf);
+    }
+    EXPECT_EQ(find_arch(a->name), a);
+    EXPECT_EQ(&arch_spec(a->arch), a);
+    for (const char* mt : a->hf_model_types) EXPECT_EQ(find_arch_by_hf_model_type(mt), a);
+  }
+  EXPECT_EQ(find_arch("falcon"), nullptr);
+  EXPECT_THROW(hf_tensor_name("gemma3", "blk.0.attn_q.bias"), Error);
+  EXPECT_THROW(hf_tensor_name("llama", "blk.0.nonsense.weight"), Error);
+}
+
+TEST(ArchRegistry, NormNamesDifferPerArchitecture) {
+  // The norm before the feed-forward block: llama/qwen2 call it post_attention_layernorm, gemma3
+  // pre_feedforward_layernorm (its post_attention_layernorm is the post-attention norm).
+  EXPECT_EQ(hf_tensor_name("llama", "blk.3.ffn_norm.weight"), "model.layers.3.post_attention_layernorm.weight");
+  EXPECT_EQ(hf_tensor_name("gemma3", "blk.3.ffn_norm.weight"), "model.layers.3.pre_feedforward_layernorm.weight");
+  EXPECT_EQ(hf_tensor_name("gemma3", "blk.3.post_attention_norm.weight"),
+            "model.layers.3.post_attention_layernorm.weight");
+  EXPECT_EQ(layer_tensor_by_gguf(arch_spec(Arch::Llama), "post_attention_norm.weight"), nullptr);
+}
+
+TEST(ArchRegistry, ShapesFollowTheConfig) {
+  ModelConfig c;
+  c.n_embd = 64, c.n_ff = 96, c.n_vocab = 50, c.n_head = 4, c.n_head_kv = 2, c.head_dim_k = 16,
+  c.head_dim_v = 8;
+  const ArchSpec& g = arch_spec(Arch::Gemma3);
+  EXPECT_EQ(tensor_shape(*find_layer_tensor(g, LayerTensor::AttnQ), c), (std::vector<int64_t>{64, 64}));
+  EXPECT_EQ(tensor_shape(*find_layer_tensor(g, LayerTensor::AttnK), c), (std::vector<int64_t>{64, 32}));
+  EXPECT_EQ(tensor_shape(*find_layer_tensor(g, LayerTensor::AttnV), c), (std::vector<int64_t>{64, 16}));
+  EXPECT_EQ(tensor_shape(*find_layer_tensor(g, LayerTensor::AttnOutput), c), (std::vector<int64_t>{32, 64}));
+  EXPECT_EQ(tensor_shape(*find_layer_tensor(g, LayerTensor::AttnQNorm), c), (std::vector<int64_t>{16}));
+  EXPECT_EQ(tensor_shape(*find_layer_tensor(g, LayerTensor::FfnDown), c), (std::vector<int64_t>{96, 64}));
+  EXPECT_EQ(tensor_shape(*global_tensor_by_gguf(g, "token_embd.weight"), c, 40), (std::vector<int64_t>{64, 40}));
+}
+
+TEST(ArchRegistry, TransformsAndFeaturesPerArchitecture) {
+  const ArchSpec &l = arch_spec(Arch::Llama), &q = arch_spec(Arch::Qwen2), &g = arch_spec(Arch::Gemma3);
+  EXPECT_EQ(tensor_transform(l, "blk.0.attn_q.weight"), LoadTransform::RopePermuteQ);
+  EXPECT_EQ(tensor_transform(l, "blk.0.attn_k.bias"), LoadTransform::RopePermuteK);
+  EXPECT_EQ(tensor_transform(l, "blk.0.attn_v.weight"), LoadTransform::None);
+  EXPECT_EQ(tensor_transform(q, "blk.0.attn_q.weight"), LoadTransform::None);
+  EXPECT_EQ(tensor_transform(g, "output_norm.weight"), LoadTransform::NormPlusOne);
+  EXPECT_EQ(tensor_transform(g, "blk.1.attn_k_norm.weight"), LoadTransform::NormPlusOne);
+  EXPECT_EQ(tensor_transform(l, "output_norm.weight"), LoadTransform::None);
+  EXPECT_TRUE(find_layer_tensor(q, LayerTensor::AttnQBias)->required);
+  EXPECT_FALSE(find_layer_tensor(l, LayerTensor::AttnQBias)->required);
+  EXPECT_EQ(find_layer_tensor(g, LayerTensor::AttnQBias), nullptr);
+  EXPECT_TRUE(g.features.qk_norm && g.features.post_norms && g.features.gelu && g.features.embed_scale);
+  EXPECT_FALSE(l.features.qk_norm || l.features.post_norms || l.features.rope_neox);
+  EXPECT_TRUE(q.features.rope_neox && q.features.attn_bias);
+  EXPECT_EQ(find_layer_tensor(l, LayerTensor::FfnUp)->group, InputGroup::FfnInput);
+  EXPECT_EQ(find_layer_tensor(l, LayerTensor::AttnOutput)->group, InputGroup::AttnOutput);
+}
+
+}  // namespace
