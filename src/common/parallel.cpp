@@ -22,6 +22,16 @@ inline void cpu_relax() {
 #endif
 }
 
+// One round of a spin-wait: a pause, and every kYieldEvery rounds a yield of the core. On an idle
+// machine the yield returns at once (the wait still reacts within ~a microsecond); on an
+// oversubscribed one it hands the core to the thread being waited for instead of burning the time
+// slice (profiled under load ~16 on 2 cores: half of decoding's CPU samples were these spins).
+constexpr int kYieldEvery = 64;
+inline void spin_round(int i) {
+  if (i % kYieldEvery == kYieldEvery - 1) std::this_thread::yield();
+  else cpu_relax();
+}
+
 // Workers wait on a generation counter (spinning, then sleeping); each job is split into one chunk
 // per participant.
 class ThreadPool {
@@ -54,7 +64,7 @@ class ThreadPool {
     }
     for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
       if (i < kSpinRounds) {
-        cpu_relax();
+        spin_round(i);
       } else {
         std::unique_lock<std::mutex> lk(mu_);
         done_cv_.wait(lk, [this] { return pending_.load(std::memory_order_acquire) == 0; });
@@ -75,7 +85,7 @@ class ThreadPool {
     for (;;) {
       uint64_t g = generation_.load(std::memory_order_acquire);
       for (int i = 0; g == seen && i < kSpinRounds && !stopping_.load(std::memory_order_relaxed); ++i) {
-        cpu_relax();
+        spin_round(i);
         g = generation_.load(std::memory_order_acquire);
       }
       if (g == seen) {
