@@ -9,5 +9,5 @@ bash scripts/build.sh
 export SQUISH_BIN="$here/$SQUISH_BUILD/squish"
 status=0
 ctest --test-dir "$SQUISH_BUILD" --output-on-failure -j "$(nproc)" || status=1
-"$SQUISH_VENV/bin/python" -m pytest -q tests/python --basetemp="$here/$SQUISH_BUILD/pytest-tmp" || status=1
+"$SQUISH_VENV/bin/python" -m pytest -q tests/python --durations=20 --basetemp="$here/$SQUISH_BUILD/pytest-tmp" || status=1
 exit $status
