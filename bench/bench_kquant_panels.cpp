@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   const struct { int64_t n, k; } shapes[] = {{2048, 2048}, {512, 2048}, {8192, 2048}, {2048, 8192}};
   const struct { Path path; const char* name; } paths[] = {
       {Path::Rows, "rows_auto"}, {Path::Panels2, "panels_2level"}, {Path::Panels1, "panels_1level"}};
-  for (GGMLType t : {GGMLType::Q4_K, GGMLType::Q6_K, GGMLType::Q4_0})
+  for (GGMLType t : {GGMLType::Q4_K, GGMLType::Q6_K, GGMLType::Q5_K, GGMLType::Q3_K, GGMLType::Q2_K, GGMLType::Q4_0})
     for (int64_t m : {1, 512})
       for (const auto& s : shapes)
         for (const auto& p : paths) {

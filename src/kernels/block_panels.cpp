@@ -169,7 +169,10 @@ void block_codes(GGMLType t, const uint8_t* row, int64_t b, uint8_t* u, uint16_t
 }  // namespace
 
 bool block_panels_supported(GGMLType t, int64_t k, Isa isa) {
-  if (kpanels::is_kquant(t)) return k > 0 && k % kpanels::kSuper == 0 && isa == Isa::Avx512;
+  // AVX2: Q6_K's 6-bit codes need twice the vpmaddwd of the others; its panels were slower than the
+  // row dots and F32 tiles for decoding and prompts (bench_kquant_panels), so its rows stay there.
+  if (kpanels::is_kquant(t))
+    return k > 0 && k % kpanels::kSuper == 0 && (isa == Isa::Avx512 || (isa == Isa::Avx2 && t != GGMLType::Q6_K));
   // AVX2 without VNNI: Q8_0's sign-trick dots make its two-level prompts ~2x slower than the F32
   // tiles (bench_panels, squish bench), so its rows keep the row dots and tiles there.
   return is_panel_type(t) && k > 0 && k % kBlock == 0 &&

@@ -99,6 +99,7 @@ using Tile = void (*)(const Layout& L, const PanelJob* jobs, int np, int64_t sup
                       int64_t ldc);
 void tile_scalar(const Layout& L, const PanelJob* jobs, int np, int64_t supers, const ActRow* a, int na, int64_t ldc);
 void tile_avx512(const Layout& L, const PanelJob* jobs, int np, int64_t supers, const ActRow* a, int na, int64_t ldc);
+void tile_avx2(const Layout& L, const PanelJob* jobs, int np, int64_t supers, const ActRow* a, int na, int64_t ldc);
 
 // Whether t is a k-quant panel type.
 bool is_kquant(GGMLType t);

@@ -250,11 +250,12 @@ void tile_scalar(const Layout& L, const PanelJob* jobs, int np, int64_t supers, 
 
 void matmul(const BlockPanels& P, int64_t m, const float* A, float* C, const float* bias, Isa isa, bool two_level) {
   if (m <= 0 || P.rows <= 0) return;
-  const bool simd = isa == Isa::Avx512;
-  const Tile tile = simd ? tile_avx512 : tile_scalar;
+  const bool avx512 = isa == Isa::Avx512, avx2 = isa == Isa::Avx2;
+  const Tile tile = avx512 ? tile_avx512 : avx2 ? tile_avx2 : tile_scalar;
+  const panels::Kernels& K = avx512 ? panels::avx512_kernels : avx2 ? panels::avx2_kernels : panels::scalar_kernels;
   const Layout L = layout_of(P.type);
   const int64_t k = P.cols, n = P.rows, nb = k / kBlock, ns = k / kSuper, np = (n + kRows - 1) / kRows;
-  const panels::QuantizedRows act = panels::quantize_rows(m, k, A, simd ? panels::avx512_kernels : panels::scalar_kernels, two_level);
+  const panels::QuantizedRows act = panels::quantize_rows(m, k, A, K, two_level);
   const int8_t *qp = act.q, *q2p = act.q2;
   const float* dp = act.d;
   thread_local std::vector<int32_t> sums;  // exact integer sums per 16 codes

@@ -49,13 +49,16 @@ struct LanesAvx2 {
   // 128 · that + Σ_t u[r][t] · q2[i][t]), w[v] holding codes 4v..4v+3 of every row (Bits < 8:
   // unsigned codes below 2^Bits; Bits = 8: load_byte_codes' signed codes). Rows go by groups of up
   // to 4 and, within one, weight vector by weight vector, so the sums stay in the 16 registers.
-  template <int Bits, int N, bool TwoLevel>
+  // V0, NV (Bits < 8 only): the sums over code vectors V0..V0+NV-1 alone (codes 4·V0..), as the
+  // k-quants' 16-code sub-blocks need; q still points at the block's first code.
+  template <int Bits, int N, bool TwoLevel, int V0 = 0, int NV = 8>
   static void block_dots(const I* w, const int8_t* const* q, const int8_t* const* q2, I* dot) {
+    static_assert(Bits < 8 || (V0 == 0 && NV == 8));
 #pragma GCC unroll 2
     for (int i0 = 0; i0 < N; i0 += kGroupRows) {
       constexpr int rest = N % kGroupRows == 0 ? kGroupRows : N % kGroupRows;
-      if (i0 + kGroupRows <= N) group_levels<Bits, kGroupRows, TwoLevel>(w, q + i0, q2 + i0, dot + i0);
-      else group_levels<Bits, rest, TwoLevel>(w, q + i0, q2 + i0, dot + i0);
+      if (i0 + kGroupRows <= N) group_levels<Bits, kGroupRows, TwoLevel, V0, NV>(w, q + i0, q2 + i0, dot + i0);
+      else group_levels<Bits, rest, TwoLevel, V0, NV>(w, q + i0, q2 + i0, dot + i0);
     }
   }
 
@@ -139,12 +142,12 @@ struct LanesAvx2 {
   static constexpr int kGroupRows = 4;
 
   // block_dots for N ≤ 4 rows.
-  template <int Bits, int N, bool TwoLevel>
+  template <int Bits, int N, bool TwoLevel, int V0, int NV>
   static void group_levels(const I* w, const int8_t* const* q, const int8_t* const* q2, I* dot) {
-    group_dots<Bits, N>(w, q, dot);
+    group_dots<Bits, N, V0, NV>(w, q, dot);
     if constexpr (TwoLevel) {
       I dot2[N];
-      group_dots<Bits, N>(w, q2, dot2);
+      group_dots<Bits, N, V0, NV>(w, q2, dot2);
 #pragma GCC unroll 4
       for (int i = 0; i < N; ++i)
         dot[i] = {_mm256_add_epi32(_mm256_slli_epi32(dot[i].lo, kLevelShift), dot2[i].lo),
@@ -152,7 +155,7 @@ struct LanesAvx2 {
     }
   }
   // One level of group_levels.
-  template <int Bits, int N>
+  template <int Bits, int N, int V0, int NV>
   static void group_dots(const I* w, const int8_t* const* q, I* dot) {
 #pragma GCC unroll 4
     for (int i = 0; i < N; ++i) dot[i] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
@@ -178,13 +181,13 @@ struct LanesAvx2 {
       }
     } else {
       // A pair of products is at most 2 · (2^Bits − 1) · 128 in magnitude: the pairs of G vectors
-      // (8 of 4-bit codes, 4 of 5-bit ones) still sum exactly in int16 before vpmaddwd. (The
+      // (8 of 4-bit codes, 4 of 5-bit ones, 2 of 6-bit ones) still sum exactly in int16 before vpmaddwd. (The
       // saturating vpaddsw never saturates here; unlike a plain + the compiler keeps its order, one
       // running sum per row, instead of reassociating it into many live products.)
-      constexpr int G = std::min(8, 32767 / (2 * ((1 << Bits) - 1) * 128));
-      static_assert(G >= 1 && 8 % G == 0);
-#pragma GCC unroll 2
-      for (int g = 0; g < 8; g += G) {
+      constexpr int G = std::min(NV, 32767 / (2 * ((1 << Bits) - 1) * 128));
+      static_assert(G >= 1 && NV % G == 0);
+#pragma GCC unroll 4
+      for (int g = V0; g < V0 + NV; g += G) {
         __m256i lo[N], hi[N];
 #pragma GCC unroll 4
         for (int i = 0; i < N; ++i) lo[i] = hi[i] = _mm256_setzero_si256();

@@ -54,11 +54,13 @@ TEST(BlockPanels, RejectsOtherTypesAndLengths) {
   EXPECT_THROW(sk::make_block_panels(GGMLType::Q4_K, rows.data(), 1, 128), std::exception);
   EXPECT_FALSE(sk::block_panels_supported(GGMLType::F16, 256, sk::Isa::Avx512));
   EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_K, 128, sk::Isa::Avx512));
-  EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_K, 256, sk::Isa::Avx2));
+  EXPECT_TRUE(sk::block_panels_supported(GGMLType::Q4_K, 256, sk::Isa::Avx2));
+  EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_K, 256, sk::Isa::Scalar));
   EXPECT_TRUE(sk::block_panels_supported(GGMLType::Q6_K, 256, sk::Isa::Avx512));
+  EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q6_K, 256, sk::Isa::Avx2));  // row path is faster
   EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_0, 48, sk::Isa::Avx512));
   EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_0, 64, sk::Isa::Scalar));
-  EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_K, 256, sk::Isa::Avx2));
+  EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q4_K, 128, sk::Isa::Avx2));
   EXPECT_TRUE(sk::block_panels_supported(GGMLType::Q4_0, 64, sk::Isa::Avx2));
   EXPECT_TRUE(sk::block_panels_supported(GGMLType::Q5_1, 64, sk::Isa::Avx2));
   EXPECT_FALSE(sk::block_panels_supported(GGMLType::Q8_0, 64, sk::Isa::Avx2));  // F32 tiles are faster

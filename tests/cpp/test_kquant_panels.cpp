@@ -1,6 +1,6 @@
 // GGUF Q2_K / Q3_K / Q4_K / Q5_K / Q6_K rows repacked into 16-row panels (kquant_panel_kernels.h):
 // the panels hold the source rows' values bit for bit in about the file's bytes, the AVX-512 VNNI
-// tiles equal the scalar reference bit for bit, and the product is close to the F32 product of the
+// and AVX2 tiles equal the scalar reference bit for bit, and the product is close to the F32 product of the
 // dequantized weights (two-level activations: to ~1e-5).
 #include <gtest/gtest.h>
 
@@ -52,8 +52,11 @@ TEST(KQuantPanels, TwoLevelActivationsMatchF32Inputs) {
   }
 }
 
-TEST(KQuantPanels, Avx512TilesEqualScalarBitForBit) {
-  if (sk::active_isa() < sk::Isa::Avx512) GTEST_SKIP() << "no AVX-512 VNNI";
+namespace {
+
+// The SIMD tiles of isa against the scalar reference for m = 1..70 activation rows (every tile
+// height, several 64-row chunks), one and two levels, n = 37 rows (a partial last panel).
+void expect_tiles_equal_scalar(sk::Isa isa) {
   const int64_t n = 37, k = 512;
   for (GGMLType t : kTypes) {
     const auto rows = quantized_rows(t, n, k, 9);
@@ -64,7 +67,7 @@ TEST(KQuantPanels, Avx512TilesEqualScalarBitForBit) {
       std::vector<float> scalar(static_cast<size_t>(m * n)), simd(scalar.size());
       for (bool two_level : {false, true}) {
         sk::block_panel_matmul(P, m, A.data(), scalar.data(), bias.data(), sk::Isa::Scalar, two_level);
-        sk::block_panel_matmul(P, m, A.data(), simd.data(), bias.data(), sk::Isa::Avx512, two_level);
+        sk::block_panel_matmul(P, m, A.data(), simd.data(), bias.data(), isa, two_level);
         for (size_t i = 0; i < simd.size(); ++i)
           ASSERT_EQ(simd[i], scalar[i]) << squish::type_name(t) << " two_level=" << two_level << " m=" << m << " at " << i;
       }
@@ -72,9 +75,8 @@ TEST(KQuantPanels, Avx512TilesEqualScalarBitForBit) {
   }
 }
 
-TEST(KQuantPanels, LockstepDecodingEqualsScalarBitForBit) {
-  // m <= 2 walks up to 4 panel ranges per thread in lockstep: 13 panels, the last partial.
-  if (sk::active_isa() < sk::Isa::Avx512) GTEST_SKIP() << "no AVX-512 VNNI";
+// m <= 2 walks up to 4 panel ranges per thread in lockstep: 13 panels, the last partial.
+void expect_lockstep_equals_scalar(sk::Isa isa) {
   const int64_t n = 200, k = 768;
   for (GGMLType t : kTypes) {
     const auto rows = quantized_rows(t, n, k, 12);
@@ -84,17 +86,17 @@ TEST(KQuantPanels, LockstepDecodingEqualsScalarBitForBit) {
       std::vector<float> scalar(static_cast<size_t>(m * n)), simd(scalar.size());
       for (bool two_level : {false, true}) {
         sk::block_panel_matmul(P, m, A.data(), scalar.data(), nullptr, sk::Isa::Scalar, two_level);
-        sk::block_panel_matmul(P, m, A.data(), simd.data(), nullptr, sk::Isa::Avx512, two_level);
+        sk::block_panel_matmul(P, m, A.data(), simd.data(), nullptr, isa, two_level);
         EXPECT_EQ(simd, scalar) << squish::type_name(t) << " two_level=" << two_level << " m=" << m;
       }
     }
   }
 }
 
-TEST(KQuantPanels, ExtremeCodesKeepExactIntegerSums) {
-  // Every weight at the largest code and every input at ±127 (two levels): the int32 sums of the
-  // tile are at their largest, and SIMD still equals the scalar reference and the F32 product.
-  if (sk::active_isa() < sk::Isa::Avx512) GTEST_SKIP() << "no AVX-512 VNNI";
+// Every weight at the largest code and every input at ±127 (two levels): the int32 sums of the
+// tile (and AVX2's int16 pairs) are at their largest, and SIMD still equals the scalar reference
+// and the F32 product.
+void expect_extreme_codes_exact(sk::Isa isa) {
   const int64_t n = 16, k = 256, m = 3;
   for (GGMLType t : kTypes) {
     std::vector<float> w(static_cast<size_t>(n * k), 1.0f), A(static_cast<size_t>(m * k), 1.0f);
@@ -104,11 +106,35 @@ TEST(KQuantPanels, ExtremeCodesKeepExactIntegerSums) {
     const sk::BlockPanels P = sk::make_block_panels(t, rows.data(), n, k);
     std::vector<float> scalar(static_cast<size_t>(m * n)), simd(scalar.size()), W(k);
     sk::block_panel_matmul(P, m, A.data(), scalar.data(), nullptr, sk::Isa::Scalar, true);
-    sk::block_panel_matmul(P, m, A.data(), simd.data(), nullptr, sk::Isa::Avx512, true);
+    sk::block_panel_matmul(P, m, A.data(), simd.data(), nullptr, isa, true);
     EXPECT_EQ(simd, scalar) << squish::type_name(t);
     sk::block_panel_row_f32(P, 0, W.data());
     double want = 0;
     for (float v : W) want += v;
     EXPECT_NEAR(scalar[0], want, 1e-4 * k) << squish::type_name(t);
   }
+}
+
+bool has(sk::Isa isa) { return sk::active_isa() >= isa; }
+
+}  // namespace
+
+TEST(KQuantPanels, Avx512TilesEqualScalarBitForBit) {
+  if (!has(sk::Isa::Avx512)) GTEST_SKIP() << "no AVX-512 VNNI";
+  expect_tiles_equal_scalar(sk::Isa::Avx512);
+}
+
+TEST(KQuantPanels, Avx2TilesEqualScalarBitForBit) {
+  if (!has(sk::Isa::Avx2)) GTEST_SKIP() << "no AVX2";
+  expect_tiles_equal_scalar(sk::Isa::Avx2);
+}
+
+TEST(KQuantPanels, LockstepDecodingEqualsScalarBitForBit) {
+  for (sk::Isa isa : {sk::Isa::Avx2, sk::Isa::Avx512})
+    if (has(isa)) expect_lockstep_equals_scalar(isa);
+}
+
+TEST(KQuantPanels, ExtremeCodesKeepExactIntegerSums) {
+  for (sk::Isa isa : {sk::Isa::Avx2, sk::Isa::Avx512})
+    if (has(isa)) expect_extreme_codes_exact(isa);
 }

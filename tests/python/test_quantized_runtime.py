@@ -53,10 +53,10 @@ def test_quantized_kernels_equal_f32_weights(tmp_path, short_text, mix):
     assert abs(default["ppl"] / f32["ppl"] - 1) < 1e-3, (mix, default["ppl"], f32["ppl"])
 
 
-@pytest.mark.parametrize("mix", ["Q4_0", "Q4_1", "Q5_0"])
+@pytest.mark.parametrize("mix", ["Q4_0", "Q4_1", "Q5_0", "Q4_K_M"])
 def test_avx2_panels_equal_f32_weights(tmp_path, short_text, mix):
-    """SQUISH_ISA=avx2 (as on CPUs without AVX-512): the legacy types' panels (all but Q8_0, whose
-    rows keep the row dots and F32 tiles there) run on the AVX2 tiles,
+    """SQUISH_ISA=avx2 (as on CPUs without AVX-512): the legacy types' and k-quants' panels (all
+    but Q8_0 and Q6_K, whose rows keep the row dots and F32 tiles there) run on the AVX2 tiles,
     the default two-level path within 0.1% of F32 weights; the one-level path's int8 activations
     move it further (so the prompts really ran on the panels, not on dequantized F32 tiles)."""
     if not SMOLLM2.exists():
