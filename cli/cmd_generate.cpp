@@ -29,7 +29,26 @@ struct GenerateArgs {
   bool chat = false;
   bool timings = false;
   int threads = 0;
+  std::string logits_out;  // --logits-out: the prompt's tokens and logits at every position
 };
+
+// Writes {"tokens": [...], "logits": [[n_vocab floats] per prompt position]} to path.
+void write_prompt_logits(const std::string& path, const std::vector<int32_t>& tokens,
+                         const std::vector<float>& logits) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) throw Error(path, "cannot open for writing");
+  const size_t n_vocab = logits.size() / tokens.size();
+  std::fputs("{\"tokens\": [", f);
+  for (size_t i = 0; i < tokens.size(); ++i) std::fprintf(f, "%s%d", i ? ", " : "", tokens[i]);
+  std::fputs("], \"logits\": [", f);
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    std::fputs(t ? ", [" : "[", f);
+    for (size_t v = 0; v < n_vocab; ++v) std::fprintf(f, "%s%.9g", v ? ", " : "", logits[t * n_vocab + v]);
+    std::fputc(']', f);
+  }
+  std::fputs("]}\n", f);
+  if (std::fclose(f) != 0) throw Error(path, "write failed");
+}
 
 void run_generate(const GenerateArgs& a) {
   if (a.threads > 0) set_num_threads(a.threads);
@@ -55,7 +74,14 @@ void run_generate(const GenerateArgs& a) {
   Session session(model, static_cast<int64_t>(prompt.size()) + a.max_tokens, parse_kv_cache_type(a.kv_cache));
 
   const auto t0 = clock::now();
-  std::vector<float> logits = session.eval(prompt);
+  std::vector<float> logits;
+  if (!a.logits_out.empty()) {
+    logits = session.eval(prompt, /*all_logits=*/true);
+    write_prompt_logits(a.logits_out, prompt, logits);
+    logits.erase(logits.begin(), logits.end() - static_cast<std::ptrdiff_t>(logits.size() / prompt.size()));
+  } else {
+    logits = session.eval(prompt);
+  }
   const auto t1 = clock::now();
   int64_t generated = 0;
   for (; generated < a.max_tokens; ++generated) {
@@ -105,6 +131,8 @@ CommandRegistrar reg(40, [](CLI::App& app) {
   cmd->add_option("--system", args->system, "System message (with --chat)");
   cmd->add_option("-t,--threads", args->threads, "Worker threads (default: all cores)");
   cmd->add_flag("--timings", args->timings, "Print load / prompt / decode speed on stderr");
+  cmd->add_option("--logits-out", args->logits_out,
+                  "Write the prompt's token ids and logits at every position to this JSON file");
   cmd->callback([args] { run_generate(*args); });
 });
 

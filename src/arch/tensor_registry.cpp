@@ -1,4 +1,4 @@
-// The registry entries of llama, gemma3 and qwen2, as llama.cpp's loader (tensor lists) and
+// The registry entries of llama (and mistral), gemma3, qwen2 and qwen3, as llama.cpp's loader (tensor lists) and
 // convert_hf_to_gguf.py (names, transforms) see them.
 #include "squish/arch/tensor_registry.h"
 
@@ -64,15 +64,23 @@ std::vector<GlobalTensorSpec> global_tensors(LoadTransform norm) {
   };
 }
 
+// The per-head RMS norms of q and k (QK-norm), applied before RoPE.
+void add_qk_norms(std::vector<LayerTensorSpec>& t, LoadTransform norm) {
+  const auto N = TensorRole::Norm;
+  const auto none = InputGroup::None;
+  t.push_back({LT::AttnQNorm, {"attn_q_norm.weight", "self_attn.q_norm.weight", {Dim::HeadK}, N, none, true, norm}});
+  t.push_back({LT::AttnKNorm, {"attn_k_norm.weight", "self_attn.k_norm.weight", {Dim::HeadK}, N, none, true, norm}});
+}
+
 ArchSpec make_llama() {
-  ArchSpec a{Arch::Llama, "llama", {"llama"}, {}, global_tensors(LoadTransform::None), {}};
+  ArchSpec a{Arch::Llama, "llama", "LlamaForCausalLM", {"llama", "mistral"}, {}, global_tensors(LoadTransform::None), {}};
   a.layer_tensors = llama_block(false, true, LoadTransform::None, true);
   add_ffn(a.layer_tensors, "post_attention_layernorm.weight", LoadTransform::None);
   return a;
 }
 
 ArchSpec make_qwen2() {
-  ArchSpec a{Arch::Qwen2, "qwen2", {"qwen2"}, {}, global_tensors(LoadTransform::None), {}};
+  ArchSpec a{Arch::Qwen2, "qwen2", "Qwen2ForCausalLM", {"qwen2"}, {}, global_tensors(LoadTransform::None), {}};
   a.features.attn_bias = true;
   a.features.rope_neox = true;
   a.layer_tensors = llama_block(true, false, LoadTransform::None, true);
@@ -80,19 +88,26 @@ ArchSpec make_qwen2() {
   return a;
 }
 
+// Qwen3: qwen2 without q / k / v biases, with QK-norm.
+ArchSpec make_qwen3() {
+  ArchSpec a{Arch::Qwen3, "qwen3", "Qwen3ForCausalLM", {"qwen3"}, {}, global_tensors(LoadTransform::None), {}};
+  a.features.qk_norm = a.features.rope_neox = true;
+  a.layer_tensors = llama_block(false, false, LoadTransform::None, false);
+  add_qk_norms(a.layer_tensors, LoadTransform::None);
+  add_ffn(a.layer_tensors, "post_attention_layernorm.weight", LoadTransform::None);
+  return a;
+}
+
 ArchSpec make_gemma3() {
   const LoadTransform p1 = LoadTransform::NormPlusOne;
-  ArchSpec a{Arch::Gemma3, "gemma3", {"gemma3", "gemma3_text"}, {}, global_tensors(p1), {}};
+  ArchSpec a{Arch::Gemma3, "gemma3", "Gemma3ForCausalLM", {"gemma3_text", "gemma3"}, {}, global_tensors(p1), {}};
   a.features.qk_norm = a.features.post_norms = a.features.sliding_window = true;
   a.features.final_logit_softcap = a.features.embed_scale = a.features.gelu = true;
   a.features.rope_neox = true;
   a.layer_tensors = llama_block(false, false, p1, false);
   const auto N = TensorRole::Norm;
   const auto none = InputGroup::None;
-  a.layer_tensors.push_back(
-      {LT::AttnQNorm, {"attn_q_norm.weight", "self_attn.q_norm.weight", {Dim::HeadK}, N, none, true, p1}});
-  a.layer_tensors.push_back(
-      {LT::AttnKNorm, {"attn_k_norm.weight", "self_attn.k_norm.weight", {Dim::HeadK}, N, none, true, p1}});
+  add_qk_norms(a.layer_tensors, p1);
   a.layer_tensors.push_back({LT::PostAttentionNorm, {"post_attention_norm.weight",
                                                      "post_attention_layernorm.weight", {Dim::Embd}, N,
                                                      none, true, p1}});
@@ -128,9 +143,23 @@ const TensorSpec* find_by(const std::vector<Entry>& list, const char* TensorSpec
 }  // namespace
 
 const std::vector<const ArchSpec*>& all_archs() {
-  static const ArchSpec llama = make_llama(), gemma3 = make_gemma3(), qwen2 = make_qwen2();
-  static const std::vector<const ArchSpec*> all = {&llama, &gemma3, &qwen2};
+  static const ArchSpec llama = make_llama(), gemma3 = make_gemma3(), qwen2 = make_qwen2(),
+                        qwen3 = make_qwen3();
+  static const std::vector<const ArchSpec*> all = {&llama, &gemma3, &qwen2, &qwen3};
   return all;
+}
+
+std::string supported_arch_names() {
+  std::string s;
+  for (const ArchSpec* a : all_archs()) s += (s.empty() ? "" : ", ") + std::string(a->name);
+  return s;
+}
+
+std::string supported_hf_model_types() {
+  std::string s;
+  for (const ArchSpec* a : all_archs())
+    for (const char* t : a->hf_model_types) s += (s.empty() ? "" : ", ") + std::string(t);
+  return s;
 }
 
 const ArchSpec& arch_spec(Arch arch) {

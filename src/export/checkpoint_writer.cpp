@@ -111,16 +111,10 @@ ojson make_config(const ModelSource& src, const std::string& arch, const Checkpo
   const int64_t n_embd = meta_required(src, p + "embedding_length");
   const int64_t n_head = meta_required(src, p + "attention.head_count");
   const int64_t n_layer = meta_required(src, p + "block_count");
-  if (arch == "llama") {
-    c["architectures"] = {"LlamaForCausalLM"};
-    c["model_type"] = "llama";
-  } else if (arch == "qwen2") {
-    c["architectures"] = {"Qwen2ForCausalLM"};
-    c["model_type"] = "qwen2";
-  } else {
-    c["architectures"] = {"Gemma3ForCausalLM"};
-    c["model_type"] = "gemma3_text";
-  }
+  const ArchSpec* spec = find_arch(arch);
+  if (!spec) throw Error(src.path(), "architecture '" + arch + "' has no SafeTensors layout");
+  c["architectures"] = {spec->hf_architecture};
+  c["model_type"] = spec->hf_model_types.front();
   c["hidden_size"] = n_embd;
   c["intermediate_size"] = meta_required(src, p + "feed_forward_length");
   c["num_hidden_layers"] = n_layer;
@@ -136,7 +130,7 @@ ojson make_config(const ModelSource& src, const std::string& arch, const Checkpo
   if (const GGUFValue* v = src.find("tokenizer.ggml.bos_token_id")) c["bos_token_id"] = v->as_int();
   if (const GGUFValue* v = src.find("tokenizer.ggml.eos_token_id")) c["eos_token_id"] = v->as_int();
   if (const GGUFValue* v = src.find("tokenizer.ggml.padding_token_id")) c["pad_token_id"] = v->as_int();
-  if (arch == "gemma3") {
+  if (spec->arch == Arch::Gemma3) {
     c["hidden_activation"] = "gelu_pytorch_tanh";
     c["query_pre_attn_scalar"] = c["head_dim"];
     const int64_t sw = meta_int(src, p + "attention.sliding_window", 0);
@@ -151,8 +145,8 @@ ojson make_config(const ModelSource& src, const std::string& arch, const Checkpo
     c["attn_logit_softcapping"] = nullptr;
   } else {
     c["hidden_act"] = "silu";
-    c["attention_bias"] = arch == "qwen2";
-    if (arch == "qwen2") c["use_sliding_window"] = false;
+    c["attention_bias"] = spec->features.attn_bias;
+    if (spec->arch != Arch::Llama) c["use_sliding_window"] = false;
   }
   return c;
 }

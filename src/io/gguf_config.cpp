@@ -19,7 +19,7 @@ ModelConfig read_gguf_config(const GGUFFile& f) {
   ModelConfig c;
   if (const ArchSpec* a = find_arch(arch)) c.arch = a->arch;
   else
-    throw Error(file, "unsupported architecture '" + arch + "' (squish runs llama, gemma3, qwen2)");
+    throw Error(file, "unsupported architecture '" + arch + "' (squish runs " + supported_arch_names() + ")");
   const std::string p = arch + ".";
 
   c.n_embd = f.get_int(p + "embedding_length");

@@ -2,7 +2,7 @@
 //
 // ModelConfig is filled the way llama.cpp sees a GGUF written by convert_hf_to_gguf.py:
 // llama: rope dims = head_dim (or n_embd/n_head), interleaved RoPE (q/k rows are permuted);
-// qwen2: NEOX RoPE, QKV biases; gemma3: NEOX RoPE, head_dim default 256, rope_theta default 1e6
+// qwen2: NEOX RoPE, QKV biases; qwen3: NEOX RoPE, QK-norm; mistral: read as llama; gemma3: NEOX RoPE, head_dim default 256, rope_theta default 1e6
 // for global layers, rope_local_base_freq (10000) for sliding layers, sliding window pattern from
 // layer_types or sliding_window_pattern (default 6), final logit softcap when given.
 #include "squish/io/hf_config.h"
@@ -141,16 +141,14 @@ ModelConfig read_hf_config(const std::string& path, HFConfigExtras* extras_out) 
 
   ModelConfig c;
   std::string mt = ex.model_type;
-  if (mt.empty()) {
-    if (ex.architecture == "LlamaForCausalLM") mt = "llama";
-    else if (ex.architecture == "Qwen2ForCausalLM") mt = "qwen2";
-    else if (ex.architecture.rfind("Gemma3For", 0) == 0) mt = "gemma3";
-  }
+  if (mt.empty())
+    for (const ArchSpec* a : all_archs())
+      if (ex.architecture == a->hf_architecture) mt = a->hf_model_types.front();
   if (const ArchSpec* a = find_arch_by_hf_model_type(mt)) {
     c.arch = a->arch;
   } else {
     throw Error(path, "unsupported model_type '" + (mt.empty() ? ex.architecture : mt) +
-                          "' (supported: llama, qwen2, gemma3)");
+                          "' (supported: " + supported_hf_model_types() + ")");
   }
   const bool gemma3 = c.arch == Arch::Gemma3;
 

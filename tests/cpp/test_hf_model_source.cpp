@@ -109,11 +109,11 @@ TEST(HFModelSourceErrors, UnsupportedArchitecture) {
   std::ifstream in(d + "/config.json");
   std::string cfg((std::istreambuf_iterator<char>(in)), {});
   in.close();
-  cfg.replace(cfg.find("\"llama\""), 7, "\"mistral\"");
+  cfg.replace(cfg.find("\"llama\""), 7, "\"mamba\"");
   std::ofstream(d + "/config.json") << cfg;
   const std::string e = open_error(d);
   EXPECT_EQ(e.rfind(d, 0), 0u) << e;
-  EXPECT_NE(e.find("mistral"), std::string::npos) << e;
+  EXPECT_NE(e.find("mamba"), std::string::npos) << e;
 }
 
 TEST(HFModelSourceErrors, MissingTokenizer) {

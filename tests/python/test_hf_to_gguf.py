@@ -198,9 +198,9 @@ def _tiny_copy(arch: str, tmp_path: Path) -> Path:
 def test_unsupported_architecture_is_a_one_line_error(tmp_path):
     d = _tiny_copy("llama", tmp_path)
     cfg = json.loads((d / "config.json").read_text())
-    cfg.update(model_type="mistral", architectures=["MistralForCausalLM"])
+    cfg.update(model_type="mamba", architectures=["MambaForCausalLM"])
     (d / "config.json").write_text(json.dumps(cfg))
-    _expect_one_line_error(d, tmp_path, "mistral")
+    _expect_one_line_error(d, tmp_path, "mamba")
 
 
 def test_missing_tensor_is_a_one_line_error(tmp_path):

@@ -8,9 +8,9 @@
 namespace squish {
 
 // Supported architectures.
-enum class Arch { Llama, Gemma3, Qwen2 };
+enum class Arch { Llama, Gemma3, Qwen2, Qwen3 };
 
-// Name as used in GGUF general.architecture ("llama", "gemma3", "qwen2").
+// Name as used in GGUF general.architecture ("llama", "gemma3", "qwen2", "qwen3").
 const char* arch_name(Arch a);
 
 // Everything the forward pass needs to know about the network's shape.

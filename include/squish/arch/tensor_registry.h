@@ -102,7 +102,8 @@ struct ArchFeatures {
 struct ArchSpec {
   Arch arch;
   const char* name;                            // GGUF general.architecture
-  std::vector<const char*> hf_model_types;     // config.json model_type values
+  const char* hf_architecture;                 // config.json "architectures"[0] squish writes
+  std::vector<const char*> hf_model_types;     // config.json model_type values (first: written)
   ArchFeatures features;
   std::vector<GlobalTensorSpec> global_tensors;
   std::vector<LayerTensorSpec> layer_tensors;  // in load order
@@ -116,6 +117,9 @@ const ArchSpec* find_arch(const std::string& name);
 const ArchSpec* find_arch_by_hf_model_type(const std::string& model_type);
 // Every registered architecture.
 const std::vector<const ArchSpec*>& all_archs();
+// The registered GGUF names / config.json model types, comma-separated (for error messages).
+std::string supported_arch_names();
+std::string supported_hf_model_types();
 
 // The tensor spec of layer kind `kind` in `arch`; nullptr when the architecture has none.
 const TensorSpec* find_layer_tensor(const ArchSpec& arch, LayerTensor kind);

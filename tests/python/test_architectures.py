@@ -1,0 +1,194 @@
+"""The architectures squish added through its tensor registry, each checked against two oracles that
+need no download: transformers builds a small random-weight model from a config (seeded, saved as
+a SafeTensors directory with the tiny byte-level BPE tokenizer of tests/goldens), and llama.cpp's
+own convert_hf_to_gguf.py converts it.
+
+Per architecture:
+  * squish's logits on a fixed prompt agree with transformers' (top-1 identical at every position,
+    max |Δ| ≤ 1e-3 of the logit range), run from the SafeTensors directory and from llama.cpp's
+    GGUF of it;
+  * squish's HF → GGUF conversion equals the converter's tensor for tensor (names, types, bytes)
+    and key for key where both write a key;
+  * llama.cpp loads squish's Q8_0 / Q4_K_M quantizations and its top-1 agrees with transformers'.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+gguf = pytest.importorskip("gguf")
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+from conftest import GOLDENS, ROOT, run_squish  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "tests" / "oracle"))
+
+LLAMACPP = Path(os.environ.get(
+    "SQUISH_LLAMACPP_SRC",
+    Path.home() / ".cache/squish/llamacpp/src/llama_cpp_python-0.3.36/vendor/llama.cpp"))
+CONVERTER = LLAMACPP / "convert_hf_to_gguf.py"
+TOKENIZER = GOLDENS / "safetensors" / "tiny" / "qwen2" / "hf"
+PROMPT = "the thin man ran in the sun, and the sun ran in the thin man"
+N_VOCAB = 265  # the tiny tokenizer's 261 pieces and 4 added tokens
+
+# Small shapes: hidden 256 so every k-quant block fits; 2 layers; GQA.
+COMMON = dict(hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=4,
+              num_key_value_heads=2, vocab_size=N_VOCAB, max_position_embeddings=1024,
+              rms_norm_eps=1e-6, initializer_range=0.1, bos_token_id=None, eos_token_id=261,
+              tie_word_embeddings=False)
+ARCHS = {
+    "qwen3": ("Qwen3Config", "Qwen3ForCausalLM", dict(head_dim=64, rope_theta=1000000.0)),
+    "mistral": ("MistralConfig", "MistralForCausalLM",
+                dict(rope_theta=10000.0, sliding_window=None, tie_word_embeddings=True)),
+}
+GGUF_ARCH = {"mistral": "llama"}  # general.architecture where it differs from model_type
+
+
+def build_hf_model(arch: str, out: Path) -> None:
+    """A seeded random-weight model of `arch`, F32, with the tiny tokenizer."""
+    cfg_cls, model_cls, extra = ARCHS[arch]
+    torch.manual_seed(0)
+    cfg = getattr(transformers, cfg_cls)(**{**COMMON, **extra})
+    model = getattr(transformers, model_cls)(cfg).eval()
+    with torch.no_grad():  # norms away from 1 so a mistaken norm shows
+        for name, p in model.named_parameters():
+            if p.ndim == 1:
+                p.copy_(1.0 + 0.3 * torch.randn_like(p))
+    model.save_pretrained(out, safe_serialization=True)
+    for f in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(TOKENIZER / f, out / f)
+
+
+def llamacpp_convert(hf: Path, out: Path) -> None:
+    """convert_hf_to_gguf.py --outtype f32; the tiny tokenizer's pre-tokenizer hash is unknown to
+    it, so its pre-tokenizer name is given (the one squish derives from the same tokenizer.json).
+    The venv lacks sentencepiece, which the converter imports before it looks for tokenizer.model:
+    with no tokenizer.model here, that step raises FileNotFoundError directly (as it would after
+    the import) and the converter falls back to the BPE vocabulary."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); sys.argv = sys.argv[1:]; "
+            "import convert_hf_to_gguf as c; from conversion.base import TextModel; "
+            "TextModel._create_vocab_sentencepiece = lambda self: (_ for _ in ()).throw("
+            "FileNotFoundError('tokenizer.model')); "
+            "TextModel.get_vocab_base_pre = lambda self, tokenizer: 'gpt-2'; c.main()")
+    p = subprocess.run([sys.executable, "-c", code, str(LLAMACPP), str(hf), "--outtype", "f32",
+                        "--outfile", str(out)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr[-3000:]
+
+
+def transformers_logits(hf: Path, tokens: list[int]) -> np.ndarray:
+    model = transformers.AutoModelForCausalLM.from_pretrained(hf, torch_dtype=torch.float32).eval()
+    with torch.no_grad():
+        return model(torch.tensor([tokens])).logits[0].double().numpy()
+
+
+def squish_logits(model: Path, tmp: Path) -> tuple[list[int], np.ndarray]:
+    out = tmp / f"logits-{model.name}.json"
+    run_squish("generate", model, "--prompt", PROMPT, "--max-tokens", "0", "--logits-out", out)
+    j = json.loads(out.read_text())
+    return j["tokens"], np.asarray(j["logits"], np.float64)
+
+
+@pytest.fixture(scope="module", params=sorted(ARCHS))
+def tiny(request, tmp_path_factory):
+    """(arch, HF dir, llama.cpp's GGUF of it, squish's GGUF of it, prompt tokens, transformers' logits)."""
+    arch = request.param
+    tmp = tmp_path_factory.mktemp(arch)
+    hf = tmp / "hf"
+    build_hf_model(arch, hf)
+    ref = tmp / "llamacpp.f32.gguf"
+    llamacpp_convert(hf, ref)
+    ours = tmp / "squish.f32.gguf"
+    run_squish("quantize", hf, ours, "--type", "F32")
+    tokens, _ = squish_logits(hf, tmp)
+    return arch, hf, ref, ours, tokens, transformers_logits(hf, tokens)
+
+
+def assert_logits_agree(got: np.ndarray, want: np.ndarray) -> float:
+    assert got.shape == want.shape
+    assert np.array_equal(got.argmax(-1), want.argmax(-1))
+    rel = np.abs(got - want).max() / (want.max() - want.min())
+    assert rel <= 1e-3, rel
+    return rel
+
+
+@pytest.mark.parametrize("source", ["safetensors", "llamacpp_gguf"])
+def test_logits_match_transformers(tiny, source, tmp_path):
+    arch, hf, ref, _, tokens, want = tiny
+    got_tokens, got = squish_logits(hf if source == "safetensors" else ref, tmp_path)
+    assert got_tokens == tokens
+    rel = assert_logits_agree(got, want)
+    print(f"{arch} {source}: max |d| / range = {rel:.2e}")
+
+
+def _fields(reader) -> dict:
+    skip = ("GGUF.", "general.name", "general.quantization_version")
+    return {k: f.contents() for k, f in reader.fields.items() if not k.startswith(skip)}
+
+
+def test_conversion_equals_llamacpp_converter(tiny):
+    _, _, ref, ours, _, _ = tiny
+    a, b = gguf.GGUFReader(ref), gguf.GGUFReader(ours)
+    ta, tb = {t.name: t for t in a.tensors}, {t.name: t for t in b.tensors}
+    assert sorted(tb) == sorted(ta)
+    for name, t in ta.items():
+        o = tb[name]
+        assert o.tensor_type == t.tensor_type, name
+        assert list(o.shape) == list(t.shape), name
+        assert bytes(o.data) == bytes(t.data), name
+    fa, fb = _fields(a), _fields(b)
+    common = sorted(set(fa) & set(fb))
+    assert "general.architecture" in common and len(common) > 15
+    for k in common:
+        va, vb = fa[k], fb[k]
+        if isinstance(va, float):
+            assert vb == pytest.approx(va, rel=1e-6), k
+        else:
+            assert va == vb, k
+
+
+@pytest.mark.parametrize("qtype,min_vs_hf,min_vs_squish", [("Q8_0", 0.9, 0.9), ("Q4_K_M", 0.5, 0.85)])
+def test_llamacpp_runs_squish_quantized(tiny, qtype, min_vs_hf, min_vs_squish, tmp_path):
+    """llama.cpp loads squish's quantization; its top-1 follows transformers' F32 model (random
+    weights leave near ties, hence a rate) and squish's own run of the same file."""
+    from perplexity_llamacpp import LlamaModel
+    arch, _, ref, _, tokens, want = tiny
+    q = tmp_path / f"{arch}.{qtype}.gguf"
+    run_squish("quantize", ref, q, "--type", qtype)
+    with LlamaModel(q, n_ctx=128, n_batch=128) as m:
+        got = m.decode(tokens, 0, output_from=0)
+    _, ours = squish_logits(q, tmp_path)
+    vs_hf = float(np.mean(got.argmax(-1) == want.argmax(-1)))
+    vs_squish = float(np.mean(got.argmax(-1) == ours.argmax(-1)))
+    print(f"{arch} {qtype}: llama.cpp top-1 agreement {vs_hf:.2f} with transformers, "
+          f"{vs_squish:.2f} with squish")
+    assert vs_hf >= min_vs_hf
+    assert vs_squish >= min_vs_squish
+
+
+def test_safetensors_export_loads_in_transformers(tiny, tmp_path):
+    """squish's unquantized SafeTensors export of its GGUF is the same network to transformers."""
+    arch, _, _, ours, tokens, want = tiny
+    out = tmp_path / "export"
+    run_squish("export", ours, out, "--format", "unquantized", "--dtype", "float32")
+    # GGUF stores Mistral as llama (convert_hf_to_gguf.py's LlamaModel), so it comes back as one
+    assert json.loads((out / "config.json").read_text())["model_type"] == GGUF_ARCH.get(arch, arch)
+    assert_logits_agree(transformers_logits(out, tokens), want)
+
+
+def test_every_command_runs(tiny, tmp_path):
+    """inspect, perplexity and bench run on the architecture (from its GGUF)."""
+    arch, hf, _, ours, _, _ = tiny
+    assert arch in run_squish("inspect", ours).stdout
+    text = tmp_path / "text.txt"
+    text.write_text(" ".join([PROMPT] * 20))
+    ppl = json.loads(run_squish("perplexity", hf, "--file", text, "--ctx", "64", "--chunks", "1",
+                                "--json").stdout)["ppl"]
+    assert np.isfinite(ppl) and ppl > 1
+    run_squish("bench", ours, "-p", "16", "-n", "4", "-t", "1")
