@@ -34,8 +34,7 @@ bool is_asymmetric(const QuantSpec& s) {
 // Largest magnitude the element format represents when the scale is 1.
 float format_max(const QuantSpec& s) {
   switch (s.format) {
-    case ElementFormat::Int:  // full range: absmax lands half a step inside the clamp, as in compressed-tensors
-      return static_cast<float>(symmetric_range(s).qmax) + (s.full_range ? 0.5f : 0.0f);
+    case ElementFormat::Int: return static_cast<float>(int_range(s.bits, true).qmax);
     case ElementFormat::NF4: return 1.0f;
     case ElementFormat::FP4_E2M1: return 6.0f;
     case ElementFormat::FP8_E4M3: return 448.0f;
@@ -71,7 +70,7 @@ struct Coded {
 Coded encode_symmetric(const QuantSpec& s, float v) {
   switch (s.format) {
     case ElementFormat::Int: {
-      const IntRange r = symmetric_range(s);
+      const IntRange r = int_range(s.bits, true);
       const float q = std::clamp(std::nearbyint(v), static_cast<float>(r.qmin),
                                  static_cast<float>(r.qmax));
       return {static_cast<int16_t>(q), q};
@@ -302,12 +301,6 @@ int nf4_index(float x) {
 IntRange int_range(int bits, bool symmetric) {
   if (symmetric) return {-((1 << (bits - 1)) - 1), (1 << (bits - 1)) - 1};
   return {0, (1 << bits) - 1};
-}
-
-IntRange symmetric_range(const QuantSpec& spec) {
-  IntRange r = int_range(spec.bits, true);
-  if (spec.full_range) r.qmin -= 1;
-  return r;
 }
 
 QuantizedMatrix quantize_matrix(const float* x, int64_t rows, int64_t cols, const QuantSpec& spec) {

@@ -40,7 +40,7 @@ class IntGroupQuantizer : public ColumnQuantizer {
   // position p; solver_group: how often the solver calls begin_group.
   IntGroupQuantizer(QuantizedMatrix q, std::vector<int64_t> perm, bool dynamic, int64_t solver_group)
       : q_(std::move(q)), perm_(std::move(perm)), dynamic_(dynamic), solver_group_(solver_group),
-        range_(q_.zeros.empty() ? symmetric_range(q_.spec) : int_range(q_.spec.bits, false)) {
+        range_(int_range(q_.spec.bits, q_.zeros.empty())) {
     sub_spec_ = q_.spec;
     sub_spec_.granularity = Granularity::PerChannel;  // one row of a group block = one group
   }

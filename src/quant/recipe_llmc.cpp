@@ -120,7 +120,6 @@ QuantSpec read_weight_args(const Field& f, std::optional<std::string>& actorder)
   if (dynamic) f["dynamic"].fail("dynamic weight quantization is not supported");
   if (f["actorder"].present()) actorder = read_actorder(f["actorder"]);
   w.method = w.symmetric ? ScaleMethod::AbsMax : ScaleMethod::MinMax;
-  w.full_range = w.format == ElementFormat::Int && w.symmetric;  // compressed-tensors' grid
   if (f["observer"].given()) {
     const std::string obs = lower(f["observer"].string());
     if (obs == "mse" || obs == "memoryless_mse") w.method = ScaleMethod::MseClip;

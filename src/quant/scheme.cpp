@@ -80,8 +80,6 @@ std::optional<Recipe> preset(const std::string& name, int64_t group_size) {
     r.weights.bits = p.bits;
     r.weights.symmetric = p.symmetric;
     r.weights.method = p.symmetric ? ScaleMethod::AbsMax : ScaleMethod::MinMax;
-    // compressed-tensors' symmetric INT grid: codes down to -2^(k-1), scale absmax / (2^(k-1) - 1/2)
-    r.weights.full_range = p.format == ElementFormat::Int && p.symmetric;
     r.weights.granularity = p.granularity;
     r.weights.group_size = p.granularity == Granularity::PerGroup ? kDefaultGroup : 0;
     if (group_size == 0) {

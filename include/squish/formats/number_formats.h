@@ -24,8 +24,6 @@ struct QuantSpec {
   int bits = 8;                   // INTk width (2..8); ignored by the other formats
   bool symmetric = true;          // INTk: q = round(x/s) in [-(2^(k-1)-1), 2^(k-1)-1]; else
                                   // q = round(x/s) + z in [0, 2^k-1]
-  bool full_range = false;        // symmetric INTk: q in [-2^(k-1), 2^(k-1)-1] and s = absmax /
-                                  // (2^(k-1) - 1/2), compressed-tensors' grid (16 levels at 4 bits)
   Granularity granularity = Granularity::PerGroup;
   int64_t group_size = 128;       // PerGroup only; must divide the row length
   ScaleMethod method = ScaleMethod::AbsMax;  // MinMax implies an asymmetric INTk range
@@ -69,8 +67,6 @@ struct IntRange {
 };
 // Range of INTk: symmetric [-(2^(k-1)-1), 2^(k-1)-1], asymmetric [0, 2^k-1].
 IntRange int_range(int bits, bool symmetric);
-// The code range of a symmetric INT spec (full_range widens the negative end by one).
-IntRange symmetric_range(const QuantSpec& spec);
 
 // Quantizes a row-major rows x cols matrix.
 QuantizedMatrix quantize_matrix(const float* x, int64_t rows, int64_t cols, const QuantSpec& spec);
