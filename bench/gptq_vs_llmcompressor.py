@@ -6,10 +6,12 @@ export). Both GPTQ runs use llm-compressor's default column order (actorder "sta
 diag(H), groups fixed from the original weights; squish's `--act-order static`, its default too),
 dampening 0.01, lm_head dense. RTN W4A16 (same group size) (squish export) and the unquantized
 reference are evaluated alongside.
-The last line is the wall-time ratio squish / llm-compressor.
+Fair ground: pass `--model` the off-grid twin (`../shared/tools/offgrid_model.py SRC.gguf OUT.gguf`);
+the shipped SmolLM2 Q4_1 lies on a 4-bit grid already. `--samples 32,128` runs both GPTQs per count.
+The last line is the perplexity ratio squish GPTQ / llm-compressor GPTQ (of the last sample count).
 
-Usage: ~/.cache/squish/venv/bin/python bench/gptq_vs_llmcompressor.py [--samples 32] [--seq-len 512]
-       [--eval-chunks 16] [--chunk 512]
+Usage: ~/.cache/squish/venv/bin/python bench/gptq_vs_llmcompressor.py [--model M.gguf] [--samples 32]
+       [--seq-len 512] [--eval-chunks 16] [--chunk 512]
 squish's side needs calib's `squish quantize --scheme W4A16 --method gptq --format compressed-tensors`;
 without it, the squish GPTQ row is reported as unavailable.
 """
@@ -25,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL = Path.home() / ".cache/squish/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL = Path.home() / ".cache/squish/models/SmolLM2-135M-Instruct.Q4_1.gguf"  # --model overrides
 SHARED = ROOT.parent / "shared" / "data"  # ../shared beside the repository
 CALIB = SHARED / "calibration-mix.txt"
 WIKI = SHARED / "wikitext-2-test.txt"
@@ -86,60 +88,67 @@ def run_llmcompressor(ref: Path, out: Path, calib: list[list[int]], seq_len: int
 
 
 def main() -> None:
+    global MODEL
     ap = argparse.ArgumentParser()
-    ap.add_argument("--samples", type=int, default=32)
+    ap.add_argument("--model", default=str(MODEL), help="GGUF source (use the off-grid twin for quality)")
+    ap.add_argument("--samples", default="32", help="calibration sample counts, comma-separated (e.g. 32,128)")
     ap.add_argument("--seq-len", type=int, default=512)
     ap.add_argument("--eval-chunks", type=int, default=16)
     ap.add_argument("--chunk", type=int, default=512)
     ap.add_argument("--group-size", type=int, default=64)
     ap.add_argument("--work", default=None, help="scratch directory (default: a temp dir)")
     a = ap.parse_args()
+    MODEL = Path(a.model)
+    counts = [int(x) for x in a.samples.split(",")]
     work = Path(a.work or tempfile.mkdtemp(prefix="gptq-bench-"))
     work.mkdir(parents=True, exist_ok=True)
 
     ref = work / "ref"
     if not ref.exists():
         squish("export", MODEL, ref, "--format", "unquantized", "--dtype", "float32", check=True)
-    calib_ids = tokens(CALIB, 4 * a.samples * a.seq_len * 2)
-    need = a.samples * a.seq_len
-    if len(calib_ids) < need:  # noqa: SIM102
-        sys.exit(f"calibration text too short: {len(calib_ids)} tokens < {need}")
-    calib = [calib_ids[i * a.seq_len:(i + 1) * a.seq_len] for i in range(a.samples)]
-    calib_file = work / "calib.txt"  # the same windows' text for squish: re-tokenization identical
-    calib_file.write_bytes(CALIB.read_bytes()[:4 * a.samples * a.seq_len * 2])
+    most = max(counts)
+    calib_ids = tokens(CALIB, 4 * most * a.seq_len * 2)
+    if len(calib_ids) < most * a.seq_len:
+        sys.exit(f"calibration text too short: {len(calib_ids)} tokens < {most * a.seq_len}")
+    windows = [calib_ids[i * a.seq_len:(i + 1) * a.seq_len] for i in range(most)]
+    calib_file = work / "calib.ids"  # the very same windows for squish, one sample of token ids a line
+    calib_file.write_text("".join(" ".join(map(str, w)) + "\n" for w in windows))
     wiki = tokens(WIKI, 6 * a.chunk * a.eval_chunks)[: a.chunk * a.eval_chunks]
     n_chunks = len(wiki) // a.chunk
-
-    rows = []
-    lc_dir = work / "llmcompressor-w4a16"
-    t_lc = run_llmcompressor(ref, lc_dir, calib, a.seq_len, a.group_size)
+    g = f"g{a.group_size}"
 
     rtn_dir = work / "squish-rtn-w4a16"
     squish("export", MODEL, rtn_dir, "--format", "compressed-tensors", "--bits", "4", "--group-size", a.group_size,
            "--dtype", "float32", "--force", check=True)
-
-    sq_dir = work / "squish-gptq-w4a16"
-    t0 = time.perf_counter()
-    r = squish("quantize", MODEL, sq_dir, "--scheme", "W4A16", "--method", "gptq", "--group-size", a.group_size,
-               "--format", "compressed-tensors", "--calib", calib_file, "--samples", a.samples,
-               "--seq-len", a.seq_len, "--force")
-    t_sq = time.perf_counter() - t0 if r.returncode == 0 else float("nan")
-
-    rows.append(("unquantized (F32 reference)", perplexity(ref, wiki, a.chunk, n_chunks), None))
-    g = f"g{a.group_size}"
-    rows.append((f"squish RTN W4A16 {g}", perplexity(rtn_dir, wiki, a.chunk, n_chunks), None))
-    rows.append((f"llm-compressor GPTQ W4A16 {g}", perplexity(lc_dir, wiki, a.chunk, n_chunks), t_lc))
-    if r.returncode == 0:
-        rows.append((f"squish GPTQ W4A16 {g}", perplexity(sq_dir, wiki, a.chunk, n_chunks), t_sq))
-    else:
-        print(f"squish GPTQ unavailable: {r.stderr.strip()[:300]}")
-    print(f"SmolLM2-135M, {a.samples}x{a.seq_len} calibration tokens, wikitext-2-test "
-          f"{n_chunks}x{a.chunk} tokens (transformers, CPU)")
-    print(f"{'checkpoint':34s} {'PPL':>9s} {'wall s':>8s}")
+    rows = [("unquantized (F32 reference)", perplexity(ref, wiki, a.chunk, n_chunks), None),
+            (f"squish RTN W4A16 {g}", perplexity(rtn_dir, wiki, a.chunk, n_chunks), None)]
+    side = []  # (samples, llm-compressor PPL, squish PPL)
+    for n in counts:
+        lc_dir = work / f"llmcompressor-w4a16-{n}"
+        t_lc = run_llmcompressor(ref, lc_dir, windows[:n], a.seq_len, a.group_size)
+        sq_dir = work / f"squish-gptq-w4a16-{n}"
+        t0 = time.perf_counter()
+        r = squish("quantize", MODEL, sq_dir, "--scheme", "W4A16", "--method", "gptq", "--group-size", a.group_size,
+                   "--format", "compressed-tensors", "--calib", calib_file, "--samples", n,
+                   "--seq-len", a.seq_len, "--force")
+        t_sq = time.perf_counter() - t0
+        p_lc = perplexity(lc_dir, wiki, a.chunk, n_chunks)
+        rows.append((f"llm-compressor GPTQ W4A16 {g} n={n}", p_lc, t_lc))
+        if r.returncode != 0:
+            sys.exit(f"squish GPTQ failed: {r.stderr.strip()[:300]}")
+        p_sq = perplexity(sq_dir, wiki, a.chunk, n_chunks)
+        rows.append((f"squish GPTQ W4A16 {g} n={n}", p_sq, t_sq))
+        side.append((n, p_lc, p_sq))
+    print(f"{MODEL.name}, calibration {a.samples} x {a.seq_len} tokens (the same windows for both), "
+          f"wikitext-2-test {n_chunks}x{a.chunk} tokens (transformers, CPU)")
+    print(f"{'checkpoint':42s} {'PPL':>9s} {'wall s':>8s}")
     for name, ppl, t in rows:
-        print(f"{name:34s} {ppl:9.4f} {'' if t is None else f'{t:8.1f}'}")
-    ratio = t_sq / t_lc if t_lc > 0 else float("nan")
-    print(f"wall-time ratio squish/llm-compressor GPTQ W4A16 {g}: {ratio:.3f}")
+        print(f"{name:42s} {ppl:9.4f} {'' if t is None else f'{t:8.1f}'}")
+    print(f"{'samples':>8s} {'llm-compressor':>15s} {'squish':>9s} {'ratio':>7s}")
+    for n, p_lc, p_sq in side:
+        print(f"{n:8d} {p_lc:15.4f} {p_sq:9.4f} {p_sq / p_lc:7.4f}")
+    n, p_lc, p_sq = side[-1]
+    print(f"perplexity ratio squish/llm-compressor GPTQ W4A16 {g} n={n}: {p_sq / p_lc:.4f}")
 
 
 if __name__ == "__main__":

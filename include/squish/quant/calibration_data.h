@@ -1,5 +1,5 @@
 // Calibration samples: fixed-length token windows drawn from a calibration text (or JSONL with a
-// "text" field per line), seeded and deterministic.
+// "text" field per line), seeded and deterministic; or given verbatim as token ids (.ids).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -11,7 +11,7 @@ class Tokenizer;
 
 // How many samples of how many tokens, and the seed of the window positions.
 struct CalibrationSpec {
-  std::string path;         // text file, or .jsonl with {"text": ...} per line
+  std::string path;         // text file, .jsonl with {"text": ...} per line, or .ids (token ids per line)
   int64_t n_samples = 128;
   int64_t seq_len = 512;
   uint64_t seed = 0;
