@@ -119,7 +119,11 @@ void bf16_matmul(GGMLType t, const uint16_t* W, int64_t m, int64_t n, int64_t k,
       const int64_t j0 = q * kBf16PanelRows;
       const int cols = static_cast<int>(std::min<int64_t>(kBf16PanelRows, n - j0));
       bf16_pack_panel_avx512(t, W, k, j0, cols, wl, panel.data());
-      bf16_panel_gemm_avx512(panel.data(), wl, act, al, m, kp, C + j0, n, cols, bias ? bias + j0 : nullptr);
+      Bf16Prefetch next;  // the next panel's rows (contiguous in W), read by the next pack
+      if (q + 1 < q1)
+        next = {reinterpret_cast<const uint8_t*>(W + (j0 + cols) * k),
+                std::min<int64_t>(kBf16PanelRows, n - j0 - cols) * k * static_cast<int64_t>(sizeof(uint16_t))};
+      bf16_panel_gemm_avx512(panel.data(), wl, act, al, m, kp, C + j0, n, cols, bias ? bias + j0 : nullptr, next);
     }
   });
 }

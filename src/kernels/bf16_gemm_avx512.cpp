@@ -43,6 +43,28 @@ inline void weight_levels(GGMLType t, const uint16_t* row, int64_t k, int64_t at
   lv[1] = to_bf16(_mm512_sub_ps(f, from_bf16(lv[0])));
 }
 
+// r[i] (8 uint32 of row i) becomes column i: afterwards r[j] holds element j of rows 0..7.
+inline void transpose8x8(__m256i r[8]) {
+  __m256i t[8], u[8];
+#pragma GCC unroll 4
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+  }
+#pragma GCC unroll 2
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+    u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+    u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+    u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    r[j] = _mm256_permute2x128_si256(u[j], u[j + 4], 0x20);
+    r[j + 4] = _mm256_permute2x128_si256(u[j], u[j + 4], 0x31);
+  }
+}
+
 template <int MR, int WL, int AL>
 void tile(const uint32_t* panel, const uint32_t* act, int64_t kp, int64_t pc, float* C,
           int64_t ldc, bool first, bool last, int cols, const float* bias) {
@@ -114,17 +136,28 @@ void bf16_pack_panel_avx512(GGMLType t, const uint16_t* W, int64_t k, int64_t j0
   const int64_t kp = (k + 1) / 2;
   const int64_t stride = levels * kBf16PanelRows;  // uint32 between consecutive pairs of one row
   if (rows < kBf16PanelRows) std::memset(panel, 0, static_cast<size_t>(kp * stride) * sizeof(uint32_t));
-  const __m256i index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int>(stride)));
-  for (int64_t r = 0; r < rows; ++r) {
-    const uint16_t* row = W + (j0 + r) * k;
+  // 8 rows x 8 pairs at a time, transposed in registers into 8 runs of 8 rows (no scatter).
+  for (int64_t r0 = 0; r0 < rows; r0 += 8)
     for (int64_t p = 0; p < kp; p += 8) {
-      __m256i lv[2];
-      weight_levels(t, row, k, 2 * p, levels, lv);
-      const __mmask8 mask = static_cast<__mmask8>(kp - p >= 8 ? 0xFF : (1u << (kp - p)) - 1);
-      for (int l = 0; l < levels; ++l)
-        _mm256_mask_i32scatter_epi32(panel + p * stride + l * kBf16PanelRows + r, mask, index, lv[l], 4);
+      __m256i hi[8], lo[8];
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        __m256i both[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+        if (r0 + i < rows) weight_levels(t, W + (j0 + r0 + i) * k, k, 2 * p, levels, both);
+        hi[i] = both[0];
+        lo[i] = both[1];
+      }
+      const int64_t pairs = kp - p;
+      const auto store = [&](__m256i (&r)[8], int l) {
+        transpose8x8(r);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; ++j)
+          if (j < pairs)
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(panel + (p + j) * stride + l * kBf16PanelRows + r0), r[j]);
+      };
+      store(hi, 0);
+      if (levels == 2) store(lo, 1);
     }
-  }
 }
 
 void bf16_pack_activations_avx512(const float* A, int64_t k, int64_t i0, int64_t i1, int act_levels,
@@ -151,11 +184,16 @@ void bf16_pack_activations_avx512(const float* A, int64_t k, int64_t i0, int64_t
 
 void bf16_panel_gemm_avx512(const uint32_t* panel, int weight_levels, const uint32_t* act,
                             int act_levels, int64_t m, int64_t kp, float* C, int64_t ldc, int cols,
-                            const float* bias) {
+                            const float* bias, Bf16Prefetch next) {
   const auto& row = kTiles[weight_levels - 1][act_levels - 1];
+  const int64_t tiles = ((kp + kBf16BlockPairs - 1) / kBf16BlockPairs) * ((m + kBf16TileTokens - 1) / kBf16TileTokens);
+  const int64_t lines = (next.bytes + 63) / 64, per_tile = (lines + tiles - 1) / tiles;
+  int64_t line = 0;
   for (int64_t p0 = 0; p0 < kp; p0 += kBf16BlockPairs) {
     const int64_t pc = std::min(kBf16BlockPairs, kp - p0);
     for (int64_t i = 0; i < m; i += kBf16TileTokens) {
+      for (const int64_t end = std::min(lines, line + per_tile); line < end; ++line)
+        _mm_prefetch(reinterpret_cast<const char*>(next.begin + 64 * line), _MM_HINT_T1);
       const int mr = static_cast<int>(std::min<int64_t>(kBf16TileTokens, m - i));
       const uint32_t* ai = act + (i * kp + p0) * act_levels;
       row[mr - 1](panel + p0 * weight_levels * kBf16PanelRows, ai, kp, pc, C + i * ldc, ldc, p0 == 0,

@@ -26,9 +26,17 @@ void bf16_pack_panel_avx512(GGMLType t, const uint16_t* W, int64_t k, int64_t j0
 void bf16_pack_activations_avx512(const float* A, int64_t k, int64_t i0, int64_t i1, int act_levels,
                                   uint32_t* act);
 
-// C[i, c] (c < cols <= 32, row stride ldc) = Σ_p products of panel and act rows i < m (+ bias[c]).
+// Bytes the GEMM of one panel pulls into L2 while it computes (the next panel's weight rows, so
+// their repacking reads cache instead of waiting on memory); bytes == 0: none.
+struct Bf16Prefetch {
+  const uint8_t* begin = nullptr;
+  int64_t bytes = 0;
+};
+
+// C[i, c] (c < cols <= 32, row stride ldc) = Σ_p products of panel and act rows i < m (+ bias[c]),
+// prefetching `next` spread over its register tiles.
 void bf16_panel_gemm_avx512(const uint32_t* panel, int weight_levels, const uint32_t* act,
                             int act_levels, int64_t m, int64_t kp, float* C, int64_t ldc, int cols,
-                            const float* bias);
+                            const float* bias, Bf16Prefetch next = {});
 
 }  // namespace squish::kernels

@@ -117,6 +117,13 @@ template <int NA, Form F, bool Nib, bool P2, bool P1, bool Two>
         mn[h] = negate(_mm512_mul_ps(M, _mm512_cvtepi32_ps(_mm512_srli_epi32(raw, 4))));
       }
     }
+    // Two levels: the step 1/128 goes into the block's scales once (a power of two, so
+    // (scale / 128) · d rounds exactly as scale · (d / 128)) and each row's d is broadcast from memory.
+    __m512 step_scale[2] = {scale[0], scale[1]};
+    if constexpr (Two) {
+      step_scale[0] = _mm512_mul_ps(scale[0], _mm512_set1_ps(kStep));
+      if constexpr (F != Form::Min32) step_scale[1] = _mm512_mul_ps(scale[1], _mm512_set1_ps(kStep));
+    }
     const int64_t gb = s * kBlocks + b;
 #pragma GCC unroll 8
     for (int i = 0; i < NA; ++i) {
@@ -130,18 +137,18 @@ template <int NA, Form F, bool Nib, bool P2, bool P1, bool Two>
         e *= kStep;
       }
       const int32_t* sums = a[i].s + 2 * gb;
-      const __m512 ev = _mm512_set1_ps(e);
+      const __m512 ev = _mm512_set1_ps(a[i].d[gb]);
       if constexpr (F == Form::Min32) {
-        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(dot[0], dot[1])), _mm512_mul_ps(scale[0], ev), acc[i]);
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(dot[0], dot[1])), _mm512_mul_ps(step_scale[0], ev), acc[i]);
         acc[i] = _mm512_fmadd_ps(mn[0], _mm512_set1_ps(static_cast<float>(sums[0] + sums[1]) * e), acc[i]);
       } else {
 #pragma GCC unroll 2
         for (int h = 0; h < 2; ++h) {
           if constexpr (F == Form::Sym16) {
             const __m512i centred = _mm512_sub_epi32(dot[h], _mm512_set1_epi32(offset * sums[h]));
-            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(centred), _mm512_mul_ps(scale[h], ev), acc[i]);
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(centred), _mm512_mul_ps(step_scale[h], ev), acc[i]);
           } else {
-            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[h]), _mm512_mul_ps(scale[h], ev), acc[i]);
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[h]), _mm512_mul_ps(step_scale[h], ev), acc[i]);
             acc[i] = _mm512_fmadd_ps(mn[h], _mm512_set1_ps(static_cast<float>(sums[h]) * e), acc[i]);
           }
         }

@@ -261,14 +261,18 @@ void matmul(const BlockPanels& P, int64_t m, const float* A, float* C, const flo
   thread_local std::vector<int32_t> sums;  // exact integer sums per 16 codes
   sums.resize(static_cast<size_t>(m * k / kHalf));
   int32_t* sp = sums.data();
-  for (int64_t h = 0; h < m * k / kHalf; ++h) {
-    int32_t s1 = 0, s2 = 0;
-    for (int64_t j = h * kHalf; j < (h + 1) * kHalf; ++j) {
-      s1 += qp[j];
-      if (q2p) s2 += q2p[j];
+  const auto sum_halves = [&](int64_t h0, int64_t h1) {
+    for (int64_t h = h0; h < h1; ++h) {
+      int32_t s1 = 0, s2 = 0;
+      for (int64_t j = h * kHalf; j < (h + 1) * kHalf; ++j) {
+        s1 += qp[j];
+        if (q2p) s2 += q2p[j];
+      }
+      sp[h] = q2p ? s1 * (1 << panels::kLevelShift) + s2 : s1;
     }
-    sp[h] = q2p ? s1 * (1 << panels::kLevelShift) + s2 : s1;
-  }
+  };
+  if (m >= 16) parallel_for(m * k / kHalf, sum_halves, 1024);  // prompts: as quantize_rows does
+  else sum_halves(0, m * k / kHalf);
   constexpr int64_t kChunk = 64;  // activation rows kept in cache while the panels stream by
   const size_t panel_bytes = static_cast<size_t>(ns) * L.super_bytes();
   // Decoding reads each thread's panels as up to kMaxStreams ranges walked in lockstep: more
