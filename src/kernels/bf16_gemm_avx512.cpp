@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "bf16_gemm_kernels.h"
+#include "transpose_avx2.h"
 
 namespace squish::kernels {
 
@@ -41,28 +42,6 @@ inline void weight_levels(GGMLType t, const uint16_t* row, int64_t k, int64_t at
   }
   lv[0] = _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_castps_si512(f), 16));  // truncated: exact remainder
   lv[1] = to_bf16(_mm512_sub_ps(f, from_bf16(lv[0])));
-}
-
-// r[i] (8 uint32 of row i) becomes column i: afterwards r[j] holds element j of rows 0..7.
-inline void transpose8x8(__m256i r[8]) {
-  __m256i t[8], u[8];
-#pragma GCC unroll 4
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
-    t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
-  }
-#pragma GCC unroll 2
-  for (int i = 0; i < 8; i += 4) {
-    u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
-    u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
-    u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
-    u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
-  }
-#pragma GCC unroll 4
-  for (int j = 0; j < 4; ++j) {
-    r[j] = _mm256_permute2x128_si256(u[j], u[j + 4], 0x20);
-    r[j + 4] = _mm256_permute2x128_si256(u[j], u[j + 4], 0x31);
-  }
 }
 
 template <int MR, int WL, int AL>

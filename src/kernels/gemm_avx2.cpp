@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "squish/kernels/gemm.h"
+#include "transpose_avx2.h"
 
 namespace squish::kernels {
 namespace {
@@ -37,26 +38,12 @@ inline float hsum(__m256 v) {
 
 // Transposes 8 weight rows x 8 columns (w + r·ldw) into 8 panel rows of 16 (p + t·16).
 inline void transpose8(const float* w, int64_t ldw, float* p) {
-  __m256 r[8], u[8];
+  __m256i r[8];
 #pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(w + i * ldw);
-#pragma GCC unroll 4
-  for (int i = 0; i < 8; i += 2) {
-    u[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-    u[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-  }
-#pragma GCC unroll 2
-  for (int i = 0; i < 8; i += 4) {
-    r[i] = _mm256_shuffle_ps(u[i], u[i + 2], 0x44);
-    r[i + 1] = _mm256_shuffle_ps(u[i], u[i + 2], 0xEE);
-    r[i + 2] = _mm256_shuffle_ps(u[i + 1], u[i + 3], 0x44);
-    r[i + 3] = _mm256_shuffle_ps(u[i + 1], u[i + 3], 0xEE);
-  }
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {
-    _mm256_store_ps(p + i * kNR, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
-    _mm256_store_ps(p + (i + 4) * kNR, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
-  }
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_castps_si256(_mm256_loadu_ps(w + i * ldw));
+  transpose8x8(r);
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) _mm256_store_ps(p + j * kNR, _mm256_castsi256_ps(r[j]));
 }
 
 // panel[t * 16 + r] = W[r, t] for t < kc, r < nr; rows nr..15 are zero.
