@@ -134,14 +134,14 @@ void run_bench(const BenchArgs& a) {
 CommandRegistrar reg(80, [](CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand("bench", "Prompt-processing (pp) and generation (tg) tokens/s, as llama-bench");
-  cmd->add_option("model", args->model, "GGUF file or HF model directory")->required();
+  add_model_argument(cmd, args->model, "GGUF file or HF model directory");
   add_weights_option(cmd, args->weights);
   add_kv_cache_option(cmd, args->kv_cache);
   cmd->add_option("-p,--n-prompt", args->n_prompt, "Prompt tokens evaluated in one batch (0: skip)")
       ->capture_default_str()->check(CLI::Range(0, 1 << 20));
   cmd->add_option("-n,--n-gen", args->n_gen, "Tokens generated one at a time (0: skip)")
       ->capture_default_str()->check(CLI::Range(0, 1 << 20));
-  cmd->add_option("-t,--threads", args->threads, "Worker threads (default: all cores)");
+  add_threads_option(cmd, args->threads);
   cmd->add_option("-r,--reps", args->reps, "Timed repetitions per test")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_flag("--json", args->json, "Print JSON");
   cmd->add_option("--batch", args->batches, "Also decode this many sequences together (comma list: 1,2,4,8,16,32)")

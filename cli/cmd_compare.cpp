@@ -59,7 +59,7 @@ CommandRegistrar reg(57, [](CLI::App& app) {
   auto a = std::make_shared<CompareArgs>();
   CLI::App* cmd = app.add_subcommand(
       "compare", "Quantize into a matrix of types, measure PPL/KLD/speed of each, write a table and charts");
-  cmd->add_option("model", a->model, "GGUF file or HF model directory")->required();
+  add_model_argument(cmd, a->model, "GGUF file or HF model directory");
   a->types_opt = cmd->add_option("--types", a->types, "Comma-separated GGUF mixes, each run with every --methods entry; TYPE:gptq or TYPE:rtn for one method")->capture_default_str();
   cmd->add_option("--schemes", a->schemes, "Comma-separated SafeTensors schemes (W4A16, W4A16_ASYM, W8A16, W8A8, FP8, ...), each × --group-sizes × --methods × --formats; SCHEME/gN:METHOD for one");
   cmd->add_option("--methods", a->methods, "Comma-separated: rtn, gptq, awq, smoothquant, or steps joined by '+' (smoothquant+gptq); GGUF mixes take rtn and gptq")->capture_default_str();
@@ -69,13 +69,13 @@ CommandRegistrar reg(57, [](CLI::App& app) {
   cmd->add_option("--samples", a->opt.calib.n_samples, "Calibration samples for gptq")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--seq-len", a->opt.calib.seq_len, "Tokens per calibration sample")->capture_default_str()->check(CLI::Range(2, 1 << 20));
   cmd->add_option("--damp", a->opt.gptq_damp, "GPTQ dampening")->capture_default_str()->check(CLI::Range(0.0, 10.0));
-  cmd->add_option("-f,--file", a->opt.text_path, "Evaluation text (default: ../shared/data/wikitext-2-test.txt)");
-  cmd->add_option("-c,--ctx", a->opt.n_ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(4, 1 << 20));
+  add_text_file_option(cmd, a->opt.text_path, "Evaluation text (default: ../shared/data/wikitext-2-test.txt)");
+  add_ctx_option(cmd, a->opt.n_ctx);
   cmd->add_option("--chunks", a->opt.chunks, "Chunks evaluated per configuration")->capture_default_str()->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("-o,--out", a->opt.out_dir, "Output directory")->required();
+  add_output_option(cmd, a->opt.out_dir, "Output directory", "--out")->required();
   cmd->add_option("--cache", a->opt.cache_dir, "Cache of quantized files and results (default: ~/.cache/squish/compare)");
-  cmd->add_option("-t,--threads", a->threads, "Worker threads (default: all cores)");
-  cmd->add_flag("--force", a->opt.overwrite, "Overwrite existing report files");
+  add_threads_option(cmd, a->threads);
+  add_force_flag(cmd, a->opt.overwrite, "Overwrite existing report files");
   cmd->callback([a] { run_compare_cmd(*a); });
 });
 

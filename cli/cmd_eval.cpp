@@ -45,11 +45,11 @@ CommandRegistrar reg(55, [](CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand(
       "eval", "Perplexity, KL divergence vs a base model and multiple-choice accuracy, in one report");
-  cmd->add_option("model", a->model, "GGUF file or HF model directory")->required();
+  add_model_argument(cmd, a->model, "GGUF file or HF model directory");
   add_weights_option(cmd, a->weights);
   add_kv_cache_option(cmd, a->kv_cache);
-  cmd->add_option("-f,--file", a->opt.text_path, "Evaluation text (default: ../shared/data/wikitext-2-test.txt)");
-  cmd->add_option("-c,--ctx", a->opt.n_ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(4, 1 << 20));
+  add_text_file_option(cmd, a->opt.text_path, "Evaluation text (default: ../shared/data/wikitext-2-test.txt)");
+  add_ctx_option(cmd, a->opt.n_ctx);
   cmd->add_option("--chunks", a->opt.max_chunks, "Evaluate only the first N chunks (default: all)");
   cmd->add_option("--save-base-logits", a->opt.save_base_logits,
                   "Save this model's log-probs as the base for later --base-logits runs");
@@ -57,10 +57,10 @@ CommandRegistrar reg(55, [](CLI::App& app) {
                   "KL divergence against a saved base (llama.cpp's --kl-divergence statistics)");
   cmd->add_option("--hellaswag", a->opt.choices_path, "Multiple-choice tasks (HellaSwag JSONL)");
   cmd->add_option("--tasks", a->opt.max_choice_tasks, "Score only the first N multiple-choice tasks");
-  cmd->add_option("-o,--output", a->output, "Write the report to this file instead of stdout");
-  cmd->add_option("-t,--threads", a->threads, "Worker threads (default: all cores)");
+  add_output_option(cmd, a->output, "Write the report to this file instead of stdout");
+  add_threads_option(cmd, a->threads);
   cmd->add_flag("--json", a->json, "JSON instead of Markdown");
-  cmd->add_flag("--force", a->opt.overwrite, "Overwrite existing outputs");
+  add_force_flag(cmd, a->opt.overwrite, "Overwrite existing outputs");
   cmd->callback([a] { run_eval(*a); });
 });
 

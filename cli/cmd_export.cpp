@@ -80,7 +80,7 @@ void run_export(const ExportArgs& a) {
 CommandRegistrar reg(46, [](CLI::App& app) {
   auto args = std::make_shared<ExportArgs>();
   CLI::App* cmd = app.add_subcommand("export", "Write an HF SafeTensors checkpoint (compressed-tensors, GPTQ, AWQ or unquantized)");
-  cmd->add_option("model", args->model, "GGUF file or HF model directory")->required();
+  add_model_argument(cmd, args->model, "GGUF file or HF model directory");
   cmd->add_option("out", args->out, "output HF directory")->required();
   cmd->add_option("--format", args->format, "compressed-tensors | gptq | awq | unquantized");
   cmd->add_option("--dtype", args->dtype, "dtype of unquantized tensors and scales: bfloat16 | float16 | float32");
@@ -92,7 +92,7 @@ CommandRegistrar reg(46, [](CLI::App& app) {
   cmd->add_option("--tokenizer-from", args->tokenizer_from, "HF directory to copy tokenizer files from");
   cmd->add_option("--dequant-out", args->dequant_out, "also write the dequantized F32 weights (HF names) here");
   cmd->add_option("--shard-mb", args->shard_mb, "shard size threshold in MiB");
-  cmd->add_flag("--force", args->force, "overwrite OUT");
+  add_force_flag(cmd, args->force, "overwrite OUT");
   cmd->callback([args] { run_export(*args); });
 });
 

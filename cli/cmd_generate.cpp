@@ -114,11 +114,11 @@ void run_generate(const GenerateArgs& a) {
 CommandRegistrar reg(40, [](CLI::App& app) {
   auto args = std::make_shared<GenerateArgs>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate text from a prompt, streamed to stdout");
-  cmd->add_option("model", args->model, "GGUF file or HF model directory")->required();
+  add_model_argument(cmd, args->model, "GGUF file or HF model directory");
   add_weights_option(cmd, args->weights);
   add_kv_cache_option(cmd, args->kv_cache);
   cmd->add_option("-p,--prompt", args->prompt, "Prompt text")->required();
-  cmd->add_option("-n,--max-tokens", args->max_tokens, "Maximum tokens to generate")
+  cmd->add_option("-n,--max-tokens,--n-predict", args->max_tokens, "Maximum tokens to generate (--n-predict: llama.cpp's spelling)")
       ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
   cmd->add_option("--temp", args->temp, "Sampling temperature (0: greedy)")
       ->capture_default_str()->check(CLI::Range(0.0, 100.0));
@@ -129,7 +129,7 @@ CommandRegistrar reg(40, [](CLI::App& app) {
   cmd->add_option("--seed", args->seed, "Random seed for sampling")->capture_default_str();
   cmd->add_flag("--chat", args->chat, "Wrap the prompt in the model's chat template");
   cmd->add_option("--system", args->system, "System message (with --chat)");
-  cmd->add_option("-t,--threads", args->threads, "Worker threads (default: all cores)");
+  add_threads_option(cmd, args->threads);
   cmd->add_flag("--timings", args->timings, "Print load / prompt / decode speed on stderr");
   cmd->add_option("--logits-out", args->logits_out,
                   "Write the prompt's token ids and logits at every position to this JSON file");

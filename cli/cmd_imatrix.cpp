@@ -61,16 +61,15 @@ CommandRegistrar reg(31, [](CLI::App& app) {
   auto a = std::make_shared<ImatrixArgs>();
   CLI::App* cmd = app.add_subcommand(
       "imatrix", "Importance matrix (mean squared activations per column) for --imatrix");
-  cmd->add_option("model", a->model, "GGUF file or HF model directory")->required();
-  cmd->add_option("-o,--output", a->output, "Output imatrix file")->required();
-  cmd->add_option("-f,--text", a->text,
-                  "Calibration text (default: <repo>/../shared/data/calibration-mix.txt)");
-  cmd->add_option("-c,--ctx", a->ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(16, 1 << 20));
+  add_model_argument(cmd, a->model, "GGUF file or HF model directory");
+  add_output_option(cmd, a->output, "Output imatrix file")->required();
+  add_text_file_option(cmd, a->text, "Calibration text (default: <repo>/../shared/data/calibration-mix.txt)", "--text");
+  add_ctx_option(cmd, a->ctx, 16);
   cmd->add_option("--chunks", a->chunks, "Use only the first N chunks (default: all)");
   cmd->add_option("--output-format", a->format, "gguf (llama.cpp's current format) or dat (legacy)")
       ->capture_default_str();
-  cmd->add_option("-t,--threads", a->threads, "Worker threads (default: all cores)");
-  cmd->add_flag("--force", a->force, "Overwrite an existing output");
+  add_threads_option(cmd, a->threads);
+  add_force_flag(cmd, a->force, "Overwrite an existing output");
   cmd->add_flag("--process-output", a->process_output, "Also collect output.weight's input");
   cmd->callback([a] { run_imatrix(*a); });
 });

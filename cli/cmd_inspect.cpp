@@ -30,7 +30,7 @@ CommandRegistrar reg(20, [](CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
   CLI::App* cmd = app.add_subcommand(
       "inspect", "Show a model's architecture, metadata and tensors (GGUF, SafeTensors or HF directory)");
-  cmd->add_option("model", args->path, "GGUF file, .safetensors file or HF model directory")->required();
+  add_model_argument(cmd, args->path, "GGUF file, .safetensors file or HF model directory");
   cmd->add_flag("--json", args->json, "Print JSON");
   cmd->callback([args] { run_inspect(*args); });
 });

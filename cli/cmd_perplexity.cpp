@@ -70,14 +70,14 @@ CommandRegistrar reg(50, [](CLI::App& app) {
   auto args = std::make_shared<PerplexityArgs>();
   CLI::App* cmd = app.add_subcommand(
       "perplexity", "Perplexity over a text, computed as llama.cpp's perplexity tool does");
-  cmd->add_option("model", args->model, "GGUF file or HF model directory")->required();
+  add_model_argument(cmd, args->model, "GGUF file or HF model directory");
   add_weights_option(cmd, args->weights);
   add_kv_cache_option(cmd, args->kv_cache);
-  cmd->add_option("-f,--file", args->file, "Text file (default: <repo>/../shared/data/wikitext-2-test.txt)");
-  cmd->add_option("-c,--ctx", args->ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(4, 1 << 20));
+  add_text_file_option(cmd, args->file, "Text file (default: <repo>/../shared/data/wikitext-2-test.txt)");
+  add_ctx_option(cmd, args->ctx);
   cmd->add_option("--chunks", args->chunks, "Evaluate only the first N chunks (default: all)");
   cmd->add_option("-b,--batch", args->batch, "Tokens per evaluation call")->capture_default_str()->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("-t,--threads", args->threads, "Worker threads (default: all cores)");
+  add_threads_option(cmd, args->threads);
   cmd->add_flag("--json", args->json, "Print a JSON result instead of the running values");
   cmd->callback([args] { run_perplexity(*args); });
 });

@@ -114,7 +114,7 @@ void run_plan(const PlanArgs& a) {
 CommandRegistrar reg(80, [](CLI::App& app) {
   auto a = std::make_shared<PlanArgs>();
   CLI::App* cmd = app.add_subcommand("plan", "Plan a deployment: memory per scheme, what fits, what to use");
-  cmd->add_option("model", a->model, "GGUF file, HF config.json / directory, or built-in name (see --list)");
+  cmd->add_option("model,-m,--model", a->model, "GGUF file, HF config.json / directory, or built-in name (see --list)");
   cmd->add_option("--params", a->params, "Parameter count instead of a model (70e9, 70B, 135M)");
   cmd->add_option("--layers", a->layers, "Layers (with --params)");
   cmd->add_option("--kv-heads", a->kv_heads, "Key/value heads (with --params)");

@@ -65,10 +65,14 @@ void print_engine(const EngineReport& e, bool errors = true) {
     err += r.rel_error, ++n;
     if (r.rel_error_rtn >= 0) rtn += r.rel_error_rtn, ++nr;
   }
-  std::printf("calibration: %lld samples x %lld tokens, activations %.1f MiB%s, %lld layers resumed, %.1f s, peak RSS %.1f MiB\n",
-              static_cast<long long>(e.n_samples), static_cast<long long>(e.seq_len),
-              e.activation_bytes / 1048576.0, e.spilled ? " (spilled to a scratch file)" : " (in RAM)",
-              static_cast<long long>(e.resumed_layers), e.seconds, e.peak_rss / 1048576.0);
+  if (e.n_samples == 0)
+    std::printf("calibration: none (nothing reads activations), %lld layers resumed, %.1f s, peak RSS %.1f MiB\n",
+                static_cast<long long>(e.resumed_layers), e.seconds, e.peak_rss / 1048576.0);
+  else
+    std::printf("calibration: %lld samples x %lld tokens, activations %.1f MiB%s, %lld layers resumed, %.1f s, peak RSS %.1f MiB\n",
+                static_cast<long long>(e.n_samples), static_cast<long long>(e.seq_len),
+                e.activation_bytes / 1048576.0, e.spilled ? " (spilled to a scratch file)" : " (in RAM)",
+                static_cast<long long>(e.resumed_layers), e.seconds, e.peak_rss / 1048576.0);
   if (errors && nr > 0)
     std::printf("%lld linears: mean relative output error %.6f vs %.6f for plain rounding\n",
                 static_cast<long long>(n), err / n, rtn / nr);
@@ -204,7 +208,7 @@ CommandRegistrar reg(30, [](CLI::App& app) {
       "quantize", "Quantize a model into a GGUF mix (--type, llama.cpp's rules) or a SafeTensors checkpoint (--scheme/--recipe)");
   cmd->add_option("input", a->input, "GGUF file or HF model directory")->required();
   cmd->add_option("output", a->output, "Output GGUF file (--type) or HF directory (--scheme/--recipe)")->required();
-  cmd->add_option("-t,--type", a->type, "GGUF mix: " + join(file_type_names(), ", "));
+  cmd->add_option("--type", a->type, "GGUF mix: " + join(file_type_names(), ", "));
   cmd->add_option("--scheme", a->scheme, "SafeTensors scheme: W4A16, W4A16_ASYM, W8A16, W8A8, FP8, FP8_DYNAMIC, W3A16, W2A16");
   cmd->add_option("--recipe", a->recipe, "YAML recipe (llm-compressor's layout or squish's; docs/recipes)");
   cmd->add_option("--format", a->format, "checkpoint format: compressed-tensors, gptq, awq")->capture_default_str();
@@ -213,8 +217,8 @@ CommandRegistrar reg(30, [](CLI::App& app) {
       ->check(CLI::IsMember({"fp8", "int8", "none"}));
   cmd->add_option("--group-size", a->group_size, "weight group size (0: per channel; default: the scheme's)");
   cmd->add_option("--imatrix", a->imatrix, "Importance matrix (squish or llama.cpp, GGUF or .dat)");
-  cmd->add_option("--threads", a->threads, "Worker threads (default: all cores)");
-  cmd->add_flag("-f,--force", a->force, "Overwrite an existing output");
+  add_threads_option(cmd, a->threads);
+  add_force_flag(cmd, a->force);
   cmd->add_flag("--leave-output-tensor", a->leave_output, "Keep output.weight in its input type");
   cmd->add_option("--method", a->method, "rtn, gptq (GGUF: GPTQ inside the blocks), awq, smoothquant; combine as smoothquant,gptq")->capture_default_str();
   a->calib_opt = cmd->add_option("--calib", a->calib, "Calibration text or JSONL (default: ../shared/data/calibration-mix.txt)");

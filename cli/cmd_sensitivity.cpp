@@ -61,16 +61,16 @@ CommandRegistrar reg(58, [](CLI::App& app) {
   auto a = std::make_shared<SensitivityArgs>();
   CLI::App* cmd = app.add_subcommand(
       "sensitivity", "Per-layer sensitivity: KLD when only one linear tensor is quantized (table + heat map)");
-  cmd->add_option("model", a->model, "GGUF file or HF model directory")->required();
+  add_model_argument(cmd, a->model, "GGUF file or HF model directory");
   cmd->add_option("--type", a->type, "Tensor type applied to the probed tensor")->capture_default_str();
   cmd->add_option("--layers", a->layers, "Comma-separated layer numbers (default: all)");
   cmd->add_option("--kinds", a->kinds, "Comma-separated linears: attn_q,attn_k,attn_v,attn_output,ffn_gate,ffn_up,ffn_down");
-  cmd->add_option("-f,--file", a->opt.text_path, "Evaluation text (default: ../shared/data/wikitext-2-test.txt)");
-  cmd->add_option("-c,--ctx", a->opt.n_ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(4, 1 << 20));
+  add_text_file_option(cmd, a->opt.text_path, "Evaluation text (default: ../shared/data/wikitext-2-test.txt)");
+  add_ctx_option(cmd, a->opt.n_ctx);
   cmd->add_option("--chunks", a->opt.chunks, "Chunks per probe")->capture_default_str()->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("-o,--out", a->out_dir, "Write JSON, Markdown, SVG and PNG here");
-  cmd->add_option("-t,--threads", a->threads, "Worker threads (default: all cores)");
-  cmd->add_flag("--force", a->force, "Overwrite existing outputs");
+  add_output_option(cmd, a->out_dir, "Write JSON, Markdown, SVG and PNG here", "--out");
+  add_threads_option(cmd, a->threads);
+  add_force_flag(cmd, a->force, "Overwrite existing outputs");
   cmd->callback([a] { run(*a); });
 });
 

@@ -104,9 +104,9 @@ void run_tokenize(const TokenizeOptions& o) {
 const CommandRegistrar kRegister(60, [](CLI::App& app) {
   auto opts = std::make_shared<TokenizeOptions>();
   CLI::App* cmd = app.add_subcommand("tokenize", "Print the token ids (and pieces) of a text");
-  cmd->add_option("MODEL", opts->model, "GGUF file, tokenizer.json, or HF model directory")->required();
-  auto* text = cmd->add_option("--text", opts->text, "Text to tokenize");
-  auto* file = cmd->add_option("--file", opts->file, "File whose bytes to tokenize");
+  add_model_argument(cmd, opts->model, "GGUF file, tokenizer.json, or HF model directory");
+  auto* text = cmd->add_option("-p,--prompt,--text", opts->text, "Text to tokenize (--text: earlier spelling)");
+  auto* file = add_text_file_option(cmd, opts->file, "File whose bytes to tokenize");
   text->excludes(file);
   cmd->add_flag("--no-special", opts->no_special, "Do not add BOS/EOS");
   cmd->add_flag("--parse-special", opts->parse_special, "Recognise special-token text such as <|im_start|>");

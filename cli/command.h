@@ -82,4 +82,45 @@ inline void add_kv_cache_option(CLI::App* cmd, std::string& value) {
       ->capture_default_str();
 }
 
+// The options every subcommand spells the same way, with llama.cpp's short flags where squish has
+// the same option (-m model, -t threads, -f text file, -o output, -c context); earlier spellings stay
+// as aliases and are named in --help.
+
+// The model, as the first positional argument or with -m/--model (llama.cpp's spelling).
+inline CLI::Option* add_model_argument(CLI::App* cmd, std::string& value, const std::string& what) {
+  return cmd->add_option("model,-m,--model", value, what)->required();
+}
+
+// -t/--threads: worker threads (0: all cores).
+inline CLI::Option* add_threads_option(CLI::App* cmd, int& value) {
+  return cmd->add_option("-t,--threads", value, "Worker threads (default: all cores)");
+}
+
+// -f/--file: a text file; `old` is an earlier long spelling kept as an alias ("" for none).
+inline CLI::Option* add_text_file_option(CLI::App* cmd, std::string& value, const std::string& what,
+                                         const std::string& old = "") {
+  return cmd->add_option(old.empty() ? "-f,--file" : "-f,--file," + old, value,
+                         old.empty() ? what : what + " (" + old + ": earlier spelling)");
+}
+
+// -o/--output: where results go; `old` as above.
+inline CLI::Option* add_output_option(CLI::App* cmd, std::string& value, const std::string& what,
+                                      const std::string& old = "") {
+  return cmd->add_option(old.empty() ? "-o,--output" : "-o,--output," + old, value,
+                         old.empty() ? what : what + " (" + old + ": earlier spelling)");
+}
+
+// -c/--ctx-size (llama.cpp's name; --ctx, the earlier spelling, is an alias): tokens per chunk.
+template <class Int>
+CLI::Option* add_ctx_option(CLI::App* cmd, Int& value, int min_tokens = 4) {
+  return cmd->add_option("-c,--ctx-size,--ctx", value, "Tokens per chunk (--ctx: earlier spelling)")
+      ->capture_default_str()
+      ->check(CLI::Range(min_tokens, 1 << 20));
+}
+
+// --force: overwrite an existing output (no short flag: -f is a file everywhere).
+inline CLI::Option* add_force_flag(CLI::App* cmd, bool& value, const std::string& what = "Overwrite an existing output") {
+  return cmd->add_flag("--force", value, what);
+}
+
 }  // namespace squish::cli

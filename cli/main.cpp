@@ -28,6 +28,7 @@ void setup_all_commands(CLI::App& app) {
 int main(int argc, char** argv) {
   squish::install_interrupt_cleanup();
   CLI::App app{"squish: quantize language models, measure the loss, run them on the CPU"};
+  app.set_version_flag("--version", std::string("squish ") + SQUISH_VERSION);
   app.require_subcommand(1);
   squish::cli::setup_all_commands(app);
   try {
