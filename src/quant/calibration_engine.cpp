@@ -130,7 +130,9 @@ EngineReport run_calibration(const std::shared_ptr<const Model>& model, LayerQua
   const ModelConfig& c = model->config();
   const ModelWeights& W = model->weights();
   const auto samples = calibration_samples(model->tokenizer(), opt.calib);
-  const int64_t ns = static_cast<int64_t>(samples.size()), len = opt.calib.seq_len, E = c.n_embd;
+  // A quantizer that needs no activations (plain rounding) gets its layers without any forward pass.
+  const int64_t ns = quantizer.stats_options().propagate ? static_cast<int64_t>(samples.size()) : 0;
+  const int64_t len = opt.calib.seq_len, E = c.n_embd;
 
   EngineReport rep;
   rep.n_samples = ns, rep.seq_len = len;
@@ -190,9 +192,9 @@ EngineReport run_calibration(const std::shared_ptr<const Model>& model, LayerQua
   }
 
   const bool observe = quantizer.stats_options().observe;
-  const int64_t passes = observe ? 2 : 1, steps = c.n_layer * passes * ns;
-  Progress bar("calibrate layers", opt.progress ? steps : 0);
-  bar.set(st.layers_done * passes * ns);
+  const int64_t passes = observe ? 2 : 1, per_layer = std::max<int64_t>(passes * ns, 1);
+  Progress bar("calibrate layers", opt.progress ? c.n_layer * per_layer : 0);
+  bar.set(st.layers_done * per_layer);
   const char* kill_after = std::getenv("SQUISH_TEST_KILL_AFTER_LAYER");  // tests: die like kill -9
   for (int64_t il = st.layers_done; il < c.n_layer; ++il) {
     LayerWeights L = f32_layer(W.layers[static_cast<size_t>(il)]);
@@ -206,6 +208,7 @@ EngineReport run_calibration(const std::shared_ptr<const Model>& model, LayerQua
       bar.add();
     }
     LayerResult r = quantizer.quantize(il, L, stats);
+    if (ns == 0) bar.add();
     ActivationStore& out = next ? *next : *cur;
     float k_max = 0, v_max = 0;
     for (int64_t s = 0; s < ns; ++s) {  // the next layer's inputs, through the quantized layer

@@ -86,6 +86,7 @@ LayerStatsOptions RecipeQuantizer::stats_options() const {
   // Plain rounding of weights with dynamic (or no) activation scales reads no statistics.
   const bool static_inputs = recipe_.activations == InputQuant::Int8Static || recipe_.activations == InputQuant::Fp8Static;
   o.observe = o.hessian || o.keep_rows > 0 || has(recipe_, Modifier::Kind::SmoothQuant) || static_inputs;
+  o.propagate = o.observe || recipe_.kv_cache != KvCacheScheme::None;
   return o;
 }
 

@@ -111,8 +111,10 @@ def peak_rss_mib(stdout: str) -> float:
 
 
 def test_max_memory_spills_activations(tmp_path):
-    # 128 x 512 calibration tokens: 144 MiB of activations, above the 128 MiB budget.
-    args = ["--scheme", "W8A16", "--group-size", "64", "--method", "rtn", "--samples", "128", "--seq-len", "512"]
+    # 128 x 512 calibration tokens: 144 MiB of activations, above the 128 MiB budget. Plain rounding
+    # with static KV-cache scales: every layer's activations are propagated, no Hessian is needed.
+    args = ["--scheme", "W8A16", "--group-size", "64", "--method", "rtn", "--kv-cache-scheme", "int8",
+            "--samples", "128", "--seq-len", "512"]
     ram, disk = tmp_path / "ram", tmp_path / "disk"
     a = run_squish("quantize", SMOLLM2, ram, *args).stdout
     b = run_squish("quantize", SMOLLM2, disk, *args, "--max-memory", "128M").stdout
@@ -126,6 +128,19 @@ def test_max_memory_spills_activations(tmp_path):
     assert peak_rss_mib(b) < 128 + model_mib
     assert peak_rss_mib(a) - peak_rss_mib(b) > 0.8 * acts_mib
     assert files(ram) == files(disk)
+
+
+def test_plain_rounding_runs_no_forward_pass(tmp_path):
+    """RTN without activation or KV-cache scales reads no activations: the engine runs no calibration
+    pass, and the checkpoint does not depend on the calibration settings."""
+    args = ["--scheme", "W4A16", "--group-size", "64", "--method", "rtn"]
+    a = run_squish("quantize", SMOLLM2, tmp_path / "a", *args, "--samples", "8", "--seed", "1").stdout
+    b = run_squish("quantize", SMOLLM2, tmp_path / "b", *args, "--samples", "64", "--seed", "2").stdout
+    assert "calibration: none (nothing reads activations)" in a and "calibration: none" in b
+    assert files(tmp_path / "a") == files(tmp_path / "b")
+    s = run_squish("quantize", SMOLLM2, tmp_path / "s", "--scheme", "W8A8", "--method", "smoothquant",
+                   "--samples", "2", "--seq-len", "64").stdout
+    assert "calibration: 2 samples x 64 tokens" in s  # a method that reads activations still calibrates
 
 
 def test_bad_recipes_fail_before_work(tmp_path):

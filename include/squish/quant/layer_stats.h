@@ -33,6 +33,8 @@ struct InputStats {
 // What to collect.
 struct LayerStatsOptions {
   bool observe = true;       // false: the quantizer reads no statistics (the engine skips that pass)
+  bool propagate = true;     // false: nothing needs activations at all (no statistics, no KV-cache
+                             // ranges), so the engine runs no forward pass over the samples
   bool hessian = true;
   int64_t keep_rows = 0;     // raw rows to keep per input (0: none)
   int64_t total_tokens = 0;  // tokens the layer will see (for the row stride)
