@@ -3,9 +3,10 @@
 // the runtime's default, and one-level as SQUISH_QUANT_PATH=fast) side by side with the row path
 // (quant_matmul, QuantPath::Auto). Decoding (m = 1) reports GB/s of weight bytes read, prompts
 // (m = 512) GMAC/s.
-//   build/bench/bench_kquant_panels [--threads=N] [--benchmark_filter=Q4_K] [--benchmark_repetitions=3]
+//   build/bench/bench_kquant_panels [--threads=N] [--in-cache] [--benchmark_filter=Q4_K] [--benchmark_repetitions=3]
 // --threads=1 runs on the calling thread and rates by its CPU time (robust on a busy machine);
-// otherwise rates are by wall time.
+// otherwise rates are by wall time. --in-cache: decoding reads one copy of the weights (from cache:
+// the kernel's own arithmetic rate, apart from DRAM, for A/B comparisons on a loaded machine).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -28,11 +29,14 @@ namespace {
 
 enum class Path { Rows, Panels2, Panels1 };
 
+// Whether decoding reads a single copy of the weights (--in-cache).
+bool in_cache = false;
+
 void run(benchmark::State& state, GGMLType t, Path path, int64_t m, int64_t n, int64_t k) {
   // Decoding cycles through copies of the weights filling 128 MB, so they stream from DRAM as a
   // model's do (one matrix alone would sit in the 32 MB L3).
   const auto rows = squish::test::quantized_rows(t, n, k, 1);
-  const size_t copies = m == 1 ? std::max<size_t>(1, (size_t{128} << 20) / rows.size()) : 1;
+  const size_t copies = m == 1 && !in_cache ? std::max<size_t>(1, (size_t{128} << 20) / rows.size()) : 1;
   const auto A = squish::test::random_values(m * k, 2);
   std::vector<float> C(static_cast<size_t>(m * n));
   std::vector<std::vector<uint8_t>> row_copies;
@@ -70,6 +74,7 @@ int main(int argc, char** argv) {
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--threads=", 10) == 0) threads = std::atoi(argv[i] + 10);
+    else if (std::strcmp(argv[i], "--in-cache") == 0) in_cache = true;
     else argv[kept++] = argv[i];
   }
   argc = kept;

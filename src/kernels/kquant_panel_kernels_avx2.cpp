@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "kquant_panel_kernels.h"
 #include "panel_lanes_avx2.h"
@@ -74,6 +75,74 @@ template <class Z, bool Nib, bool P2, bool P1>
   }
 }
 
+// Code vector Vi of the block of codes at p alone (what unpack writes to w[Vi]).
+template <class Z, bool Nib, bool P2, bool P1, int Vi>
+[[gnu::always_inline]] inline I code_vector(const uint8_t* p) {
+  I x;
+  if constexpr (Nib) {
+    const I raw = V::load_codes(p + 64 * (Vi / 2)), low = V::bytes(0x0F);
+    x = Vi % 2 ? move_bits<4, 0>(raw, low) : V::and_(raw, low);
+    p += 256;
+  }
+  if constexpr (P2) {
+    const I b = move_bits<2 * (Vi % 4), Z::p2_at>(V::load_codes(p + 64 * (Vi / 4)), V::bytes(static_cast<char>(3 << Z::p2_at)));
+    x = Nib ? V::or_(x, b) : b;
+    p += 128;
+  }
+  if constexpr (P1) x = V::or_(x, move_bits<Vi, Z::p1_at>(V::load_codes(p), V::bytes(static_cast<char>(1 << Z::p1_at))));
+  return x;
+}
+
+// Activation rows up to which super_block forms each code vector just before its products
+// (decoding) instead of unpacking all 8 first: the 8 vectors fill AVX2's 16 registers, and the
+// second level re-reads them from the stack.
+constexpr int kStreamedRows = 2;
+
+// The dots of super_block for NA ≤ kStreamedRows: code vector by code vector, each one's products
+// with both levels summed in int16 (vpmaddubsw; at most G vectors, so they stay exact) and folded
+// into one int32 sum per half (Halves: 16-code sub-blocks) as 128 · Σ u · q + Σ u · q2 — the same
+// integers as unpack + block_dots.
+template <class Z, bool Halves, bool Nib, bool P2, bool P1, int NA, bool Two>
+[[gnu::always_inline]] inline void streamed_dots(const uint8_t* p, const int8_t* const* q, const int8_t* const* q2,
+                                                 I (*dot)[NA]) {
+  constexpr int G = std::min(Halves ? 4 : 8, 32767 / (2 * ((1 << Z::bits) - 1) * 128));
+  static_assert(G >= 1 && (G == 8 || 4 % G == 0));
+  constexpr int levels = Two ? 2 : 1;
+  const __m256i ones = _mm256_set1_epi16(1), first = _mm256_set1_epi16(Two ? 1 << panels::kLevelShift : 1);
+  I part[NA][levels];  // int16 pairs since the last fold
+#pragma GCC unroll 2
+  for (int h = 0; h < (Halves ? 2 : 1); ++h)
+#pragma GCC unroll 8
+    for (int i = 0; i < NA; ++i) dot[h][i] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+  const auto step = [&]<int Vi>(std::integral_constant<int, Vi>) __attribute__((always_inline)) {
+    const I w = code_vector<Z, Nib, P2, P1, Vi>(p);
+#pragma GCC unroll 8
+    for (int i = 0; i < NA; ++i)
+#pragma GCC unroll 2
+      for (int l = 0; l < levels; ++l) {
+        int32_t bits;
+        std::memcpy(&bits, (l ? q2[i] : q[i]) + 4 * Vi, 4);
+        const __m256i a = _mm256_set1_epi32(bits);
+        const I prod = {_mm256_maddubs_epi16(w.lo, a), _mm256_maddubs_epi16(w.hi, a)};
+        part[i][l] = Vi % G == 0 ? prod : I{_mm256_adds_epi16(part[i][l].lo, prod.lo), _mm256_adds_epi16(part[i][l].hi, prod.hi)};
+      }
+    if constexpr (Vi % G == G - 1) {
+      constexpr int h = Halves ? Vi / 4 : 0;
+#pragma GCC unroll 8
+      for (int i = 0; i < NA; ++i)
+#pragma GCC unroll 2
+        for (int l = 0; l < levels; ++l) {
+          const __m256i scale = l ? ones : first;
+          dot[h][i] = {_mm256_add_epi32(dot[h][i].lo, _mm256_madd_epi16(part[i][l].lo, scale)),
+                       _mm256_add_epi32(dot[h][i].hi, _mm256_madd_epi16(part[i][l].hi, scale))};
+        }
+    }
+  };
+  [&]<int... Vs>(std::integer_sequence<int, Vs...>) __attribute__((always_inline)) {
+    (step(std::integral_constant<int, Vs>{}), ...);
+  }(std::make_integer_sequence<int, 8>{});
+}
+
 // 16 bytes as int32 lanes (signed or unsigned).
 inline I bytes_i32(const uint8_t* p, bool is_signed) {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), h = _mm_srli_si128(v, 8);
@@ -106,8 +175,6 @@ template <int NA, Form Fm, bool Nib, bool P2, bool P1, bool Two>
   const uint8_t* sc = sup + Z::scales_at;
 #pragma GCC unroll 1
   for (int b = 0; b < kBlocks; ++b) {
-    I w[8];
-    unpack<Z, Nib, P2, P1>(sup + Z::header + b * Z::code_bytes, w);
     F scale[2], mn[2];  // mn: −(M · m)
     if constexpr (Fm == Form::Min32) {
       scale[0] = V::mul(D, V::to_float(bytes_i32(sc + 16 * b, false)));
@@ -130,9 +197,15 @@ template <int NA, Form Fm, bool Nib, bool P2, bool P1, bool Two>
     for (int i = 0; i < NA; ++i)
       q[i] = a[i].q + gb * panels::kBlock, q2[i] = Two ? a[i].q2 + gb * panels::kBlock : nullptr;
     I dot[2][NA];  // per half (Min32: dot[0] is the whole block)
-    if constexpr (Fm == Form::Min32) {
+    const uint8_t* codes = sup + Z::header + b * Z::code_bytes;
+    I w[8];
+    if constexpr (NA <= kStreamedRows) {
+      streamed_dots<Z, Fm != Form::Min32, Nib, P2, P1, NA, Two>(codes, q, q2, dot);
+    } else if constexpr (Fm == Form::Min32) {
+      unpack<Z, Nib, P2, P1>(codes, w);
       V::block_dots<Z::bits, NA, Two>(w, q, q2, dot[0]);
     } else {
+      unpack<Z, Nib, P2, P1>(codes, w);
       V::block_dots<Z::bits, NA, Two, 0, 4>(w, q, q2, dot[0]);
       V::block_dots<Z::bits, NA, Two, 4, 4>(w, q, q2, dot[1]);
     }

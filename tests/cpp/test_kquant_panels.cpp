@@ -95,24 +95,25 @@ void expect_lockstep_equals_scalar(sk::Isa isa) {
 
 // Every weight at the largest code and every input at ±127 (two levels): the int32 sums of the
 // tile (and AVX2's int16 pairs) are at their largest, and SIMD still equals the scalar reference
-// and the F32 product.
+// and the F32 product — for decoding (m = 1: AVX2 forms code vectors one at a time) and prompts.
 void expect_extreme_codes_exact(sk::Isa isa) {
-  const int64_t n = 16, k = 256, m = 3;
-  for (GGMLType t : kTypes) {
-    std::vector<float> w(static_cast<size_t>(n * k), 1.0f), A(static_cast<size_t>(m * k), 1.0f);
-    for (size_t i = 0; i < w.size(); i += 7) w[i] = -1.0f;
-    std::vector<uint8_t> rows(squish::row_bytes(t, k) * n);
-    for (int64_t r = 0; r < n; ++r) squish::quantize_row(t, w.data() + r * k, rows.data() + r * squish::row_bytes(t, k), k);
-    const sk::BlockPanels P = sk::make_block_panels(t, rows.data(), n, k);
-    std::vector<float> scalar(static_cast<size_t>(m * n)), simd(scalar.size()), W(k);
-    sk::block_panel_matmul(P, m, A.data(), scalar.data(), nullptr, sk::Isa::Scalar, true);
-    sk::block_panel_matmul(P, m, A.data(), simd.data(), nullptr, isa, true);
-    EXPECT_EQ(simd, scalar) << squish::type_name(t);
-    sk::block_panel_row_f32(P, 0, W.data());
-    double want = 0;
-    for (float v : W) want += v;
-    EXPECT_NEAR(scalar[0], want, 1e-4 * k) << squish::type_name(t);
-  }
+  const int64_t n = 16, k = 256;
+  for (GGMLType t : kTypes)
+    for (int64_t m : {1, 3}) {
+      std::vector<float> w(static_cast<size_t>(n * k), 1.0f), A(static_cast<size_t>(m * k), 1.0f);
+      for (size_t i = 0; i < w.size(); i += 7) w[i] = -1.0f;
+      std::vector<uint8_t> rows(squish::row_bytes(t, k) * n);
+      for (int64_t r = 0; r < n; ++r) squish::quantize_row(t, w.data() + r * k, rows.data() + r * squish::row_bytes(t, k), k);
+      const sk::BlockPanels P = sk::make_block_panels(t, rows.data(), n, k);
+      std::vector<float> scalar(static_cast<size_t>(m * n)), simd(scalar.size()), W(k);
+      sk::block_panel_matmul(P, m, A.data(), scalar.data(), nullptr, sk::Isa::Scalar, true);
+      sk::block_panel_matmul(P, m, A.data(), simd.data(), nullptr, isa, true);
+      EXPECT_EQ(simd, scalar) << squish::type_name(t) << " m=" << m;
+      sk::block_panel_row_f32(P, 0, W.data());
+      double want = 0;
+      for (float v : W) want += v;
+      EXPECT_NEAR(scalar[0], want, 1e-4 * k) << squish::type_name(t) << " m=" << m;
+    }
 }
 
 bool has(sk::Isa isa) { return sk::active_isa() >= isa; }
