@@ -23,6 +23,7 @@ struct ServeArgs {
 };
 
 void run_serve(ServeArgs& a) {
+  serve::block_stop_signals();  // before the worker pool starts, so only the server's waiter gets them
   if (a.threads > 0) set_num_threads(a.threads);
   if (a.ctx_size / a.parallel < 2)
     throw Error("", "--ctx-size " + std::to_string(a.ctx_size) + " leaves fewer than 2 positions per slot for --parallel " +
@@ -50,7 +51,7 @@ CommandRegistrar reg(45, [](CLI::App& app) {
   cmd->add_option("--port", o.port, "Port to listen on")->capture_default_str()->check(CLI::Range(1, 65535));
   cmd->add_option("-c,--ctx-size", args->ctx_size, "Context positions in total, divided among the slots")
       ->capture_default_str()->check(CLI::Range(int64_t{2}, int64_t{1} << 22));
-  cmd->add_option("-np,--parallel", args->parallel, "Slots: requests decoded together in one batch")
+  cmd->add_option("--parallel", args->parallel, "Slots: requests decoded together in one batch")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{256}));
   cmd->add_option("-t,--threads", args->threads, "Worker threads (default: all cores)");
   cmd->add_option("-b,--batch-size", o.scheduler.step_tokens,

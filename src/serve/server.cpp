@@ -62,21 +62,25 @@ void dispatch(const Route& route, const httplib::Request& req, httplib::Response
   }
 }
 
-// Blocks SIGINT and SIGTERM in this thread and every thread it starts (they are taken by sigwait).
-sigset_t block_stop_signals() {
+sigset_t stop_signal_set() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
   return set;
 }
 
 }  // namespace
 
+void block_stop_signals() {
+  const sigset_t set = stop_signal_set();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
 void serve(std::shared_ptr<const Model> model, const ServeOptions& options) {
-  const sigset_t stop_signals = block_stop_signals();
+  block_stop_signals();
+  const sigset_t stop_signals = stop_signal_set();
   Metrics metrics;
   Scheduler scheduler(model, options.scheduler, metrics);
   ServeContext ctx;

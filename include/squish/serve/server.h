@@ -22,6 +22,10 @@ struct ServeOptions {
   int64_t shutdown_grace_ms = 30000;         // SIGTERM / SIGINT: how long running streams may finish
 };
 
+// Blocks SIGINT and SIGTERM in the calling thread and every thread it starts later, so that serve()
+// alone receives them; call it before anything starts threads (the model's worker pool).
+void block_stop_signals();
+
 // Serves `model` until SIGINT or SIGTERM (then refuses new requests, lets running ones finish and
 // returns). Throws squish::Error when the address cannot be bound.
 void serve(std::shared_ptr<const Model> model, const ServeOptions& options);
