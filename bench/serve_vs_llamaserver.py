@@ -16,6 +16,7 @@ For each server and each concurrency C (default 1, 4, 16, 64) C client threads e
 llama-server comes from bench/build_llamacpp.sh (~/.cache/squish/llamacpp/native/bin/llama-server).
 The last line is the throughput ratio (squish tok/s / llama-server tok/s) at 16 clients.
 Usage: bench/serve_vs_llamaserver.py [--model F.gguf] [--threads 2] [--parallel 16] [--tokens 64]
+       [--servers squish,llama-server] (--servers squish: squish alone, without the comparison)
 """
 from __future__ import annotations
 
@@ -162,9 +163,11 @@ def main() -> int:
     ap.add_argument("--clients", default="1,4,16,64")
     ap.add_argument("--requests-per-client", type=int, default=2)
     ap.add_argument("--squish", type=Path, default=ROOT / "build" / "squish")
+    ap.add_argument("--servers", default="squish,llama-server", help="which servers to run (comma list)")
     args = ap.parse_args()
-    if not LLAMA_SERVER.exists():
-        raise SystemExit(f"{LLAMA_SERVER} not found: run bench/build_llamacpp.sh native")
+    wanted = args.servers.split(",")
+    if "llama-server" in wanted and not LLAMA_SERVER.exists():
+        raise SystemExit(f"{LLAMA_SERVER} not found: run bench/build_llamacpp.sh native (or --servers squish)")
     ctx = args.ctx_per_slot * args.parallel
     clients = [int(c) for c in args.clients.split(",")]
     commands = {
@@ -174,6 +177,7 @@ def main() -> int:
                                       "--parallel", str(args.parallel), "--ctx-size", str(ctx), "--no-webui",
                                       "--cont-batching"],
     }
+    commands = {name: cmd for name, cmd in commands.items() if name in wanted}
     table: dict[tuple[str, int], dict] = {}
     for name, cmd in commands.items():
         port = free_port()
@@ -201,6 +205,9 @@ def main() -> int:
             print(f"| {c} | {name} | {r['req_s']:.2f} | {r['tok_s']:.1f} | {r['ttft50']*1e3:.1f} / {r['ttft95']*1e3:.1f} "
                   f"| {r['itl50']*1e3:.1f} / {r['itl95']*1e3:.1f} | {r['peak_mib']:.1f} | {r['lost']} |")
     ratio_at = 16 if 16 in clients else clients[-1]
+    if len(commands) < 2:
+        print(f"throughput ratio at {ratio_at} clients: n/a (llama-server not run)")
+        return 0
     ratio = table[("squish", ratio_at)]["tok_s"] / max(table[("llama-server", ratio_at)]["tok_s"], 1e-9)
     print(f"throughput ratio squish / llama-server at {ratio_at} clients: {ratio:.3f}x")
     return 0
