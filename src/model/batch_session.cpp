@@ -25,38 +25,66 @@ BatchSession::~BatchSession() = default;
 
 void BatchSession::reset() { n_past_.assign(n_past_.size(), 0); }
 
+void BatchSession::reset(int64_t s) {
+  if (s < 0 || s >= n_seq()) throw Error(model_->path(), "no sequence " + std::to_string(s) + " in the batch");
+  n_past_[static_cast<size_t>(s)] = 0;
+}
+
 size_t BatchSession::kv_cache_bytes() const {
   size_t b = 0;
   for (const auto& c : caches_) b += c->bytes();
   return b;
 }
 
-void BatchSession::check(std::span<const int32_t> tokens, std::span<const int64_t> seqs) const {
+void BatchSession::check(std::span<const SeqTokens> parts) const {
   const int64_t V = model_->config().n_vocab;
-  for (int32_t id : tokens)
-    if (id < 0 || id >= V)
-      throw Error(model_->path(), "token id " + std::to_string(id) + " is outside the vocabulary (" +
-                                      std::to_string(V) + ")");
-  for (int64_t s : seqs) {
+  std::vector<bool> seen(static_cast<size_t>(n_seq()), false);
+  for (const SeqTokens& p : parts) {
+    for (int32_t id : p.tokens)
+      if (id < 0 || id >= V)
+        throw Error(model_->path(), "token id " + std::to_string(id) + " is outside the vocabulary (" +
+                                        std::to_string(V) + ")");
+    const int64_t s = p.seq;
     if (s < 0 || s >= n_seq()) throw Error(model_->path(), "no sequence " + std::to_string(s) + " in the batch");
-    const int64_t need = n_past_[static_cast<size_t>(s)] + (seqs.size() == 1 ? static_cast<int64_t>(tokens.size()) : 1);
+    if (seen[static_cast<size_t>(s)])
+      throw Error(model_->path(), "sequence " + std::to_string(s) + " appears twice in one batch step");
+    seen[static_cast<size_t>(s)] = true;
+    const int64_t need = n_past_[static_cast<size_t>(s)] + static_cast<int64_t>(p.tokens.size());
     if (need > n_ctx_)
       throw Error(model_->path(), "context overflow in sequence " + std::to_string(s) + ": " +
                                       std::to_string(need) + " positions exceed " + std::to_string(n_ctx_));
   }
 }
 
-std::vector<float> BatchSession::prefill(int64_t s, std::span<const int32_t> tokens) {
-  const int64_t seq_id[1] = {s};
-  check(tokens, seq_id);
-  const int64_t n = static_cast<int64_t>(tokens.size());
-  std::vector<float> logits(static_cast<size_t>(model_->config().n_vocab));
-  if (n == 0) return {};
-  const SequenceRows rows{caches_[static_cast<size_t>(s)].get(), n_ctx_, 0, n, n_past_[static_cast<size_t>(s)]};
-  const int64_t last[1] = {n - 1};
-  forward(*model_, *scratch_, nullptr, tokens, std::span<const SequenceRows>(&rows, 1), last, logits.data());
-  n_past_[static_cast<size_t>(s)] += n;
+std::vector<float> BatchSession::advance(std::span<const SeqTokens> parts) {
+  check(parts);
+  std::vector<int32_t> tokens;
+  std::vector<SequenceRows> rows;
+  std::vector<int64_t> last_rows;
+  for (const SeqTokens& p : parts) {
+    const int64_t n = static_cast<int64_t>(p.tokens.size());
+    if (n == 0) throw Error(model_->path(), "sequence " + std::to_string(p.seq) + " has no tokens in a batch step");
+    const auto s = static_cast<size_t>(p.seq);
+    const int64_t row0 = static_cast<int64_t>(tokens.size());
+    rows.push_back({caches_[s].get(), n_ctx_, row0, n, n_past_[s]});
+    tokens.insert(tokens.end(), p.tokens.begin(), p.tokens.end());
+    last_rows.push_back(row0 + n - 1);
+  }
+  std::vector<float> logits(parts.size() * static_cast<size_t>(model_->config().n_vocab));
+  if (parts.empty()) return logits;
+  forward(*model_, *scratch_, nullptr, tokens, rows, last_rows, logits.data());
+  for (const SeqTokens& p : parts) n_past_[static_cast<size_t>(p.seq)] += static_cast<int64_t>(p.tokens.size());
   return logits;
+}
+
+std::vector<float> BatchSession::prefill(int64_t s, std::span<const int32_t> tokens) {
+  if (tokens.empty()) {
+    const SeqTokens none{s, tokens};
+    check(std::span<const SeqTokens>(&none, 1));
+    return {};
+  }
+  const SeqTokens part{s, tokens};
+  return advance(std::span<const SeqTokens>(&part, 1));
 }
 
 std::vector<float> BatchSession::step(std::span<const int32_t> tokens) {
@@ -64,16 +92,9 @@ std::vector<float> BatchSession::step(std::span<const int32_t> tokens) {
   if (static_cast<int64_t>(tokens.size()) != B)
     throw Error(model_->path(), "a batch step needs one token per sequence (" + std::to_string(B) +
                                     "), got " + std::to_string(tokens.size()));
-  std::vector<int64_t> all(static_cast<size_t>(B));
-  for (int64_t s = 0; s < B; ++s) all[static_cast<size_t>(s)] = s;
-  check(tokens, all);
-  std::vector<SequenceRows> rows;
-  for (int64_t s = 0; s < B; ++s)
-    rows.push_back({caches_[static_cast<size_t>(s)].get(), n_ctx_, s, 1, n_past_[static_cast<size_t>(s)]});
-  std::vector<float> logits(static_cast<size_t>(B * model_->config().n_vocab));
-  forward(*model_, *scratch_, nullptr, tokens, rows, all, logits.data());
-  for (auto& p : n_past_) ++p;
-  return logits;
+  std::vector<SeqTokens> parts;
+  for (int64_t s = 0; s < B; ++s) parts.push_back({s, tokens.subspan(static_cast<size_t>(s), 1)});
+  return advance(parts);
 }
 
 }  // namespace squish

@@ -54,6 +54,43 @@ TEST_P(BatchDecode, EachSequenceGetsItsOwnLogits) {
   EXPECT_THROW(batch.prefill(0, std::vector<int32_t>(40, 1)), squish::Error);
 }
 
+TEST_P(BatchDecode, AdvanceMixesPromptChunksWithDecodeTokensAndResetsOneSequence) {
+  auto model = squish::Model::load(st::source_dir() + "/tests/goldens/model/" + GetParam() + ".gguf");
+  const int64_t V = model->config().n_vocab;
+  const auto tok = [&](int32_t t) { return t % static_cast<int32_t>(V); };
+  const std::vector<int32_t> prompt0 = {tok(1), tok(5), tok(9)}, prompt2 = {tok(4), tok(8), tok(6), tok(3), tok(2)};
+  squish::BatchSession batch(model, 3, 32, squish::KVCacheType::F32);
+  squish::Session alone0(model, 32), alone2(model, 32);
+  batch.prefill(0, prompt0);
+  alone0.eval(prompt0);
+  // Sequence 0 decodes one token while sequence 2's prompt goes in as two chunks; 1 stays idle.
+  const std::vector<int32_t> d0 = {tok(11)}, d1 = {tok(12)};
+  const std::vector<squish::BatchSession::SeqTokens> first = {{0, d0}, {2, std::span(prompt2).first(2)}};
+  const auto got1 = batch.advance(first);
+  ASSERT_EQ(got1.size(), static_cast<size_t>(2 * V));
+  EXPECT_LE(max_abs_diff(got1.data(), alone0.eval(d0).data(), V), 1e-4f);
+  const std::vector<squish::BatchSession::SeqTokens> second = {{2, std::span(prompt2).subspan(2)}, {0, d1}};
+  const auto got2 = batch.advance(second);
+  EXPECT_LE(max_abs_diff(got2.data(), alone2.eval(prompt2).data(), V), 1e-4f);
+  EXPECT_LE(max_abs_diff(got2.data() + V, alone0.eval(d1).data(), V), 1e-4f);
+  EXPECT_EQ(batch.n_past(0), 5);
+  EXPECT_EQ(batch.n_past(1), 0);
+  EXPECT_EQ(batch.n_past(2), 5);
+  // Resetting sequence 0 frees it for a new prompt; sequence 2's cache is untouched.
+  batch.reset(0);
+  EXPECT_EQ(batch.n_past(0), 0);
+  squish::Session fresh(model, 32);
+  const std::vector<squish::BatchSession::SeqTokens> third = {{0, prompt2}, {2, d0}};
+  const auto got3 = batch.advance(third);
+  EXPECT_LE(max_abs_diff(got3.data(), fresh.eval(prompt2).data(), V), 1e-4f);
+  EXPECT_LE(max_abs_diff(got3.data() + V, alone2.eval(d0).data(), V), 1e-4f);
+  const std::vector<squish::BatchSession::SeqTokens> twice = {{1, d0}, {1, d1}};
+  EXPECT_THROW(batch.advance(twice), squish::Error);
+  const std::vector<squish::BatchSession::SeqTokens> empty = {{1, std::span<const int32_t>()}};
+  EXPECT_THROW(batch.advance(empty), squish::Error);
+  EXPECT_THROW(batch.reset(3), squish::Error);
+}
+
 INSTANTIATE_TEST_SUITE_P(Archs, BatchDecode, ::testing::Values("tiny_llama", "tiny_qwen2", "tiny_gemma3"));
 
 }  // namespace

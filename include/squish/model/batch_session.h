@@ -27,13 +27,27 @@ class BatchSession {
   // Appends tokens[i] to sequence i for every i in one forward pass (tokens.size() == n_seq());
   // returns the logits of each, [n_seq x n_vocab].
   std::vector<float> step(std::span<const int32_t> tokens);
+  // Tokens appended to one sequence in an advance().
+  struct SeqTokens {
+    int64_t seq;
+    std::span<const int32_t> tokens;
+  };
+  // Evaluates several sequences' tokens in one forward pass: each entry appends its tokens (one
+  // decode token, or a chunk of a prompt) to its own sequence; a sequence appears at most once.
+  // Returns the logits of each entry's last token, [parts.size() x n_vocab]; entries with no
+  // tokens are not allowed. Sequences not named are left as they are.
+  std::vector<float> advance(std::span<const SeqTokens> parts);
   // Empties every cache.
   void reset();
+  // Empties sequence s's cache (the others keep theirs).
+  void reset(int64_t s);
+  // Context capacity of each sequence.
+  int64_t n_ctx() const { return n_ctx_; }
   // Bytes held by the KV caches.
   size_t kv_cache_bytes() const;
 
  private:
-  void check(std::span<const int32_t> tokens, std::span<const int64_t> seqs) const;
+  void check(std::span<const SeqTokens> parts) const;
 
   std::shared_ptr<const Model> model_;
   std::vector<std::unique_ptr<KVCache>> caches_;
