@@ -43,7 +43,7 @@ void run_serve(ServeArgs& a) {
 CommandRegistrar reg(45, [](CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve a model over HTTP: OpenAI and Ollama APIs, continuous batching");
-  cmd->add_option("model", args->model, "GGUF file or HF model directory")->required();
+  add_model_argument(cmd, args->model, "GGUF file or HF model directory");
   add_weights_option(cmd, args->weights);
   add_kv_cache_option(cmd, args->kv_cache);
   serve::ServeOptions& o = args->options;
@@ -53,7 +53,7 @@ CommandRegistrar reg(45, [](CLI::App& app) {
       ->capture_default_str()->check(CLI::Range(int64_t{2}, int64_t{1} << 22));
   cmd->add_option("--parallel", args->parallel, "Slots: requests decoded together in one batch")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{256}));
-  cmd->add_option("-t,--threads", args->threads, "Worker threads (default: all cores)");
+  add_threads_option(cmd, args->threads);
   cmd->add_option("-b,--batch-size", o.scheduler.step_tokens,
                   "Tokens per forward pass: one per decoding slot plus chunks of new prompts")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
