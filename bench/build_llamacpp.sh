@@ -41,20 +41,7 @@ flags_for() {
 }
 
 fetch_source() {
-  [ -f "$src_dir/vendor/llama.cpp/CMakeLists.txt" ] && return
-  local py="$SQUISH_VENV/bin/python"
-  [ -x "$py" ] || { echo "build_llamacpp: no venv at $SQUISH_VENV (run scripts/setup.sh)" >&2; exit 1; }
-  mkdir -p "$root/src"
-  local tarball="$root/src/llama_cpp_python-$version.tar.gz"
-  if [ ! -f "$tarball" ]; then
-    echo "[llamacpp] downloading the llama-cpp-python $version source package"
-    "$py" -m pip download --quiet --no-binary :all: --no-deps "llama-cpp-python==$version" -d "$root/src"
-  fi
-  echo "[llamacpp] extracting $tarball"
-  local tmp="$root/src/.extract.$$"
-  rm -rf "$tmp" && mkdir -p "$tmp"
-  tar -xzf "$tarball" -C "$tmp"
-  rm -rf "$src_dir" && mv "$tmp/llama_cpp_python-$version" "$src_dir" && rm -rf "$tmp"
+  bash "$here/scripts/fetch_llamacpp_source.sh" >/dev/null
 }
 
 configure() {

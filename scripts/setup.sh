@@ -48,6 +48,11 @@ if [ "$profile" = test ] && ! cmp -s "$here/scripts/requirements.txt" "$stamp" 2
   cp "$here/scripts/requirements.txt" "$stamp"
 fi
 
+# --- llama.cpp's own sources (the tests run its convert_hf_to_gguf.py) ------------------------
+if [ "$profile" = test ]; then
+  log "llama.cpp sources from the llama-cpp-python source package: $(bash "$here/scripts/fetch_llamacpp_source.sh")"
+fi
+
 # --- Default models --------------------------------------------------------------------------
 "$SQUISH_VENV/bin/python" "$here/scripts/fetch_models.py" --dest "$SQUISH_MODELS"
 log "ready: models in $SQUISH_MODELS, venv in $SQUISH_VENV"
