@@ -74,6 +74,7 @@ void add_qk_norms(std::vector<LayerTensorSpec>& t, LoadTransform norm) {
 
 ArchSpec make_llama() {
   ArchSpec a{Arch::Llama, "llama", "LlamaForCausalLM", {"llama", "mistral"}, {}, global_tensors(LoadTransform::None), {}};
+  a.features.rope_freqs = true;
   a.layer_tensors = llama_block(false, true, LoadTransform::None, true);
   add_ffn(a.layer_tensors, "post_attention_layernorm.weight", LoadTransform::None);
   return a;

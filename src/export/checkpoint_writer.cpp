@@ -14,6 +14,7 @@
 
 #include "checkpoint_adapter.h"
 #include "hf_tokenizer_json.h"
+#include "squish/arch/rope_scaling.h"
 #include "squish/arch/tensor_names.h"
 #include "squish/arch/tensor_registry.h"
 #include "squish/common/atomic_file.h"
@@ -105,7 +106,7 @@ double float_value(double x) {
 
 // config.json from GGUF metadata.
 ojson make_config(const ModelSource& src, const std::string& arch, const CheckpointOptions& opt,
-                  int64_t n_vocab, bool tied) {
+                  int64_t n_vocab, bool tied, const std::vector<float>& rope_freqs) {
   const std::string p = arch + ".";
   ojson c;
   const int64_t n_embd = meta_required(src, p + "embedding_length");
@@ -130,6 +131,13 @@ ojson make_config(const ModelSource& src, const std::string& arch, const Checkpo
   if (const GGUFValue* v = src.find("tokenizer.ggml.bos_token_id")) c["bos_token_id"] = v->as_int();
   if (const GGUFValue* v = src.find("tokenizer.ggml.eos_token_id")) c["eos_token_id"] = v->as_int();
   if (const GGUFValue* v = src.find("tokenizer.ggml.padding_token_id")) c["pad_token_id"] = v->as_int();
+  if (!rope_freqs.empty()) {  // llama3 scaling, recovered from the divisors
+    const auto s = fit_llama3_rope_scaling(rope_freqs, c["rope_theta"].get<double>(), c["head_dim"].get<int64_t>());
+    if (!s) throw Error(src.path(), std::string(kRopeFreqsTensor) + " is no llama3 RoPE scaling config.json can express");
+    c["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", s->factor}, {"low_freq_factor", s->low_freq_factor},
+                         {"high_freq_factor", s->high_freq_factor},
+                         {"original_max_position_embeddings", s->original_context}};
+  }
   if (spec->arch == Arch::Gemma3) {
     c["hidden_activation"] = "gelu_pytorch_tanh";
     c["query_pre_attn_scalar"] = c["head_dim"];
@@ -298,8 +306,14 @@ void write_checkpoint(const ModelSource& src, const QuantizedTensors& quantized,
   std::vector<std::string> unquantized_linears;
   const bool tied = find_tensor(src, "output.weight") == nullptr;
   int64_t n_vocab = 0;
+  std::vector<float> rope_freqs;  // config.json's rope_scaling, not a tensor
   for (size_t i = 0; i < src.tensors().size(); ++i) {
     const SourceTensor& t = src.tensors()[i];
+    if (t.name == kRopeFreqsTensor) {
+      rope_freqs.resize(static_cast<size_t>(t.n_elements()));
+      src.rows_f32(i)->read(0, t.n_rows(), rope_freqs.data());
+      continue;
+    }
     const std::string hf = hf_tensor_name(arch, t.name);
     if (t.name == "token_embd.weight") n_vocab = t.shape.size() > 1 ? t.shape[1] : 0;
     if (shapes.count(t.name)) {
@@ -351,7 +365,7 @@ void write_checkpoint(const ModelSource& src, const QuantizedTensors& quantized,
     }
   }
   if (tied) unquantized_linears.push_back("lm_head");  // transformers' tied lm_head stays dense
-  ojson config = make_config(src, arch, opt, n_vocab, tied);
+  ojson config = make_config(src, arch, opt, n_vocab, tied, rope_freqs);
   std::map<std::string, std::string> extra;
   if (adapter) {
     ojson qc = adapter->config(linears, unquantized_linears);

@@ -42,10 +42,11 @@ void add_hf_model_metadata(const HFModelDir& dir, GGUFMetadata& out) {
     set(p + "vocab_size", u32(c.n_vocab));
     set(p + "rope.dimension_count", u32(c.n_rot));
   }
-  if (!ex.rope_scaling_type.empty()) {
+  // llama3 scaling has no keys: the converter stores it as the rope_freqs tensor.
+  if (!ex.rope_scaling_type.empty() && ex.rope_scaling_type != "llama3") {
     if (ex.rope_scaling_type != "linear")
       throw Error(dir.path(), "rope_scaling type '" + ex.rope_scaling_type +
-                                  "' is not supported (only linear)");
+                                  "' is not supported (only linear and llama3)");
     set(p + "rope.scaling.type", gguf_str("linear"));
     set(p + "rope.scaling.factor", gguf_f32(ex.rope_scaling_factor));
   }

@@ -5,11 +5,30 @@
 #include <cmath>
 #include <string>
 
+#include "squish/arch/rope_scaling.h"
 #include "squish/arch/tensor_registry.h"
 #include "squish/common/error.h"
+#include "squish/formats/ggml_type.h"
 #include "squish/io/gguf_reader.h"
 
 namespace squish {
+
+namespace {
+
+// The rope_freqs tensor (llama3 RoPE scaling's per-pair frequency divisors) into c, when present.
+void read_rope_freqs(const GGUFFile& f, ModelConfig& c) {
+  const GGUFTensor* t = f.find_tensor(kRopeFreqsTensor);
+  if (!t) return;
+  if (!arch_spec(c.arch).features.rope_freqs)
+    throw Error(f.path(), std::string("rope_freqs is not supported for ") + arch_name(c.arch));
+  if (t->shape.size() != 1 || t->shape[0] != c.n_rot / 2 || !can_dequantize(t->type) ||
+      row_bytes(t->type, t->shape[0]) > t->nbytes)
+    throw Error(f.path(), std::string(kRopeFreqsTensor) + " is not a vector of " + std::to_string(c.n_rot / 2) + " factors");
+  c.rope_freq_factors.resize(static_cast<size_t>(t->shape[0]));
+  dequantize_row(t->type, t->data, c.rope_freq_factors.data(), t->shape[0]);
+}
+
+}  // namespace
 
 ModelConfig read_gguf_config(const GGUFFile& f) {
   const std::string& file = f.path();
@@ -52,6 +71,7 @@ ModelConfig read_gguf_config(const GGUFFile& f) {
     c.n_vocab = e->shape[1];
   }
 
+  read_rope_freqs(f, c);
   c.rope_neox = arch_spec(c.arch).features.rope_neox;  // llama.cpp: LLAMA_ROPE_TYPE_NORM for llama, NEOX otherwise
   c.tied_embeddings = f.find_tensor("output.weight") == nullptr;
   c.attn_logit_softcap = static_cast<float>(f.get_float(p + "attn_logit_softcapping", 0.0));

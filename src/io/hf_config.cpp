@@ -121,6 +121,26 @@ const json* rope_params(const Reader& r, const char* layer_type) {
   return nullptr;
 }
 
+// llama3 RoPE scaling: its parameters (the converter's defaults) and the rope_freqs divisors.
+void read_llama3_rope(const Reader& r, const json& rs, double theta, ModelConfig& c, HFConfigExtras& ex) {
+  if (!arch_spec(c.arch).features.rope_freqs)
+    throw Error(r.path, std::string("rope_scaling type 'llama3' is not supported for ") + arch_name(c.arch));
+  auto num = [&](const char* key, double def) {
+    if (const auto it = rs.find(key); it != rs.end() && it->is_number()) return it->get<double>();
+    return def;
+  };
+  Llama3RopeScaling& s = ex.llama3_rope;
+  s.factor = num("factor", 8.0);
+  s.low_freq_factor = num("low_freq_factor", 1.0);
+  s.high_freq_factor = num("high_freq_factor", 4.0);
+  s.original_context = num("original_max_position_embeddings",
+                           r.opt_num("original_max_position_embeddings").value_or(8192.0));
+  if (!(s.factor > 0) || !(s.original_context > 0) || !(s.high_freq_factor > s.low_freq_factor) ||
+      !(s.low_freq_factor > 0))
+    throw Error(r.path, "bad llama3 rope_scaling parameters");
+  c.rope_freq_factors = llama3_rope_factors(s, theta, c.head_dim_k);
+}
+
 }  // namespace
 
 ModelConfig read_hf_config(const std::string& path, HFConfigExtras* extras_out) {
@@ -217,6 +237,7 @@ ModelConfig read_hf_config(const std::string& path, HFConfigExtras* extras_out) 
     if (rs->contains("factor") && (*rs)["factor"].is_number())
       ex.rope_scaling_factor = (*rs)["factor"].get<float>();
     if (type == "linear" && ex.rope_scaling_factor > 0) c.rope_freq_scale = 1.f / ex.rope_scaling_factor;
+    if (type == "llama3") read_llama3_rope(r, *rs, theta, c, ex);
   }
 
   // Sliding-window attention (gemma3 only; llama.cpp ignores Qwen2's use_sliding_window).

@@ -43,12 +43,19 @@ COMMON = dict(hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_a
               num_key_value_heads=2, vocab_size=N_VOCAB, max_position_embeddings=1024,
               rms_norm_eps=1e-6, initializer_range=0.1, bos_token_id=None, eos_token_id=261,
               tie_word_embeddings=False)
+# Llama 3.1/3.2 RoPE scaling with a small original context, so that at the prompt's positions
+# (up to ~40) the scaled band is wide: head_dim 64 and base 1e4 give wavelengths 6.3 .. 47000;
+# pairs with wavelength above 64 are slowed 8x, those between 16 and 64 blended.
+LLAMA3_ROPE = dict(rope_type="llama3", rope_theta=10000.0, factor=8.0, low_freq_factor=1.0,
+                   high_freq_factor=4.0, original_max_position_embeddings=64)
 ARCHS = {
     "qwen3": ("Qwen3Config", "Qwen3ForCausalLM", dict(head_dim=64, rope_theta=1000000.0)),
     "mistral": ("MistralConfig", "MistralForCausalLM",
                 dict(rope_theta=10000.0, sliding_window=None, tie_word_embeddings=True)),
+    "llama3": ("LlamaConfig", "LlamaForCausalLM", dict(rope_parameters=LLAMA3_ROPE)),
 }
-GGUF_ARCH = {"mistral": "llama"}  # general.architecture where it differs from model_type
+# general.architecture where it differs from the key (and model_type of squish's export)
+GGUF_ARCH = {"mistral": "llama", "llama3": "llama"}
 
 
 def build_hf_model(arch: str, out: Path) -> None:
@@ -179,7 +186,27 @@ def test_safetensors_export_loads_in_transformers(tiny, tmp_path):
     run_squish("export", ours, out, "--format", "unquantized", "--dtype", "float32")
     # GGUF stores Mistral as llama (convert_hf_to_gguf.py's LlamaModel), so it comes back as one
     assert json.loads((out / "config.json").read_text())["model_type"] == GGUF_ARCH.get(arch, arch)
-    assert_logits_agree(transformers_logits(out, tokens), want)
+    rel = assert_logits_agree(transformers_logits(out, tokens), want)
+    print(f"{arch} export: max |d| / range = {rel:.2e}")
+
+
+def test_llama3_rope_scaling_is_exercised(tiny, tmp_path):
+    """The llama3 model's logits depend on its RoPE scaling (so the checks above would catch a
+    runtime that ignored rope_freqs): without it transformers' logits move far beyond the bound."""
+    arch, hf, _, _, tokens, want = tiny
+    if arch != "llama3":
+        pytest.skip("llama3 only")
+    plain = tmp_path / "plain"
+    shutil.copytree(hf, plain)
+    cfg = json.loads((plain / "config.json").read_text())
+    for key in ("rope_parameters", "rope_scaling"):
+        if isinstance(cfg.get(key), dict):
+            cfg[key] = {"rope_type": "default", "rope_theta": LLAMA3_ROPE["rope_theta"]}
+    (plain / "config.json").write_text(json.dumps(cfg))
+    got = transformers_logits(plain, tokens)
+    rel = np.abs(got - want).max() / (want.max() - want.min())
+    print(f"llama3 without rope scaling: max |d| / range = {rel:.2e}")
+    assert rel > 0.05
 
 
 def test_every_command_runs(tiny, tmp_path):

@@ -30,6 +30,8 @@ struct ModelConfig {
   float rope_freq_base = 10000.f;
   float rope_freq_base_local = 10000.f;  // gemma3 sliding-window layers
   float rope_freq_scale = 1.f;
+  std::vector<float> rope_freq_factors;  // per rotary pair: frequency divisor (GGUF rope_freqs,
+                                         // llama3 scaling); empty: none
   bool rope_neox = false;      // NEOX (half-split) rotation vs interleaved pairs
   int64_t sliding_window = 0;  // 0: none
   std::vector<bool> layer_is_swa;  // per layer: sliding-window attention (gemma3: 5 of 6)

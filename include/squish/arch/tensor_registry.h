@@ -96,6 +96,7 @@ struct ArchFeatures {
   bool embed_scale = false;        // token embeddings multiplied by sqrt(n_embd)
   bool gelu = false;               // GELU (tanh) gate instead of SiLU
   bool rope_neox = false;          // NEOX (half-split) rotation instead of interleaved pairs
+  bool rope_freqs = false;         // llama3 RoPE scaling, stored as the rope_freqs tensor
 };
 
 // Everything squish knows about one architecture.
