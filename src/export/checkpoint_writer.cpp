@@ -138,19 +138,26 @@ ojson make_config(const ModelSource& src, const std::string& arch, const Checkpo
                          {"high_freq_factor", s->high_freq_factor},
                          {"original_max_position_embeddings", s->original_context}};
   }
-  if (spec->arch == Arch::Gemma3) {
+  const ArchFeatures& features = spec->features;
+  if (features.sliding_window) {  // gemma2, gemma3
     c["hidden_activation"] = "gelu_pytorch_tanh";
-    c["query_pre_attn_scalar"] = c["head_dim"];
+    // llama.cpp's q scale (see read_gguf_config) as transformers expresses it
+    c["query_pre_attn_scalar"] = n_layer == features.wide_scale_layers ? n_embd / n_head : c["head_dim"].get<int64_t>();
     const int64_t sw = meta_int(src, p + "attention.sliding_window", 0);
     c["sliding_window"] = sw;
-    c["rope_local_base_freq"] = 10000.0;
-    c["sliding_window_pattern"] = 6;
+    if (features.swa_rope_base > 0.f) c["rope_local_base_freq"] = features.swa_rope_base;
+    const int64_t pattern = features.swa_pattern;
+    c["sliding_window_pattern"] = pattern;
     ojson types = ojson::array();
     for (int64_t i = 0; i < n_layer; ++i)
-      types.push_back((i + 1) % 6 == 0 ? "full_attention" : "sliding_attention");
+      types.push_back(i % pattern < pattern - 1 ? "sliding_attention" : "full_attention");
     c["layer_types"] = types;
-    c["final_logit_softcapping"] = nullptr;
-    c["attn_logit_softcapping"] = nullptr;
+    auto softcap = [&](const std::string& key) {
+      const double v = meta_double(src, p + key, 0.0);
+      return v > 0 ? ojson(float_value(v)) : ojson(nullptr);
+    };
+    c["final_logit_softcapping"] = softcap("final_logit_softcapping");
+    c["attn_logit_softcapping"] = softcap("attn_logit_softcapping");
   } else {
     c["hidden_act"] = "silu";
     c["attention_bias"] = spec->features.attn_bias;

@@ -1,8 +1,9 @@
 // GGUF hyper-parameter metadata from an HF config.json, with the keys and conditions of llama.cpp's
-// LlamaModel / Qwen2Model / Gemma3Model.set_gguf_parameters (and what read_gguf_config reads).
+// LlamaModel / Qwen2Model / Gemma2Model / Gemma3Model.set_gguf_parameters (and what read_gguf_config reads).
 #include <filesystem>
 
 #include "hf_gguf.h"
+#include "squish/arch/tensor_registry.h"
 #include "squish/common/error.h"
 
 namespace squish {
@@ -33,7 +34,8 @@ void add_hf_model_metadata(const HFModelDir& dir, GGUFMetadata& out) {
   set(p + "attention.head_count_kv", u32(c.n_head_kv));
   set(p + "rope.freq_base", gguf_f32(c.rope_freq_base));
   set(p + "attention.layer_norm_rms_epsilon", gguf_f32(c.rms_eps));
-  if (c.arch == Arch::Gemma3 || c.head_dim_k * c.n_head != c.n_embd) {
+  const ArchFeatures& features = arch_spec(c.arch).features;
+  if (features.sliding_window || c.head_dim_k * c.n_head != c.n_embd) {
     set(p + "attention.key_length", u32(c.head_dim_k));
     set(p + "attention.value_length", u32(c.head_dim_v));
   }
@@ -50,10 +52,11 @@ void add_hf_model_metadata(const HFModelDir& dir, GGUFMetadata& out) {
     set(p + "rope.scaling.type", gguf_str("linear"));
     set(p + "rope.scaling.factor", gguf_f32(ex.rope_scaling_factor));
   }
-  if (c.arch == Arch::Gemma3) {
-    if (c.sliding_window > 0) set(p + "attention.sliding_window", u32(c.sliding_window));
-    if (c.final_logit_softcap > 0.f) set(p + "final_logit_softcapping", gguf_f32(c.final_logit_softcap));
-  }
+  if (features.sliding_window && c.sliding_window > 0) set(p + "attention.sliding_window", u32(c.sliding_window));
+  if (features.attn_logit_softcap && c.attn_logit_softcap > 0.f)
+    set(p + "attn_logit_softcapping", gguf_f32(c.attn_logit_softcap));
+  if (features.final_logit_softcap && c.final_logit_softcap > 0.f)
+    set(p + "final_logit_softcapping", gguf_f32(c.final_logit_softcap));
 }
 
 }  // namespace squish

@@ -78,19 +78,22 @@ ModelConfig read_gguf_config(const GGUFFile& f) {
   c.final_logit_softcap = static_cast<float>(f.get_float(p + "final_logit_softcapping", 0.0));
   c.layer_is_swa.assign(static_cast<size_t>(std::max<int64_t>(c.n_layer, 0)), false);
 
-  if (c.arch == Arch::Gemma3) {
-    if (c.attn_logit_softcap != 0.f) throw Error(file, "gemma3 does not use attn_logit_softcapping");
-    // llama.cpp: 5 sliding-window layers then one global layer (il % 6 < 5), local base 10000.
+  const ArchFeatures& features = arch_spec(c.arch).features;
+  if (c.attn_logit_softcap != 0.f && !features.attn_logit_softcap)
+    throw Error(file, arch + " does not use attn_logit_softcapping");
+  if (features.sliding_window) {
+    // llama.cpp: sliding layers il % pattern < pattern - 1, with the arch's own RoPE base.
     c.sliding_window = f.get_int(p + "attention.sliding_window", 0);
+    const int64_t pattern = features.swa_pattern;
     if (c.sliding_window > 0) {
-      for (int64_t i = 0; i < c.n_layer; ++i) c.layer_is_swa[static_cast<size_t>(i)] = i % 6 < 5;
-      c.rope_freq_base_local = 10000.f;
+      for (int64_t i = 0; i < c.n_layer; ++i) c.layer_is_swa[static_cast<size_t>(i)] = i % pattern < pattern - 1;
+      if (features.swa_rope_base > 0.f) c.rope_freq_base_local = features.swa_rope_base;
     }
-    // llama.cpp: 1/sqrt(head_dim), except the 27B (62 layers) which uses 1/sqrt(n_embd/n_head).
-    c.attention_scale = c.n_layer == 62
+  }
+  if (features.wide_scale_layers > 0)  // 1/sqrt(head_dim), except the 27B: 1/sqrt(n_embd/n_head)
+    c.attention_scale = c.n_layer == features.wide_scale_layers
                             ? 1.f / std::sqrt(static_cast<float>(c.n_embd / c.n_head))
                             : 1.f / std::sqrt(static_cast<float>(c.head_dim_k));
-  }
   c.validate(file);
   return c;
 }

@@ -53,6 +53,11 @@ ARCHS = {
     "mistral": ("MistralConfig", "MistralForCausalLM",
                 dict(rope_theta=10000.0, sliding_window=None, tie_word_embeddings=True)),
     "llama3": ("LlamaConfig", "LlamaForCausalLM", dict(rope_parameters=LLAMA3_ROPE)),
+    # Gemma 2 with caps and a window small enough to bite on random weights and a ~30-token prompt
+    # (layer 0 slides, layer 1 is global); llama.cpp scales q by 1/sqrt(head_dim).
+    "gemma2": ("Gemma2Config", "Gemma2ForCausalLM",
+               dict(head_dim=64, query_pre_attn_scalar=64, sliding_window=8, attn_logit_softcapping=2.0,
+                    final_logit_softcapping=2.0, tie_word_embeddings=True)),
 }
 # general.architecture where it differs from the key (and model_type of squish's export)
 GGUF_ARCH = {"mistral": "llama", "llama3": "llama"}
@@ -78,19 +83,25 @@ def llamacpp_convert(hf: Path, out: Path) -> None:
     it, so its pre-tokenizer name is given (the one squish derives from the same tokenizer.json).
     The venv lacks sentencepiece, which the converter imports before it looks for tokenizer.model:
     with no tokenizer.model here, that step raises FileNotFoundError directly (as it would after
-    the import) and the converter falls back to the BPE vocabulary."""
+    the import) and the converter falls back to the BPE vocabulary. Gemma2Model knows only
+    SentencePiece vocabularies, so it is given the BPE one (as Gemma3Model does without
+    tokenizer.model)."""
     code = ("import sys; sys.path.insert(0, sys.argv[1]); sys.argv = sys.argv[1:]; "
             "import convert_hf_to_gguf as c; from conversion.base import TextModel; "
             "TextModel._create_vocab_sentencepiece = lambda self: (_ for _ in ()).throw("
             "FileNotFoundError('tokenizer.model')); "
-            "TextModel.get_vocab_base_pre = lambda self, tokenizer: 'gpt-2'; c.main()")
+            "TextModel.get_vocab_base_pre = lambda self, tokenizer: 'gpt-2'; "
+            "from conversion.gemma import Gemma2Model; "
+            "Gemma2Model.set_vocab = lambda self: self._set_vocab_gpt2(); c.main()")
     p = subprocess.run([sys.executable, "-c", code, str(LLAMACPP), str(hf), "--outtype", "f32",
                         "--outfile", str(out)], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr[-3000:]
 
 
 def transformers_logits(hf: Path, tokens: list[int]) -> np.ndarray:
-    model = transformers.AutoModelForCausalLM.from_pretrained(hf, torch_dtype=torch.float32).eval()
+    # eager attention: the one that applies every feature (Gemma 2's attention soft-capping)
+    model = transformers.AutoModelForCausalLM.from_pretrained(
+        hf, torch_dtype=torch.float32, attn_implementation="eager").eval()
     with torch.no_grad():
         return model(torch.tensor([tokens])).logits[0].double().numpy()
 
@@ -190,32 +201,38 @@ def test_safetensors_export_loads_in_transformers(tiny, tmp_path):
     print(f"{arch} export: max |d| / range = {rel:.2e}")
 
 
-def test_llama3_rope_scaling_is_exercised(tiny, tmp_path):
-    """The llama3 model's logits depend on its RoPE scaling (so the checks above would catch a
-    runtime that ignored rope_freqs): without it transformers' logits move far beyond the bound."""
-    arch, hf, _, _, tokens, want = tiny
-    if arch != "llama3":
-        pytest.skip("llama3 only")
-    plain = tmp_path / "plain"
-    shutil.copytree(hf, plain)
-    cfg = json.loads((plain / "config.json").read_text())
+def _no_llama3_rope(cfg: dict) -> None:
     for key in ("rope_parameters", "rope_scaling"):
         if isinstance(cfg.get(key), dict):
             cfg[key] = {"rope_type": "default", "rope_theta": LLAMA3_ROPE["rope_theta"]}
-    (plain / "config.json").write_text(json.dumps(cfg))
-    got = transformers_logits(plain, tokens)
-    rel = np.abs(got - want).max() / (want.max() - want.min())
-    print(f"llama3 without rope scaling: max |d| / range = {rel:.2e}")
-    assert rel > 0.05
 
 
-def test_every_command_runs(tiny, tmp_path):
-    """inspect, perplexity and bench run on the architecture (from its GGUF)."""
-    arch, hf, _, ours, _, _ = tiny
-    assert arch in run_squish("inspect", ours).stdout
-    text = tmp_path / "text.txt"
-    text.write_text(" ".join([PROMPT] * 20))
-    ppl = json.loads(run_squish("perplexity", hf, "--file", text, "--ctx", "64", "--chunks", "1",
-                                "--json").stdout)["ppl"]
-    assert np.isfinite(ppl) and ppl > 1
-    run_squish("bench", ours, "-p", "16", "-n", "4", "-t", "1")
+def _set(key, value):
+    return lambda cfg: cfg.__setitem__(key, value)
+
+
+# Per architecture: its distinctive features, each as a config.json edit that turns it off.
+FEATURES_OFF = {
+    "llama3": {"llama3 rope scaling": _no_llama3_rope},
+    "gemma2": {"attention soft-capping": _set("attn_logit_softcapping", None),
+               "final soft-capping": _set("final_logit_softcapping", None),
+               "sliding window": _set("sliding_window", 1024)},
+}
+
+
+def test_features_are_exercised(tiny, tmp_path):
+    """Each distinctive feature moves transformers' logits far beyond the agreement bound when
+    turned off, so the checks above would catch a runtime that ignored it."""
+    arch, hf, _, _, tokens, want = tiny
+    if arch not in FEATURES_OFF:
+        pytest.skip("no feature list")
+    for feature, turn_off in FEATURES_OFF[arch].items():
+        plain = tmp_path / feature.replace(" ", "_")
+        shutil.copytree(hf, plain)
+        cfg = json.loads((plain / "config.json").read_text())
+        turn_off(cfg)
+        (plain / "config.json").write_text(json.dumps(cfg))
+        got = transformers_logits(plain, tokens)
+        rel = np.abs(got - want).max() / (want.max() - want.min())
+        print(f"{arch} without {feature}: max |d| / range = {rel:.2e}")
+        assert rel > 0.02, feature

@@ -93,10 +93,17 @@ struct ArchFeatures {
   bool attn_bias = false;          // q / k / v projections carry biases (required)
   bool sliding_window = false;     // some layers attend within a window (config sliding_window)
   bool final_logit_softcap = false;  // logits soft-capped (config final_logit_softcap)
+  bool attn_logit_softcap = false;   // attention scores soft-capped (config attn_logit_softcap)
   bool embed_scale = false;        // token embeddings multiplied by sqrt(n_embd)
   bool gelu = false;               // GELU (tanh) gate instead of SiLU
   bool rope_neox = false;          // NEOX (half-split) rotation instead of interleaved pairs
   bool rope_freqs = false;         // llama3 RoPE scaling, stored as the rope_freqs tensor
+  bool spm_no_space_prefix = false;  // the converter writes add_space_prefix false (SentencePiece)
+  int64_t swa_pattern = 0;         // with sliding_window: layer il slides iff il % swa_pattern <
+                                   // swa_pattern - 1 (llama.cpp's default pattern for the arch)
+  float swa_rope_base = 0.f;       // RoPE base of sliding layers in GGUF files; 0: the global base
+  int64_t wide_scale_layers = 0;   // llama.cpp scales q by 1/sqrt(n_embd/n_head) at this layer
+                                   // count (the 27B), by 1/sqrt(head_dim) otherwise; 0: default
 };
 
 // Everything squish knows about one architecture.
