@@ -1,4 +1,4 @@
-// The registry entries of llama (and mistral), gemma3, qwen2, qwen3 and gemma2, as llama.cpp's loader (tensor lists) and
+// The registry entries of llama (and mistral), gemma3, qwen2, qwen3, gemma2 and phi3, as llama.cpp's loader (tensor lists) and
 // convert_hf_to_gguf.py (names, transforms) see them.
 #include "squish/arch/tensor_registry.h"
 
@@ -143,6 +143,28 @@ ArchSpec make_gemma2() {
   return a;
 }
 
+// Phi-3: a llama block with q, k, v fused into attn_qkv and gate, up into ffn_up, NEOX RoPE.
+ArchSpec make_phi3() {
+  ArchSpec a{Arch::Phi3, "phi3", "Phi3ForCausalLM", {"phi3"}, {}, global_tensors(LoadTransform::None), {}};
+  a.features.rope_neox = true;
+  const auto N = TensorRole::Norm, L = TensorRole::Linear;
+  const auto none = InputGroup::None;
+  const auto keep = LoadTransform::None, split = LoadTransform::SplitRows;
+  a.layer_tensors = {
+      {LT::AttnNorm, {"attn_norm.weight", "input_layernorm.weight", {Dim::Embd}, N, none, true, keep}},
+      {LT::AttnQKV, {"attn_qkv.weight", "self_attn.qkv_proj.weight", {Dim::Embd, Dim::QKVRows}, L,
+                     InputGroup::AttnInput, true, split}},
+      {LT::AttnOutput, {"attn_output.weight", "self_attn.o_proj.weight", {Dim::ORows, Dim::Embd}, L,
+                        InputGroup::AttnOutput, true, keep}},
+      {LT::FfnNorm, {"ffn_norm.weight", "post_attention_layernorm.weight", {Dim::Embd}, N, none, true, keep}},
+      {LT::FfnGateUp, {"ffn_up.weight", "mlp.gate_up_proj.weight", {Dim::Embd, Dim::FfPair}, L,
+                       InputGroup::FfnInput, true, split}},
+      {LT::FfnDown, {"ffn_down.weight", "mlp.down_proj.weight", {Dim::Ff, Dim::Embd}, L,
+                     InputGroup::FfnOutput, true, keep}},
+  };
+  return a;
+}
+
 int64_t dim_value(Dim d, const ModelConfig& c, int64_t n_vocab) {
   switch (d) {
     case Dim::Embd: return c.n_embd;
@@ -153,6 +175,8 @@ int64_t dim_value(Dim d, const ModelConfig& c, int64_t n_vocab) {
     case Dim::VRows: return c.n_head_kv * c.head_dim_v;
     case Dim::ORows: return c.n_head * c.head_dim_v;
     case Dim::HeadK: return c.head_dim_k;
+    case Dim::QKVRows: return (c.n_head + c.n_head_kv) * c.head_dim_k + c.n_head_kv * c.head_dim_v;
+    case Dim::FfPair: return 2 * c.n_ff;
   }
   return 0;
 }
@@ -170,8 +194,8 @@ const TensorSpec* find_by(const std::vector<Entry>& list, const char* TensorSpec
 
 const std::vector<const ArchSpec*>& all_archs() {
   static const ArchSpec llama = make_llama(), gemma3 = make_gemma3(), qwen2 = make_qwen2(),
-                        qwen3 = make_qwen3(), gemma2 = make_gemma2();
-  static const std::vector<const ArchSpec*> all = {&llama, &gemma3, &qwen2, &qwen3, &gemma2};
+                        qwen3 = make_qwen3(), gemma2 = make_gemma2(), phi3 = make_phi3();
+  static const std::vector<const ArchSpec*> all = {&llama, &gemma3, &qwen2, &qwen3, &gemma2, &phi3};
   return all;
 }
 
@@ -211,6 +235,28 @@ const TensorSpec* find_layer_tensor(const ArchSpec& arch, LayerTensor kind) {
   for (const LayerTensorSpec& t : arch.layer_tensors)
     if (t.kind == kind) return &t.spec;
   return nullptr;
+}
+
+const std::vector<SplitPart>& split_parts(LayerTensor fused) {
+  static const std::vector<SplitPart> qkv = {{LT::AttnQ, Dim::QRows}, {LT::AttnK, Dim::KRows}, {LT::AttnV, Dim::VRows}};
+  static const std::vector<SplitPart> gate_up = {{LT::FfnGate, Dim::Ff}, {LT::FfnUp, Dim::Ff}};
+  static const std::vector<SplitPart> none;
+  return fused == LT::AttnQKV ? qkv : fused == LT::FfnGateUp ? gate_up : none;
+}
+
+const TensorSpec* layer_tensor_source(const ArchSpec& arch, LayerTensor kind) {
+  for (const LayerTensorSpec& t : arch.layer_tensors) {
+    if (t.kind == kind) return &t.spec;
+    for (const SplitPart& p : split_parts(t.kind))
+      if (p.kind == kind) return &t.spec;
+  }
+  return nullptr;
+}
+
+bool has_fused_tensors(const ArchSpec& arch) {
+  for (const LayerTensorSpec& t : arch.layer_tensors)
+    if (t.spec.transform == LoadTransform::SplitRows) return true;
+  return false;
 }
 
 const TensorSpec* layer_tensor_by_gguf(const ArchSpec& a, const std::string& suffix) {

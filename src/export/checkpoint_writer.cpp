@@ -130,13 +130,20 @@ ojson make_config(const ModelSource& src, const std::string& arch, const Checkpo
   c["torch_dtype"] = dtype_torch_name(opt.dtype);
   if (const GGUFValue* v = src.find("tokenizer.ggml.bos_token_id")) c["bos_token_id"] = v->as_int();
   if (const GGUFValue* v = src.find("tokenizer.ggml.eos_token_id")) c["eos_token_id"] = v->as_int();
-  if (const GGUFValue* v = src.find("tokenizer.ggml.padding_token_id")) c["pad_token_id"] = v->as_int();
+  // null rather than the config class's default (Phi3Config's 32000 may lie outside the vocabulary)
+  const GGUFValue* pad = src.find("tokenizer.ggml.padding_token_id");
+  c["pad_token_id"] = pad ? ojson(pad->as_int()) : ojson(nullptr);
+  if (const int64_t rot = meta_int(src, p + "rope.dimension_count", 0); rot > 0 && rot != c["head_dim"].get<int64_t>())
+    c["partial_rotary_factor"] = float_value(static_cast<double>(rot * n_head) / static_cast<double>(n_embd));
   if (!rope_freqs.empty()) {  // llama3 scaling, recovered from the divisors
-    const auto s = fit_llama3_rope_scaling(rope_freqs, c["rope_theta"].get<double>(), c["head_dim"].get<int64_t>());
+    // Only the band edges are identifiable: the original context is any one below the context.
+    const double original = static_cast<double>(std::min<int64_t>(8192, std::max<int64_t>(1, c["max_position_embeddings"].get<int64_t>() / 2)));
+    const auto s = fit_llama3_rope_scaling(rope_freqs, c["rope_theta"].get<double>(), c["head_dim"].get<int64_t>(),
+                                           original);
     if (!s) throw Error(src.path(), std::string(kRopeFreqsTensor) + " is no llama3 RoPE scaling config.json can express");
     c["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", s->factor}, {"low_freq_factor", s->low_freq_factor},
                          {"high_freq_factor", s->high_freq_factor},
-                         {"original_max_position_embeddings", s->original_context}};
+                         {"original_max_position_embeddings", static_cast<int64_t>(s->original_context)}};
   }
   const ArchFeatures& features = spec->features;
   if (features.sliding_window) {  // gemma2, gemma3

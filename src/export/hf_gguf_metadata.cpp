@@ -40,10 +40,8 @@ void add_hf_model_metadata(const HFModelDir& dir, GGUFMetadata& out) {
     set(p + "attention.value_length", u32(c.head_dim_v));
   }
   set("general.file_type", gguf_u32(0));  // ALL_F32
-  if (c.arch == Arch::Llama) {
-    set(p + "vocab_size", u32(c.n_vocab));
-    set(p + "rope.dimension_count", u32(c.n_rot));
-  }
+  if (c.arch == Arch::Llama) set(p + "vocab_size", u32(c.n_vocab));
+  if (c.arch == Arch::Llama || c.n_rot != c.head_dim_k) set(p + "rope.dimension_count", u32(c.n_rot));
   // llama3 scaling has no keys: the converter stores it as the rope_freqs tensor.
   if (!ex.rope_scaling_type.empty() && ex.rope_scaling_type != "llama3") {
     if (ex.rope_scaling_type != "linear")

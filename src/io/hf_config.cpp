@@ -6,7 +6,8 @@
 // for global layers, rope_local_base_freq (10000) for sliding layers, sliding window pattern from
 // layer_types or sliding_window_pattern (default 6), final logit softcap when given; gemma2: as
 // gemma3 without QK-norm and with one RoPE base, every other layer sliding, attention logit
-// softcap, q scaled by 1/sqrt(query_pre_attn_scalar).
+// softcap, q scaled by 1/sqrt(query_pre_attn_scalar); phi3: NEOX RoPE over partial_rotary_factor of
+// the head, its sliding_window ignored (llama.cpp disables Phi-3's), longrope refused.
 #include "squish/io/hf_config.h"
 
 #include <nlohmann/json.hpp>
@@ -241,6 +242,19 @@ ModelConfig read_hf_config(const std::string& path, HFConfigExtras* extras_out) 
       ex.rope_scaling_factor = (*rs)["factor"].get<float>();
     if (type == "linear" && ex.rope_scaling_factor > 0) c.rope_freq_scale = 1.f / ex.rope_scaling_factor;
     if (type == "llama3") read_llama3_rope(r, *rs, theta, c, ex);
+    if (type == "longrope" || type == "su")  // rope_factors_long / short and an attention factor
+      throw Error(path, "rope_scaling type '" + type + "' (Phi-3 long context) is not supported");
+  }
+  // Partial rotary embeddings (phi3's converter: rope dims = int(factor * n_embd) / n_head).
+  std::optional<double> rotary = r.opt_num("partial_rotary_factor");
+  if (rp_full && rp_full->contains("partial_rotary_factor") && (*rp_full)["partial_rotary_factor"].is_number())
+    rotary = (*rp_full)["partial_rotary_factor"].get<double>();
+  if (rotary) {
+    if (!(*rotary > 0.0 && *rotary <= 1.0)) throw Error(path, "partial_rotary_factor must be in (0, 1]");
+    c.n_rot = static_cast<int64_t>(*rotary * static_cast<double>(c.n_embd)) / c.n_head;
+    if (c.n_rot % 2 != 0 || c.n_rot > c.head_dim_k)
+      throw Error(path, "partial_rotary_factor gives " + std::to_string(c.n_rot) + " rotary dims for head_dim " +
+                            std::to_string(c.head_dim_k));
   }
 
   // Sliding-window attention (gemma2, gemma3; llama.cpp ignores Qwen2's use_sliding_window).

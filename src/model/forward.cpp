@@ -1,5 +1,5 @@
 // forward(): embeddings, decoder blocks (attention over each sequence's cache, feed-forward) and the
-// output projection for llama / gemma3 / qwen2.
+// output projection of every registered architecture.
 #include "forward.h"
 
 #include <algorithm>
@@ -66,7 +66,11 @@ void decoder_layer(const ModelConfig& c, const LayerWeights& L, int64_t il, Sess
   const float eps = c.rms_eps;
   S.reserve(n);
   float *x = S.x.data(), *h = S.h.data(), *o = S.o.data();
+  // Each tensor's input once (the parts of a fused tensor share its name).
+  const std::string* last_observed = nullptr;
   auto observe = [&](int64_t il, const std::string& name, const float* data, int64_t cols) {
+    if (last_observed && *last_observed == name) return;
+    last_observed = &name;
     if (observer && *observer) (*observer)(LinearInput{il, name, data, n, cols});
   };
   {

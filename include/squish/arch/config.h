@@ -8,7 +8,7 @@
 namespace squish {
 
 // Supported architectures.
-enum class Arch { Llama, Gemma3, Qwen2, Qwen3, Gemma2 };
+enum class Arch { Llama, Gemma3, Qwen2, Qwen3, Gemma2, Phi3 };
 
 // Name as used in GGUF general.architecture ("llama", "gemma3", "qwen2", ...).
 const char* arch_name(Arch a);
