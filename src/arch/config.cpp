@@ -51,6 +51,13 @@ void ModelConfig::validate(const std::string& file) const {
   if (!(rms_eps > 0.f && rms_eps < 1.f)) throw Error(file, "bad rms epsilon " + std::to_string(rms_eps));
   if (!(rope_freq_base > 0.f) || !(rope_freq_base_local > 0.f) || !(rope_freq_scale > 0.f))
     throw Error(file, "bad rope frequency base/scale");
+  if (!rope_freq_factors.empty()) {
+    if (static_cast<int64_t>(rope_freq_factors.size()) != n_rot / 2)
+      throw Error(file, "rope_freqs has " + std::to_string(rope_freq_factors.size()) + " factors for " +
+                            std::to_string(n_rot / 2) + " rotary pairs");
+    for (float f : rope_freq_factors)
+      if (!(f > 0.f) || !std::isfinite(f)) throw Error(file, "rope_freqs holds a factor that is not positive");
+  }
   if (layer_is_swa.size() != static_cast<size_t>(n_layer))
     throw Error(file, "per-layer sliding-window flags do not match the block count");
 }

@@ -1,4 +1,4 @@
-// The registry entries of llama (and mistral), gemma3, qwen2 and qwen3, as llama.cpp's loader (tensor lists) and
+// The registry entries of llama (and mistral), gemma3, qwen2, qwen3, gemma2 and phi3, as llama.cpp's loader (tensor lists) and
 // convert_hf_to_gguf.py (names, transforms) see them.
 #include "squish/arch/tensor_registry.h"
 
@@ -74,6 +74,7 @@ void add_qk_norms(std::vector<LayerTensorSpec>& t, LoadTransform norm) {
 
 ArchSpec make_llama() {
   ArchSpec a{Arch::Llama, "llama", "LlamaForCausalLM", {"llama", "mistral"}, {}, global_tensors(LoadTransform::None), {}};
+  a.features.rope_freqs = true;
   a.layer_tensors = llama_block(false, true, LoadTransform::None, true);
   add_ffn(a.layer_tensors, "post_attention_layernorm.weight", LoadTransform::None);
   return a;
@@ -98,22 +99,69 @@ ArchSpec make_qwen3() {
   return a;
 }
 
-ArchSpec make_gemma3() {
-  const LoadTransform p1 = LoadTransform::NormPlusOne;
-  ArchSpec a{Arch::Gemma3, "gemma3", "Gemma3ForCausalLM", {"gemma3_text", "gemma3"}, {}, global_tensors(p1), {}};
-  a.features.qk_norm = a.features.post_norms = a.features.sliding_window = true;
-  a.features.final_logit_softcap = a.features.embed_scale = a.features.gelu = true;
-  a.features.rope_neox = true;
-  a.layer_tensors = llama_block(false, false, p1, false);
+// The norms after attention and after the feed-forward block (gemma2, gemma3).
+void add_post_norms(std::vector<LayerTensorSpec>& t, LoadTransform norm) {
   const auto N = TensorRole::Norm;
   const auto none = InputGroup::None;
-  add_qk_norms(a.layer_tensors, p1);
-  a.layer_tensors.push_back({LT::PostAttentionNorm, {"post_attention_norm.weight",
-                                                     "post_attention_layernorm.weight", {Dim::Embd}, N,
-                                                     none, true, p1}});
-  a.layer_tensors.push_back({LT::PostFfwNorm, {"post_ffw_norm.weight", "post_feedforward_layernorm.weight",
-                                               {Dim::Embd}, N, none, true, p1}});
+  t.push_back({LT::PostAttentionNorm, {"post_attention_norm.weight", "post_attention_layernorm.weight",
+                                       {Dim::Embd}, N, none, true, norm}});
+  t.push_back({LT::PostFfwNorm, {"post_ffw_norm.weight", "post_feedforward_layernorm.weight", {Dim::Embd}, N,
+                                 none, true, norm}});
+}
+
+// What gemma2 and gemma3 share: norms stored as 1 + w, pre- and post-norms, GELU, embeddings scaled
+// by sqrt(n_embd), NEOX RoPE, sliding-window layers, final logit soft-capping.
+ArchSpec gemma_base(Arch arch, const char* name, const char* hf_class, std::vector<const char*> model_types,
+                    bool qk_norm) {
+  const LoadTransform p1 = LoadTransform::NormPlusOne;
+  ArchSpec a{arch, name, hf_class, std::move(model_types), {}, global_tensors(p1), {}};
+  a.features.post_norms = a.features.sliding_window = a.features.final_logit_softcap = true;
+  a.features.embed_scale = a.features.gelu = a.features.rope_neox = a.features.spm_no_space_prefix = true;
+  a.features.qk_norm = qk_norm;
+  a.layer_tensors = llama_block(false, false, p1, false);
+  if (qk_norm) add_qk_norms(a.layer_tensors, p1);
+  add_post_norms(a.layer_tensors, p1);
   add_ffn(a.layer_tensors, "pre_feedforward_layernorm.weight", p1);
+  return a;
+}
+
+// gemma3: QK-norm; 5 of 6 layers slide, with their own RoPE base (10000 in GGUF files).
+ArchSpec make_gemma3() {
+  ArchSpec a = gemma_base(Arch::Gemma3, "gemma3", "Gemma3ForCausalLM", {"gemma3_text", "gemma3"}, true);
+  a.features.swa_pattern = 6;
+  a.features.swa_rope_base = 10000.f;
+  a.features.wide_scale_layers = 62;
+  return a;
+}
+
+// gemma2: attention logit soft-capping; every other layer slides (one RoPE base).
+ArchSpec make_gemma2() {
+  ArchSpec a = gemma_base(Arch::Gemma2, "gemma2", "Gemma2ForCausalLM", {"gemma2"}, false);
+  a.features.attn_logit_softcap = true;
+  a.features.swa_pattern = 2;
+  a.features.wide_scale_layers = 46;
+  return a;
+}
+
+// Phi-3: a llama block with q, k, v fused into attn_qkv and gate, up into ffn_up, NEOX RoPE.
+ArchSpec make_phi3() {
+  ArchSpec a{Arch::Phi3, "phi3", "Phi3ForCausalLM", {"phi3"}, {}, global_tensors(LoadTransform::None), {}};
+  a.features.rope_neox = true;
+  const auto N = TensorRole::Norm, L = TensorRole::Linear;
+  const auto none = InputGroup::None;
+  const auto keep = LoadTransform::None, split = LoadTransform::SplitRows;
+  a.layer_tensors = {
+      {LT::AttnNorm, {"attn_norm.weight", "input_layernorm.weight", {Dim::Embd}, N, none, true, keep}},
+      {LT::AttnQKV, {"attn_qkv.weight", "self_attn.qkv_proj.weight", {Dim::Embd, Dim::QKVRows}, L,
+                     InputGroup::AttnInput, true, split}},
+      {LT::AttnOutput, {"attn_output.weight", "self_attn.o_proj.weight", {Dim::ORows, Dim::Embd}, L,
+                        InputGroup::AttnOutput, true, keep}},
+      {LT::FfnNorm, {"ffn_norm.weight", "post_attention_layernorm.weight", {Dim::Embd}, N, none, true, keep}},
+      {LT::FfnGateUp, {"ffn_up.weight", "mlp.gate_up_proj.weight", {Dim::Embd, Dim::FfPair}, L,
+                       InputGroup::FfnInput, true, split}},
+      {LT::FfnDown, {"ffn_down.weight", "mlp.down_proj.weight", {Dim::Ff, Dim::Embd}, L,
+                     InputGroup::FfnOutput, true, keep}},
+  };
   return a;
 }
 
@@ -127,6 +175,8 @@ int64_t dim_value(Dim d, const ModelConfig& c, int64_t n_vocab) {
     case Dim::VRows: return c.n_head_kv * c.head_dim_v;
     case Dim::ORows: return c.n_head * c.head_dim_v;
     case Dim::HeadK: return c.head_dim_k;
+    case Dim::QKVRows: return (c.n_head + c.n_head_kv) * c.head_dim_k + c.n_head_kv * c.head_dim_v;
+    case Dim::FfPair: return 2 * c.n_ff;
   }
   return 0;
 }
@@ -144,8 +194,8 @@ const TensorSpec* find_by(const std::vector<Entry>& list, const char* TensorSpec
 
 const std::vector<const ArchSpec*>& all_archs() {
   static const ArchSpec llama = make_llama(), gemma3 = make_gemma3(), qwen2 = make_qwen2(),
-                        qwen3 = make_qwen3();
-  static const std::vector<const ArchSpec*> all = {&llama, &gemma3, &qwen2, &qwen3};
+                        qwen3 = make_qwen3(), gemma2 = make_gemma2(), phi3 = make_phi3();
+  static const std::vector<const ArchSpec*> all = {&llama, &gemma3, &qwen2, &qwen3, &gemma2, &phi3};
   return all;
 }
 
@@ -185,6 +235,28 @@ const TensorSpec* find_layer_tensor(const ArchSpec& arch, LayerTensor kind) {
   for (const LayerTensorSpec& t : arch.layer_tensors)
     if (t.kind == kind) return &t.spec;
   return nullptr;
+}
+
+const std::vector<SplitPart>& split_parts(LayerTensor fused) {
+  static const std::vector<SplitPart> qkv = {{LT::AttnQ, Dim::QRows}, {LT::AttnK, Dim::KRows}, {LT::AttnV, Dim::VRows}};
+  static const std::vector<SplitPart> gate_up = {{LT::FfnGate, Dim::Ff}, {LT::FfnUp, Dim::Ff}};
+  static const std::vector<SplitPart> none;
+  return fused == LT::AttnQKV ? qkv : fused == LT::FfnGateUp ? gate_up : none;
+}
+
+const TensorSpec* layer_tensor_source(const ArchSpec& arch, LayerTensor kind) {
+  for (const LayerTensorSpec& t : arch.layer_tensors) {
+    if (t.kind == kind) return &t.spec;
+    for (const SplitPart& p : split_parts(t.kind))
+      if (p.kind == kind) return &t.spec;
+  }
+  return nullptr;
+}
+
+bool has_fused_tensors(const ArchSpec& arch) {
+  for (const LayerTensorSpec& t : arch.layer_tensors)
+    if (t.spec.transform == LoadTransform::SplitRows) return true;
+  return false;
 }
 
 const TensorSpec* layer_tensor_by_gguf(const ArchSpec& a, const std::string& suffix) {

@@ -14,6 +14,7 @@
 
 #include "checkpoint_adapter.h"
 #include "hf_tokenizer_json.h"
+#include "squish/arch/rope_scaling.h"
 #include "squish/arch/tensor_names.h"
 #include "squish/arch/tensor_registry.h"
 #include "squish/common/atomic_file.h"
@@ -105,7 +106,7 @@ double float_value(double x) {
 
 // config.json from GGUF metadata.
 ojson make_config(const ModelSource& src, const std::string& arch, const CheckpointOptions& opt,
-                  int64_t n_vocab, bool tied) {
+                  int64_t n_vocab, bool tied, const std::vector<float>& rope_freqs) {
   const std::string p = arch + ".";
   ojson c;
   const int64_t n_embd = meta_required(src, p + "embedding_length");
@@ -129,20 +130,41 @@ ojson make_config(const ModelSource& src, const std::string& arch, const Checkpo
   c["torch_dtype"] = dtype_torch_name(opt.dtype);
   if (const GGUFValue* v = src.find("tokenizer.ggml.bos_token_id")) c["bos_token_id"] = v->as_int();
   if (const GGUFValue* v = src.find("tokenizer.ggml.eos_token_id")) c["eos_token_id"] = v->as_int();
-  if (const GGUFValue* v = src.find("tokenizer.ggml.padding_token_id")) c["pad_token_id"] = v->as_int();
-  if (spec->arch == Arch::Gemma3) {
+  // null rather than the config class's default (Phi3Config's 32000 may lie outside the vocabulary)
+  const GGUFValue* pad = src.find("tokenizer.ggml.padding_token_id");
+  c["pad_token_id"] = pad ? ojson(pad->as_int()) : ojson(nullptr);
+  if (const int64_t rot = meta_int(src, p + "rope.dimension_count", 0); rot > 0 && rot != c["head_dim"].get<int64_t>())
+    c["partial_rotary_factor"] = float_value(static_cast<double>(rot * n_head) / static_cast<double>(n_embd));
+  if (!rope_freqs.empty()) {  // llama3 scaling, recovered from the divisors
+    // Only the band edges are identifiable: the original context is any one below the context.
+    const double original = static_cast<double>(std::min<int64_t>(8192, std::max<int64_t>(1, c["max_position_embeddings"].get<int64_t>() / 2)));
+    const auto s = fit_llama3_rope_scaling(rope_freqs, c["rope_theta"].get<double>(), c["head_dim"].get<int64_t>(),
+                                           original);
+    if (!s) throw Error(src.path(), std::string(kRopeFreqsTensor) + " is no llama3 RoPE scaling config.json can express");
+    c["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", s->factor}, {"low_freq_factor", s->low_freq_factor},
+                         {"high_freq_factor", s->high_freq_factor},
+                         {"original_max_position_embeddings", static_cast<int64_t>(s->original_context)}};
+  }
+  const ArchFeatures& features = spec->features;
+  if (features.sliding_window) {  // gemma2, gemma3
     c["hidden_activation"] = "gelu_pytorch_tanh";
-    c["query_pre_attn_scalar"] = c["head_dim"];
+    // llama.cpp's q scale (see read_gguf_config) as transformers expresses it
+    c["query_pre_attn_scalar"] = n_layer == features.wide_scale_layers ? n_embd / n_head : c["head_dim"].get<int64_t>();
     const int64_t sw = meta_int(src, p + "attention.sliding_window", 0);
     c["sliding_window"] = sw;
-    c["rope_local_base_freq"] = 10000.0;
-    c["sliding_window_pattern"] = 6;
+    if (features.swa_rope_base > 0.f) c["rope_local_base_freq"] = features.swa_rope_base;
+    const int64_t pattern = features.swa_pattern;
+    c["sliding_window_pattern"] = pattern;
     ojson types = ojson::array();
     for (int64_t i = 0; i < n_layer; ++i)
-      types.push_back((i + 1) % 6 == 0 ? "full_attention" : "sliding_attention");
+      types.push_back(i % pattern < pattern - 1 ? "sliding_attention" : "full_attention");
     c["layer_types"] = types;
-    c["final_logit_softcapping"] = nullptr;
-    c["attn_logit_softcapping"] = nullptr;
+    auto softcap = [&](const std::string& key) {
+      const double v = meta_double(src, p + key, 0.0);
+      return v > 0 ? ojson(float_value(v)) : ojson(nullptr);
+    };
+    c["final_logit_softcapping"] = softcap("final_logit_softcapping");
+    c["attn_logit_softcapping"] = softcap("attn_logit_softcapping");
   } else {
     c["hidden_act"] = "silu";
     c["attention_bias"] = spec->features.attn_bias;
@@ -298,8 +320,14 @@ void write_checkpoint(const ModelSource& src, const QuantizedTensors& quantized,
   std::vector<std::string> unquantized_linears;
   const bool tied = find_tensor(src, "output.weight") == nullptr;
   int64_t n_vocab = 0;
+  std::vector<float> rope_freqs;  // config.json's rope_scaling, not a tensor
   for (size_t i = 0; i < src.tensors().size(); ++i) {
     const SourceTensor& t = src.tensors()[i];
+    if (t.name == kRopeFreqsTensor) {
+      rope_freqs.resize(static_cast<size_t>(t.n_elements()));
+      src.rows_f32(i)->read(0, t.n_rows(), rope_freqs.data());
+      continue;
+    }
     const std::string hf = hf_tensor_name(arch, t.name);
     if (t.name == "token_embd.weight") n_vocab = t.shape.size() > 1 ? t.shape[1] : 0;
     if (shapes.count(t.name)) {
@@ -351,7 +379,7 @@ void write_checkpoint(const ModelSource& src, const QuantizedTensors& quantized,
     }
   }
   if (tied) unquantized_linears.push_back("lm_head");  // transformers' tied lm_head stays dense
-  ojson config = make_config(src, arch, opt, n_vocab, tied);
+  ojson config = make_config(src, arch, opt, n_vocab, tied, rope_freqs);
   std::map<std::string, std::string> extra;
   if (adapter) {
     ojson qc = adapter->config(linears, unquantized_linears);

@@ -1,8 +1,9 @@
 // GGUF hyper-parameter metadata from an HF config.json, with the keys and conditions of llama.cpp's
-// LlamaModel / Qwen2Model / Gemma3Model.set_gguf_parameters (and what read_gguf_config reads).
+// LlamaModel / Qwen2Model / Gemma2Model / Gemma3Model.set_gguf_parameters (and what read_gguf_config reads).
 #include <filesystem>
 
 #include "hf_gguf.h"
+#include "squish/arch/tensor_registry.h"
 #include "squish/common/error.h"
 
 namespace squish {
@@ -33,26 +34,27 @@ void add_hf_model_metadata(const HFModelDir& dir, GGUFMetadata& out) {
   set(p + "attention.head_count_kv", u32(c.n_head_kv));
   set(p + "rope.freq_base", gguf_f32(c.rope_freq_base));
   set(p + "attention.layer_norm_rms_epsilon", gguf_f32(c.rms_eps));
-  if (c.arch == Arch::Gemma3 || c.head_dim_k * c.n_head != c.n_embd) {
+  const ArchFeatures& features = arch_spec(c.arch).features;
+  if (features.sliding_window || c.head_dim_k * c.n_head != c.n_embd) {
     set(p + "attention.key_length", u32(c.head_dim_k));
     set(p + "attention.value_length", u32(c.head_dim_v));
   }
   set("general.file_type", gguf_u32(0));  // ALL_F32
-  if (c.arch == Arch::Llama) {
-    set(p + "vocab_size", u32(c.n_vocab));
-    set(p + "rope.dimension_count", u32(c.n_rot));
-  }
-  if (!ex.rope_scaling_type.empty()) {
+  if (c.arch == Arch::Llama) set(p + "vocab_size", u32(c.n_vocab));
+  if (c.arch == Arch::Llama || c.n_rot != c.head_dim_k) set(p + "rope.dimension_count", u32(c.n_rot));
+  // llama3 scaling has no keys: the converter stores it as the rope_freqs tensor.
+  if (!ex.rope_scaling_type.empty() && ex.rope_scaling_type != "llama3") {
     if (ex.rope_scaling_type != "linear")
       throw Error(dir.path(), "rope_scaling type '" + ex.rope_scaling_type +
-                                  "' is not supported (only linear)");
+                                  "' is not supported (only linear and llama3)");
     set(p + "rope.scaling.type", gguf_str("linear"));
     set(p + "rope.scaling.factor", gguf_f32(ex.rope_scaling_factor));
   }
-  if (c.arch == Arch::Gemma3) {
-    if (c.sliding_window > 0) set(p + "attention.sliding_window", u32(c.sliding_window));
-    if (c.final_logit_softcap > 0.f) set(p + "final_logit_softcapping", gguf_f32(c.final_logit_softcap));
-  }
+  if (features.sliding_window && c.sliding_window > 0) set(p + "attention.sliding_window", u32(c.sliding_window));
+  if (features.attn_logit_softcap && c.attn_logit_softcap > 0.f)
+    set(p + "attn_logit_softcapping", gguf_f32(c.attn_logit_softcap));
+  if (features.final_logit_softcap && c.final_logit_softcap > 0.f)
+    set(p + "final_logit_softcapping", gguf_f32(c.final_logit_softcap));
 }
 
 }  // namespace squish

@@ -17,6 +17,7 @@
 
 #include "../io/hf_quantized_internal.h"
 #include "hf_gguf.h"
+#include "squish/arch/tensor_registry.h"
 #include "squish/common/error.h"
 #include "squish/model/tokenizer_pretokenize.h"
 
@@ -335,9 +336,9 @@ void add_hf_tokenizer_metadata(const HFModelDir& dir, GGUFMetadata& out) {
     if (add_bos) set("tokenizer.ggml.add_bos_token", gguf_bool(*add_bos));
     if (cfg.contains("add_eos_token") && cfg["add_eos_token"].is_boolean())
       set("tokenizer.ggml.add_eos_token", gguf_bool(cfg["add_eos_token"].get<bool>()));
-    // gemma3: llama.cpp's Gemma3Model writes add_space_prefix false whatever the model says.
+    // gemma2/3: llama.cpp's converter writes add_space_prefix false whatever the model says.
     if (spm) set("tokenizer.ggml.add_space_prefix",
-                 gguf_bool(dir.config().arch == Arch::Gemma3 ? false : *v.add_space_prefix));
+                 gguf_bool(arch_spec(dir.config().arch).features.spm_no_space_prefix ? false : *v.add_space_prefix));
   } catch (const json::exception& e) {
     throw Error(path, std::string("malformed tokenizer files: ") + e.what());
   }

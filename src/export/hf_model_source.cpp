@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "hf_gguf.h"
+#include "squish/arch/rope_scaling.h"
 #include "squish/common/error.h"
 #include "squish/export/model_source.h"
 
@@ -29,11 +30,29 @@ class HFRows final : public TensorRows {
   std::vector<float> data_;
 };
 
+// A tensor the converter generates from config.json (rope_freqs).
+class GeneratedRows final : public TensorRows {
+ public:
+  explicit GeneratedRows(const std::vector<float>& values) : values_(values) {}
+  void read(int64_t row0, int64_t n_rows, float* out) const override {
+    std::copy_n(values_.data() + row0 * static_cast<int64_t>(values_.size()),
+                n_rows * static_cast<int64_t>(values_.size()), out);
+  }
+
+ private:
+  const std::vector<float>& values_;
+};
+
 class HFSource final : public ModelSource {
  public:
   explicit HFSource(const std::string& dir) : dir_(dir) {
     add_hf_model_metadata(dir_, metadata_);
     add_hf_tokenizer_metadata(dir_, metadata_);
+    // As the converter: generated tensors first.
+    if (const auto& factors = dir_.config().rope_freq_factors; !factors.empty()) {
+      tensors_.push_back({kRopeFreqsTensor, GGMLType::F32, {static_cast<int64_t>(factors.size())}});
+      info_.push_back(nullptr);
+    }
     for (const HFTensorInfo& t : dir_.tensors()) {
       tensors_.push_back({t.gguf_name, GGMLType::F32, t.shape});
       info_.push_back(&t);
@@ -46,6 +65,7 @@ class HFSource final : public ModelSource {
   const std::vector<SourceTensor>& tensors() const override { return tensors_; }
   const uint8_t* raw_data(size_t) const override { return nullptr; }
   std::unique_ptr<TensorRows> rows_f32(size_t i) const override {
+    if (!info_[i]) return std::make_unique<GeneratedRows>(dir_.config().rope_freq_factors);
     return std::make_unique<HFRows>(dir_, *info_[i]);
   }
   uint64_t input_bytes() const override { return input_bytes_; }

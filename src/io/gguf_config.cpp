@@ -5,11 +5,30 @@
 #include <cmath>
 #include <string>
 
+#include "squish/arch/rope_scaling.h"
 #include "squish/arch/tensor_registry.h"
 #include "squish/common/error.h"
+#include "squish/formats/ggml_type.h"
 #include "squish/io/gguf_reader.h"
 
 namespace squish {
+
+namespace {
+
+// The rope_freqs tensor (llama3 RoPE scaling's per-pair frequency divisors) into c, when present.
+void read_rope_freqs(const GGUFFile& f, ModelConfig& c) {
+  const GGUFTensor* t = f.find_tensor(kRopeFreqsTensor);
+  if (!t) return;
+  if (!arch_spec(c.arch).features.rope_freqs)
+    throw Error(f.path(), std::string("rope_freqs is not supported for ") + arch_name(c.arch));
+  if (t->shape.size() != 1 || t->shape[0] != c.n_rot / 2 || !can_dequantize(t->type) ||
+      row_bytes(t->type, t->shape[0]) > t->nbytes)
+    throw Error(f.path(), std::string(kRopeFreqsTensor) + " is not a vector of " + std::to_string(c.n_rot / 2) + " factors");
+  c.rope_freq_factors.resize(static_cast<size_t>(t->shape[0]));
+  dequantize_row(t->type, t->data, c.rope_freq_factors.data(), t->shape[0]);
+}
+
+}  // namespace
 
 ModelConfig read_gguf_config(const GGUFFile& f) {
   const std::string& file = f.path();
@@ -52,25 +71,29 @@ ModelConfig read_gguf_config(const GGUFFile& f) {
     c.n_vocab = e->shape[1];
   }
 
+  read_rope_freqs(f, c);
   c.rope_neox = arch_spec(c.arch).features.rope_neox;  // llama.cpp: LLAMA_ROPE_TYPE_NORM for llama, NEOX otherwise
   c.tied_embeddings = f.find_tensor("output.weight") == nullptr;
   c.attn_logit_softcap = static_cast<float>(f.get_float(p + "attn_logit_softcapping", 0.0));
   c.final_logit_softcap = static_cast<float>(f.get_float(p + "final_logit_softcapping", 0.0));
   c.layer_is_swa.assign(static_cast<size_t>(std::max<int64_t>(c.n_layer, 0)), false);
 
-  if (c.arch == Arch::Gemma3) {
-    if (c.attn_logit_softcap != 0.f) throw Error(file, "gemma3 does not use attn_logit_softcapping");
-    // llama.cpp: 5 sliding-window layers then one global layer (il % 6 < 5), local base 10000.
+  const ArchFeatures& features = arch_spec(c.arch).features;
+  if (c.attn_logit_softcap != 0.f && !features.attn_logit_softcap)
+    throw Error(file, arch + " does not use attn_logit_softcapping");
+  if (features.sliding_window) {
+    // llama.cpp: sliding layers il % pattern < pattern - 1, with the arch's own RoPE base.
     c.sliding_window = f.get_int(p + "attention.sliding_window", 0);
+    const int64_t pattern = features.swa_pattern;
     if (c.sliding_window > 0) {
-      for (int64_t i = 0; i < c.n_layer; ++i) c.layer_is_swa[static_cast<size_t>(i)] = i % 6 < 5;
-      c.rope_freq_base_local = 10000.f;
+      for (int64_t i = 0; i < c.n_layer; ++i) c.layer_is_swa[static_cast<size_t>(i)] = i % pattern < pattern - 1;
+      if (features.swa_rope_base > 0.f) c.rope_freq_base_local = features.swa_rope_base;
     }
-    // llama.cpp: 1/sqrt(head_dim), except the 27B (62 layers) which uses 1/sqrt(n_embd/n_head).
-    c.attention_scale = c.n_layer == 62
+  }
+  if (features.wide_scale_layers > 0)  // 1/sqrt(head_dim), except the 27B: 1/sqrt(n_embd/n_head)
+    c.attention_scale = c.n_layer == features.wide_scale_layers
                             ? 1.f / std::sqrt(static_cast<float>(c.n_embd / c.n_head))
                             : 1.f / std::sqrt(static_cast<float>(c.head_dim_k));
-  }
   c.validate(file);
   return c;
 }

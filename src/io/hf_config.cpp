@@ -4,7 +4,10 @@
 // llama: rope dims = head_dim (or n_embd/n_head), interleaved RoPE (q/k rows are permuted);
 // qwen2: NEOX RoPE, QKV biases; qwen3: NEOX RoPE, QK-norm; mistral: read as llama; gemma3: NEOX RoPE, head_dim default 256, rope_theta default 1e6
 // for global layers, rope_local_base_freq (10000) for sliding layers, sliding window pattern from
-// layer_types or sliding_window_pattern (default 6), final logit softcap when given.
+// layer_types or sliding_window_pattern (default 6), final logit softcap when given; gemma2: as
+// gemma3 without QK-norm and with one RoPE base, every other layer sliding, attention logit
+// softcap, q scaled by 1/sqrt(query_pre_attn_scalar); phi3: NEOX RoPE over partial_rotary_factor of
+// the head, its sliding_window ignored (llama.cpp disables Phi-3's), longrope refused.
 #include "squish/io/hf_config.h"
 
 #include <nlohmann/json.hpp>
@@ -121,6 +124,26 @@ const json* rope_params(const Reader& r, const char* layer_type) {
   return nullptr;
 }
 
+// llama3 RoPE scaling: its parameters (the converter's defaults) and the rope_freqs divisors.
+void read_llama3_rope(const Reader& r, const json& rs, double theta, ModelConfig& c, HFConfigExtras& ex) {
+  if (!arch_spec(c.arch).features.rope_freqs)
+    throw Error(r.path, std::string("rope_scaling type 'llama3' is not supported for ") + arch_name(c.arch));
+  auto num = [&](const char* key, double def) {
+    if (const auto it = rs.find(key); it != rs.end() && it->is_number()) return it->get<double>();
+    return def;
+  };
+  Llama3RopeScaling& s = ex.llama3_rope;
+  s.factor = num("factor", 8.0);
+  s.low_freq_factor = num("low_freq_factor", 1.0);
+  s.high_freq_factor = num("high_freq_factor", 4.0);
+  s.original_context = num("original_max_position_embeddings",
+                           r.opt_num("original_max_position_embeddings").value_or(8192.0));
+  if (!(s.factor > 0) || !(s.original_context > 0) || !(s.high_freq_factor > s.low_freq_factor) ||
+      !(s.low_freq_factor > 0))
+    throw Error(r.path, "bad llama3 rope_scaling parameters");
+  c.rope_freq_factors = llama3_rope_factors(s, theta, c.head_dim_k);
+}
+
 }  // namespace
 
 ModelConfig read_hf_config(const std::string& path, HFConfigExtras* extras_out) {
@@ -150,24 +173,25 @@ ModelConfig read_hf_config(const std::string& path, HFConfigExtras* extras_out) 
     throw Error(path, "unsupported model_type '" + (mt.empty() ? ex.architecture : mt) +
                           "' (supported: " + supported_hf_model_types() + ")");
   }
-  const bool gemma3 = c.arch == Arch::Gemma3;
+  const bool gemma3 = c.arch == Arch::Gemma3, gemma2 = c.arch == Arch::Gemma2, gemma = gemma3 || gemma2;
+  const ArchFeatures& features = arch_spec(c.arch).features;
 
   c.n_embd = r.req_int("hidden_size");
   c.n_layer = r.req_int("num_hidden_layers");
   c.n_ff = r.req_int("intermediate_size");
-  c.n_head = gemma3 ? r.opt_int("num_attention_heads").value_or(8) : r.req_int("num_attention_heads");
+  c.n_head = gemma ? r.opt_int("num_attention_heads").value_or(8) : r.req_int("num_attention_heads");
   check_range(c.n_embd, 1, 1 << 20, "hidden_size", path);
   check_range(c.n_layer, 1, 100000, "num_hidden_layers", path);
   check_range(c.n_ff, 1, 1 << 22, "intermediate_size", path);
   check_range(c.n_head, 1, 1 << 16, "num_attention_heads", path);
-  c.n_head_kv = r.opt_int("num_key_value_heads").value_or(gemma3 ? 4 : c.n_head);
+  c.n_head_kv = r.opt_int("num_key_value_heads").value_or(gemma ? 4 : c.n_head);
   check_range(c.n_head_kv, 1, c.n_head, "num_key_value_heads", path);
   if (c.n_head % c.n_head_kv != 0)
     throw Error(path, "num_attention_heads " + std::to_string(c.n_head) +
                           " is not a multiple of num_key_value_heads " + std::to_string(c.n_head_kv));
   if (const auto hd = r.opt_int("head_dim")) {
     c.head_dim_k = *hd;
-  } else if (gemma3) {
+  } else if (gemma) {
     c.head_dim_k = 256;
   } else {
     if (c.n_embd % c.n_head != 0)
@@ -181,12 +205,12 @@ ModelConfig read_hf_config(const std::string& path, HFConfigExtras* extras_out) 
     throw Error(path, "head_dim must be even for RoPE");
   c.rope_neox = arch_spec(c.arch).features.rope_neox;
 
-  ex.vocab_size = r.opt_int("vocab_size").value_or(gemma3 ? 262208 : 0);
+  ex.vocab_size = r.opt_int("vocab_size").value_or(gemma3 ? 262208 : gemma2 ? 256000 : 0);
   if (ex.vocab_size == 0) throw Error(path, "missing \"vocab_size\"");
   check_range(ex.vocab_size, 1, 1 << 24, "vocab_size", path);
   c.n_vocab = ex.vocab_size;
   c.n_ctx_train = r.opt_int("max_position_embeddings")
-                      .value_or(gemma3 ? 131072 : c.arch == Arch::Qwen2 ? 32768 : 2048);
+                      .value_or(gemma3 ? 131072 : gemma2 ? 8192 : c.arch == Arch::Qwen2 ? 32768 : 2048);
   c.rms_eps = static_cast<float>(r.opt_num("rms_norm_eps").value_or(1e-6));
 
   // RoPE bases: global layers, then gemma3's sliding-window layers.
@@ -217,14 +241,28 @@ ModelConfig read_hf_config(const std::string& path, HFConfigExtras* extras_out) 
     if (rs->contains("factor") && (*rs)["factor"].is_number())
       ex.rope_scaling_factor = (*rs)["factor"].get<float>();
     if (type == "linear" && ex.rope_scaling_factor > 0) c.rope_freq_scale = 1.f / ex.rope_scaling_factor;
+    if (type == "llama3") read_llama3_rope(r, *rs, theta, c, ex);
+    if (type == "longrope" || type == "su")  // rope_factors_long / short and an attention factor
+      throw Error(path, "rope_scaling type '" + type + "' (Phi-3 long context) is not supported");
+  }
+  // Partial rotary embeddings (phi3's converter: rope dims = int(factor * n_embd) / n_head).
+  std::optional<double> rotary = r.opt_num("partial_rotary_factor");
+  if (rp_full && rp_full->contains("partial_rotary_factor") && (*rp_full)["partial_rotary_factor"].is_number())
+    rotary = (*rp_full)["partial_rotary_factor"].get<double>();
+  if (rotary) {
+    if (!(*rotary > 0.0 && *rotary <= 1.0)) throw Error(path, "partial_rotary_factor must be in (0, 1]");
+    c.n_rot = static_cast<int64_t>(*rotary * static_cast<double>(c.n_embd)) / c.n_head;
+    if (c.n_rot % 2 != 0 || c.n_rot > c.head_dim_k)
+      throw Error(path, "partial_rotary_factor gives " + std::to_string(c.n_rot) + " rotary dims for head_dim " +
+                            std::to_string(c.head_dim_k));
   }
 
-  // Sliding-window attention (gemma3 only; llama.cpp ignores Qwen2's use_sliding_window).
+  // Sliding-window attention (gemma2, gemma3; llama.cpp ignores Qwen2's use_sliding_window).
   c.layer_is_swa.assign(static_cast<size_t>(c.n_layer), false);
-  if (gemma3) {
+  if (features.sliding_window) {
     ex.sliding_window_pattern = r.opt_int("sliding_window_pattern").value_or(0);
     const json* lt = r.get("layer_types");
-    const int64_t pattern = ex.sliding_window_pattern ? ex.sliding_window_pattern : 6;
+    const int64_t pattern = ex.sliding_window_pattern ? ex.sliding_window_pattern : features.swa_pattern;
     if (pattern != 1) {
       c.sliding_window = r.opt_int("sliding_window").value_or(4096);
       check_range(c.sliding_window, 1, INT32_MAX, "sliding_window", path);
@@ -241,21 +279,32 @@ ModelConfig read_hf_config(const std::string& path, HFConfigExtras* extras_out) 
         for (int64_t i = 0; i < c.n_layer; ++i) c.layer_is_swa[static_cast<size_t>(i)] = (i + 1) % pattern != 0;
       }
     }
+  }
+  if (gemma) {
     ex.query_pre_attn_scalar = static_cast<float>(r.opt_num("query_pre_attn_scalar").value_or(256.0));
-    if (r.opt_num("attn_logit_softcapping"))
-      throw Error(path, "gemma3 does not use attn_logit_softcapping");
+    if (!(ex.query_pre_attn_scalar > 0)) throw Error(path, "query_pre_attn_scalar must be positive");
+    if (const auto cap = r.opt_num("attn_logit_softcapping")) {
+      if (!features.attn_logit_softcap)
+        throw Error(path, std::string(arch_name(c.arch)) + " does not use attn_logit_softcapping");
+      c.attn_logit_softcap = static_cast<float>(*cap);
+    }
     c.final_logit_softcap = static_cast<float>(r.opt_num("final_logit_softcapping").value_or(0.0));
-    // llama.cpp's gemma3 loader: 1/sqrt(head_dim), except the 27B (62 layers): 1/sqrt(n_embd/n_head)
-    // (which is what query_pre_attn_scalar says for the released models).
-    c.attention_scale = c.n_layer == 62 ? 1.f / std::sqrt(static_cast<float>(c.n_embd / c.n_head))
-                                        : 1.f / std::sqrt(static_cast<float>(c.head_dim_k));
+    // gemma2: q scaled by 1/sqrt(query_pre_attn_scalar), as transformers does. gemma3: llama.cpp's
+    // loader, 1/sqrt(head_dim) except the 27B: 1/sqrt(n_embd/n_head) (which is what
+    // query_pre_attn_scalar says for the released models).
+    if (gemma2)
+      c.attention_scale = 1.f / std::sqrt(ex.query_pre_attn_scalar);
+    else
+      c.attention_scale = c.n_layer == features.wide_scale_layers
+                              ? 1.f / std::sqrt(static_cast<float>(c.n_embd / c.n_head))
+                              : 1.f / std::sqrt(static_cast<float>(c.head_dim_k));
   }
 
-  // Tied output: transformers' default is true for gemma3, false for llama/qwen2; the top-level
+  // Tied output: transformers' default is true for gemma2/3, false for llama/qwen2; the top-level
   // flag of multimodal configs applies to the text model.
   std::optional<bool> tie = rtop.opt_bool("tie_word_embeddings");
   if (!tie) tie = r.opt_bool("tie_word_embeddings");
-  ex.tie_word_embeddings = tie.value_or(gemma3);
+  ex.tie_word_embeddings = tie.value_or(gemma);
   c.tied_embeddings = ex.tie_word_embeddings;
 
   ex.torch_dtype = r.str("torch_dtype");

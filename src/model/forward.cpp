@@ -1,5 +1,5 @@
 // forward(): embeddings, decoder blocks (attention over each sequence's cache, feed-forward) and the
-// output projection for llama / gemma3 / qwen2.
+// output projection of every registered architecture.
 #include "forward.h"
 
 #include <algorithm>
@@ -66,7 +66,11 @@ void decoder_layer(const ModelConfig& c, const LayerWeights& L, int64_t il, Sess
   const float eps = c.rms_eps;
   S.reserve(n);
   float *x = S.x.data(), *h = S.h.data(), *o = S.o.data();
+  // Each tensor's input once (the parts of a fused tensor share its name).
+  const std::string* last_observed = nullptr;
   auto observe = [&](int64_t il, const std::string& name, const float* data, int64_t cols) {
+    if (last_observed && *last_observed == name) return;
+    last_observed = &name;
     if (observer && *observer) (*observer)(LinearInput{il, name, data, n, cols});
   };
   {
@@ -86,9 +90,10 @@ void decoder_layer(const ModelConfig& c, const LayerWeights& L, int64_t il, Sess
       ops::rms_norm(k, L.attn_k_norm.ptr(), k, n * nkv, hdk, eps);
     }
     const float base = c.layer_rope_base(il), fscale = c.layer_rope_scale(il);
+    const float* freq_factors = c.rope_freq_factors.empty() ? nullptr : c.rope_freq_factors.data();
     for (const SequenceRows& sq : seqs) {
-      ops::rope(q + sq.row0 * Q, sq.n, nh, hdk, c.n_rot, sq.p0, base, fscale, c.rope_neox);
-      ops::rope(k + sq.row0 * nkv * hdk, sq.n, nkv, hdk, c.n_rot, sq.p0, base, fscale, c.rope_neox);
+      ops::rope(q + sq.row0 * Q, sq.n, nh, hdk, c.n_rot, sq.p0, base, fscale, c.rope_neox, freq_factors);
+      ops::rope(k + sq.row0 * nkv * hdk, sq.n, nkv, hdk, c.n_rot, sq.p0, base, fscale, c.rope_neox, freq_factors);
       for (int64_t g = 0; g < nkv; ++g)
         for (int64_t t = sq.row0; t < sq.row0 + sq.n; ++t)
           sq.cache->store(sq.cache_layer >= 0 ? sq.cache_layer : il, g, sq.p0 + t - sq.row0, k + (t * nkv + g) * hdk, v + (t * nkv + g) * hdv);

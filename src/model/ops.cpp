@@ -32,7 +32,7 @@ void rms_norm(const float* x, const float* w, float* y, int64_t rows, int64_t n,
 }
 
 void rope(float* x, int64_t n_tok, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t pos0,
-          float base, float scale, bool neox) {
+          float base, float scale, bool neox, const float* freq_factors) {
   if (n_rot <= 0) return;
   const int64_t half = n_rot / 2;
   const float theta_scale = std::pow(base, -2.0f / static_cast<float>(n_rot));
@@ -40,7 +40,7 @@ void rope(float* x, int64_t n_tok, int64_t n_heads, int64_t head_dim, int64_t n_
   for (int64_t t = 0; t < n_tok; ++t) {
     float theta = static_cast<float>(pos0 + t);
     for (int64_t i = 0; i < half; ++i) {
-      const float th = scale * theta;
+      const float th = scale * (freq_factors ? theta / freq_factors[i] : theta);
       cs[(t * half + i) * 2] = std::cos(th);
       cs[(t * half + i) * 2 + 1] = std::sin(th);
       theta *= theta_scale;

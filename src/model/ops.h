@@ -10,9 +10,10 @@ void rms_norm(const float* x, const float* w, float* y, int64_t rows, int64_t n,
 
 // Rotates the first n_rot dims of each head of x [n_tok x n_heads x head_dim] in place; token t
 // is at position pos0 + t. neox: pairs (i, i + n_rot/2); else adjacent pairs (2i, 2i+1).
-// theta_i = scale * pos * base^(-2i/n_rot), accumulated the way ggml does.
+// theta_i = scale * pos * base^(-2i/n_rot) / freq_factors[i], accumulated the way ggml does
+// (freq_factors: n_rot/2 divisors, llama3 scaling's rope_freqs; null: none).
 void rope(float* x, int64_t n_tok, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t pos0,
-          float base, float scale, bool neox);
+          float base, float scale, bool neox, const float* freq_factors = nullptr);
 
 // g = silu(g) * u over n elements.
 void swiglu(float* g, const float* u, int64_t n);

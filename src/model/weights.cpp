@@ -40,14 +40,15 @@ size_t ModelWeights::bytes() const {
 
 Weight* LayerWeights::find(LayerTensor k) {
   using W = Weight LayerWeights::*;
-  // In LayerTensor order; attn_output.bias has no member.
+  // In LayerTensor order; attn_output.bias and the fused kinds (loaded as their parts) have none.
   static constexpr W kMembers[] = {
       &LayerWeights::attn_norm,   &LayerWeights::attn_q,       &LayerWeights::attn_k,
       &LayerWeights::attn_v,      &LayerWeights::attn_output,  &LayerWeights::attn_q_bias,
       &LayerWeights::attn_k_bias, &LayerWeights::attn_v_bias,  nullptr,
       &LayerWeights::attn_q_norm, &LayerWeights::attn_k_norm,  &LayerWeights::post_attention_norm,
       &LayerWeights::post_ffw_norm, &LayerWeights::ffn_norm,   &LayerWeights::ffn_gate,
-      &LayerWeights::ffn_up,      &LayerWeights::ffn_down,
+      &LayerWeights::ffn_up,      &LayerWeights::ffn_down,     nullptr,
+      nullptr,
   };
   static_assert(std::size(kMembers) == std::size(kLayerTensors));
   const W m = kMembers[static_cast<size_t>(k)];
@@ -66,13 +67,37 @@ std::string shape_str(const std::vector<int64_t>& s) {
   return o.str();
 }
 
-// One tensor to load: where it goes, what shape it must have, whether it must exist.
-struct Want {
+// One row block of a tensor to load and the weight it goes to (all rows but for fused tensors).
+struct WantPart {
   Weight* dst;
+  int64_t rows;
+};
+
+// One tensor to load: where its rows go, what shape it must have, whether it must exist.
+struct Want {
+  std::vector<WantPart> parts;
   std::string name;
   std::vector<int64_t> shape;
   bool required;
 };
+
+// The parts of layer tensor `t` of kind `kind` in L: the member itself, or a fused tensor's row
+// blocks (empty when L has no member for it).
+std::vector<WantPart> want_parts(LayerTensor kind, const TensorSpec& t, LayerWeights& L, const ModelConfig& c) {
+  const std::vector<int64_t> shape = tensor_shape(t, c);
+  if (t.transform != LoadTransform::SplitRows) {
+    Weight* w = L.find(kind);
+    if (!w) return {};
+    return {{w, shape.size() > 1 ? shape[1] : 1}};
+  }
+  std::vector<WantPart> parts;
+  for (const SplitPart& p : split_parts(kind)) {
+    TensorSpec rows = t;
+    rows.shape = {p.rows};
+    parts.push_back({L.find(p.kind), tensor_shape(rows, c)[0]});
+  }
+  return parts;
+}
 
 }  // namespace
 
@@ -84,12 +109,15 @@ std::unique_ptr<ModelWeights> ModelWeights::load(const ModelConfig& c, const Ten
   Weight* globals[] = {&w->token_embd, &w->output_norm, &w->output};
   for (const GlobalTensorSpec& g : arch.global_tensors) {
     const bool required = g.kind == GlobalTensor::Output ? !c.tied_embeddings : g.spec.required;
-    wants.push_back({globals[static_cast<int>(g.kind)], g.spec.gguf, tensor_shape(g.spec, c), required});
+    const std::vector<int64_t> shape = tensor_shape(g.spec, c);
+    wants.push_back({{{globals[static_cast<int>(g.kind)], shape.size() > 1 ? shape[1] : 1}}, g.spec.gguf, shape,
+                     required});
   }
   w->layers.resize(static_cast<size_t>(c.n_layer));
   for (int64_t il = 0; il < c.n_layer; ++il)
-    for_each_tensor(arch, w->layers[static_cast<size_t>(il)], [&](const TensorSpec& t, Weight& dst) {
-      wants.push_back({&dst, layer_tensor_name(il, t), tensor_shape(t, c), t.required});
+    for_each_layer_tensor(arch, [&](LayerTensor kind, const TensorSpec& t) {
+      std::vector<WantPart> parts = want_parts(kind, t, w->layers[static_cast<size_t>(il)], c);
+      if (!parts.empty()) wants.push_back({std::move(parts), layer_tensor_name(il, t), tensor_shape(t, c), t.required});
     });
 
   // Presence and shapes first, so a bad file fails before any large allocation.
@@ -110,26 +138,45 @@ std::unique_ptr<ModelWeights> ModelWeights::load(const ModelConfig& c, const Ten
   const auto& input_quant = src.input_quant;
   std::vector<const Want*> to_read;
   for (const Want* want : present) {
-    want->dst->name = want->name;
-    want->dst->shape = want->shape;
-    if (input_quant && want->shape.size() == 2)
-      input_quant(want->name, &want->dst->input_quant, &want->dst->input_scale);
+    const bool split = want->parts.size() > 1;
+    for (const WantPart& p : want->parts) {
+      p.dst->name = want->name;  // a fused tensor's parts keep its name (imatrix, observers)
+      p.dst->shape = split ? std::vector<int64_t>{want->shape[0], p.rows} : want->shape;
+      if (input_quant && want->shape.size() == 2)
+        input_quant(want->name, &p.dst->input_quant, &p.dst->input_scale);
+    }
     GGMLType type;
     const uint8_t* bytes = nullptr;
     if (keep_quantized && want->shape.size() == 2 && src.raw && src.raw(want->name, &type, &bytes) &&
         type != GGMLType::F32) {
-      want->dst->type = type;
-      want->dst->packed = bytes;
+      size_t offset = 0;  // row blocks of the packed rows
+      for (const WantPart& p : want->parts) {
+        p.dst->type = type;
+        p.dst->packed = bytes + offset;
+        offset += row_bytes(type, want->shape[0]) * static_cast<size_t>(p.rows);
+      }
       w->storage = src.storage;
       w->packed_in_file_mapping = src.raw_is_file_mapping;
       continue;
     }
     to_read.push_back(want);
-    want->dst->data.resize(static_cast<size_t>(
-        std::accumulate(want->shape.begin(), want->shape.end(), int64_t{1}, std::multiplies<>())));
+    for (const WantPart& p : want->parts) p.dst->data.resize(static_cast<size_t>(p.dst->rows() * p.dst->cols()));
   }
   // One tensor at a time: sources parallelise within a tensor (rows), which balances better.
-  for (const Want* want : to_read) src.read(want->name, want->dst->data.data());
+  std::vector<float> fused;
+  for (const Want* want : to_read) {
+    if (want->parts.size() == 1) {
+      src.read(want->name, want->parts[0].dst->data.data());
+      continue;
+    }
+    fused.resize(static_cast<size_t>(want->shape[0] * want->shape[1]));
+    src.read(want->name, fused.data());
+    size_t offset = 0;
+    for (const WantPart& p : want->parts) {
+      std::copy_n(fused.data() + offset, p.dst->data.size(), p.dst->data.data());
+      offset += p.dst->data.size();
+    }
+  }
   return w;
 }
 

@@ -129,6 +129,9 @@ EngineReport run_calibration(const std::shared_ptr<const Model>& model, LayerQua
   const auto t0 = std::chrono::steady_clock::now();
   const ModelConfig& c = model->config();
   const ModelWeights& W = model->weights();
+  if (has_fused_tensors(arch_spec(c.arch)))  // q, k, v (gate, up) would share one quantized tensor
+    throw Error(model->path(), std::string("calibrated quantization of ") + arch_name(c.arch) +
+                                   "'s fused attn_qkv / ffn_up is not supported (use a GGUF type, with --imatrix)");
   const auto samples = calibration_samples(model->tokenizer(), opt.calib);
   // A quantizer that needs no activations (plain rounding) gets its layers without any forward pass.
   const int64_t ns = quantizer.stats_options().propagate ? static_cast<int64_t>(samples.size()) : 0;

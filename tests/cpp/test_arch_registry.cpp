@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "squish/arch/rope_scaling.h"
 #include "squish/arch/tensor_names.h"
 #include "squish/arch/tensor_registry.h"
 #include "squish/common/error.h"
@@ -78,6 +79,50 @@ TEST(ArchRegistry, TransformsAndFeaturesPerArchitecture) {
   EXPECT_TRUE(q.features.rope_neox && q.features.attn_bias);
   EXPECT_EQ(find_layer_tensor(l, LayerTensor::FfnUp)->group, InputGroup::FfnInput);
   EXPECT_EQ(find_layer_tensor(l, LayerTensor::AttnOutput)->group, InputGroup::AttnOutput);
+}
+
+TEST(ArchRegistry, Gemma2IsGemma3WithoutQkNormWithAttentionSoftcap) {
+  const ArchSpec &g2 = arch_spec(Arch::Gemma2), &g3 = arch_spec(Arch::Gemma3);
+  EXPECT_EQ(find_layer_tensor(g2, LayerTensor::AttnQNorm), nullptr);
+  EXPECT_EQ(tensor_transform(g2, "blk.0.post_ffw_norm.weight"), LoadTransform::NormPlusOne);
+  EXPECT_EQ(hf_tensor_name("gemma2", "blk.2.ffn_norm.weight"), "model.layers.2.pre_feedforward_layernorm.weight");
+  EXPECT_TRUE(g2.features.attn_logit_softcap && g2.features.post_norms && g2.features.sliding_window);
+  EXPECT_FALSE(g3.features.attn_logit_softcap || g2.features.qk_norm);
+  EXPECT_EQ(g2.features.swa_pattern, 2);
+  EXPECT_EQ(g3.features.swa_pattern, 6);
+}
+
+TEST(RopeScaling, Llama3FactorsFollowTheBands) {
+  // Llama 3.1 8B: head_dim 128, base 500000, factor 8, 1 / 4, original context 8192.
+  const Llama3RopeScaling s{8.0, 1.0, 4.0, 8192.0};
+  const std::vector<float> f = llama3_rope_factors(s, 500000.0, 128);
+  ASSERT_EQ(f.size(), 64u);
+  EXPECT_EQ(f.front(), 1.f);   // wavelength 2π: unscaled
+  EXPECT_EQ(f.back(), 8.f);    // wavelength ~ 2.6e6 > 8192: scaled by factor
+  int band = 0;
+  for (size_t i = 1; i < f.size(); ++i) {
+    EXPECT_GE(f[i], f[i - 1]);
+    band += f[i] > 1.f && f[i] < 8.f;
+  }
+  EXPECT_GT(band, 2);
+}
+
+TEST(RopeScaling, FitRecoversParametersThatGiveTheSameFactors) {
+  for (const Llama3RopeScaling& s : {Llama3RopeScaling{8.0, 1.0, 4.0, 8192.0}, Llama3RopeScaling{32.0, 1.0, 4.0, 8192.0},
+                                     Llama3RopeScaling{8.0, 1.0, 4.0, 64.0}}) {
+    for (const auto& [base, dim] : {std::pair{500000.0, int64_t{128}}, std::pair{500000.0, int64_t{64}},
+                                    std::pair{10000.0, int64_t{64}}}) {
+      const std::vector<float> f = llama3_rope_factors(s, base, dim);
+      const auto fit = fit_llama3_rope_scaling(f, base, dim);
+      ASSERT_TRUE(fit.has_value()) << base << " " << dim;
+      const std::vector<float> g = llama3_rope_factors(*fit, base, dim);
+      for (size_t i = 0; i < f.size(); ++i) EXPECT_NEAR(g[i], f[i], 1e-5 * f[i]) << i;
+    }
+  }
+  EXPECT_FALSE(fit_llama3_rope_scaling(std::vector<float>(32, 1.f), 10000.0, 64).has_value());
+  std::vector<float> odd(32, 1.f);
+  odd[3] = 5.f, odd[20] = 2.f;  // not monotone in wavelength: no llama3 scaling
+  EXPECT_FALSE(fit_llama3_rope_scaling(odd, 10000.0, 64).has_value());
 }
 
 }  // namespace

@@ -8,9 +8,9 @@
 namespace squish {
 
 // Supported architectures.
-enum class Arch { Llama, Gemma3, Qwen2, Qwen3 };
+enum class Arch { Llama, Gemma3, Qwen2, Qwen3, Gemma2, Phi3 };
 
-// Name as used in GGUF general.architecture ("llama", "gemma3", "qwen2", "qwen3").
+// Name as used in GGUF general.architecture ("llama", "gemma3", "qwen2", ...).
 const char* arch_name(Arch a);
 
 // Everything the forward pass needs to know about the network's shape.
@@ -28,11 +28,13 @@ struct ModelConfig {
   int64_t n_rot = 0;           // rope dimension count
   float rms_eps = 1e-5f;
   float rope_freq_base = 10000.f;
-  float rope_freq_base_local = 10000.f;  // gemma3 sliding-window layers
+  float rope_freq_base_local = 10000.f;  // sliding-window layers (gemma3: its own base)
   float rope_freq_scale = 1.f;
+  std::vector<float> rope_freq_factors;  // per rotary pair: frequency divisor (GGUF rope_freqs,
+                                         // llama3 scaling); empty: none
   bool rope_neox = false;      // NEOX (half-split) rotation vs interleaved pairs
   int64_t sliding_window = 0;  // 0: none
-  std::vector<bool> layer_is_swa;  // per layer: sliding-window attention (gemma3: 5 of 6)
+  std::vector<bool> layer_is_swa;  // per layer: sliding-window attention (gemma3: 5 of 6, gemma2: 1 of 2)
   bool tied_embeddings = false;    // output.weight absent: reuse token_embd
   float attn_logit_softcap = 0.f;  // 0: none
   float final_logit_softcap = 0.f; // 0: none

@@ -16,6 +16,8 @@ namespace squish {
 enum class LayerTensor {
   AttnNorm, AttnQ, AttnK, AttnV, AttnOutput, AttnQBias, AttnKBias, AttnVBias, AttnOutputBias,
   AttnQNorm, AttnKNorm, PostAttentionNorm, PostFfwNorm, FfnNorm, FfnGate, FfnUp, FfnDown,
+  AttnQKV,    // q, k, v rows in one matrix (phi3), loaded as AttnQ / AttnK / AttnV
+  FfnGateUp,  // gate then up rows in one matrix (phi3's ffn_up), loaded as FfnGate / FfnUp
 };
 
 // Every LayerTensor, in order.
@@ -25,7 +27,8 @@ inline constexpr LayerTensor kLayerTensors[] = {
     LayerTensor::AttnKBias, LayerTensor::AttnVBias, LayerTensor::AttnOutputBias,
     LayerTensor::AttnQNorm, LayerTensor::AttnKNorm, LayerTensor::PostAttentionNorm,
     LayerTensor::PostFfwNorm, LayerTensor::FfnNorm, LayerTensor::FfnGate,
-    LayerTensor::FfnUp,     LayerTensor::FfnDown,
+    LayerTensor::FfnUp,     LayerTensor::FfnDown,   LayerTensor::AttnQKV,
+    LayerTensor::FfnGateUp,
 };
 
 // The model-wide tensor kinds.
@@ -41,6 +44,8 @@ enum class Dim {
   VRows,   // n_head_kv * head_dim_v
   ORows,   // n_head * head_dim_v (attention output, o projection input)
   HeadK,   // head_dim_k (QK-norm weights)
+  QKVRows, // QRows + KRows + VRows (fused q, k, v)
+  FfPair,  // 2 * n_ff (fused gate and up)
 };
 
 // What a tensor does.
@@ -61,6 +66,8 @@ enum class LoadTransform {
   RopePermuteQ,  // llama q rows: HF half-split RoPE layout <-> interleaved pairs (n_head heads)
   RopePermuteK,  // llama k rows: the same over n_head_kv heads
   NormPlusOne,   // gemma3 norms: GGUF stores 1 + w (Gemma3RMSNorm multiplies by 1 + w)
+  SplitRows,     // a fused matrix (phi3's attn_qkv, ffn_up): stored as one tensor in GGUF and HF,
+                 // loaded as consecutive row blocks into the kinds split_parts lists
 };
 
 // One tensor kind of an architecture.
@@ -93,9 +100,17 @@ struct ArchFeatures {
   bool attn_bias = false;          // q / k / v projections carry biases (required)
   bool sliding_window = false;     // some layers attend within a window (config sliding_window)
   bool final_logit_softcap = false;  // logits soft-capped (config final_logit_softcap)
+  bool attn_logit_softcap = false;   // attention scores soft-capped (config attn_logit_softcap)
   bool embed_scale = false;        // token embeddings multiplied by sqrt(n_embd)
   bool gelu = false;               // GELU (tanh) gate instead of SiLU
   bool rope_neox = false;          // NEOX (half-split) rotation instead of interleaved pairs
+  bool rope_freqs = false;         // llama3 RoPE scaling, stored as the rope_freqs tensor
+  bool spm_no_space_prefix = false;  // the converter writes add_space_prefix false (SentencePiece)
+  int64_t swa_pattern = 0;         // with sliding_window: layer il slides iff il % swa_pattern <
+                                   // swa_pattern - 1 (llama.cpp's default pattern for the arch)
+  float swa_rope_base = 0.f;       // RoPE base of sliding layers in GGUF files; 0: the global base
+  int64_t wide_scale_layers = 0;   // llama.cpp scales q by 1/sqrt(n_embd/n_head) at this layer
+                                   // count (the 27B), by 1/sqrt(head_dim) otherwise; 0: default
 };
 
 // Everything squish knows about one architecture.
@@ -123,6 +138,20 @@ std::string supported_hf_model_types();
 
 // The tensor spec of layer kind `kind` in `arch`; nullptr when the architecture has none.
 const TensorSpec* find_layer_tensor(const ArchSpec& arch, LayerTensor kind);
+
+// One row block of a fused (SplitRows) tensor: the kind it is loaded as and its row count.
+struct SplitPart {
+  LayerTensor kind;
+  Dim rows;
+};
+// The row blocks of fused kind `fused` in order (AttnQKV: q, k, v; FfnGateUp: gate, up); empty
+// for kinds that are not fused.
+const std::vector<SplitPart>& split_parts(LayerTensor fused);
+// The spec of the tensor that stores kind `kind` in `arch`: its own, or the fused tensor it is a
+// row block of; nullptr when none.
+const TensorSpec* layer_tensor_source(const ArchSpec& arch, LayerTensor kind);
+// Whether some layer tensor of `arch` is fused (loaded as several linears).
+bool has_fused_tensors(const ArchSpec& arch);
 
 // A layer tensor's spec by its GGUF suffix ("attn_q.weight") or HF suffix ("self_attn.q_proj.weight");
 // nullptr when the architecture has no such tensor.

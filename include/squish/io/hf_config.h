@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "squish/arch/config.h"
+#include "squish/arch/rope_scaling.h"
 
 namespace squish {
 
@@ -21,6 +22,7 @@ struct HFConfigExtras {
   int64_t sliding_window_pattern = 0;  // gemma3 (0 when absent)
   std::string rope_scaling_type;       // "", "linear", "llama3", "yarn", ...
   float rope_scaling_factor = 1.f;
+  Llama3RopeScaling llama3_rope;       // rope_scaling_type "llama3": its parameters
   std::vector<int32_t> bos_token_ids;  // config.json bos_token_id (int or list)
   std::vector<int32_t> eos_token_ids;  // config.json eos_token_id (int or list)
 };
