@@ -26,6 +26,8 @@ QuantizeFn block_quantizer(GGMLType t) {
     case GGMLType::Q5_K: return detail::quantize_q5_k;
     case GGMLType::Q6_K: return detail::quantize_q6_k;
     case GGMLType::Q8_K: return detail::quantize_q8_k;
+    case GGMLType::IQ4_NL: return detail::quantize_iq4_nl;
+    case GGMLType::IQ4_XS: return detail::quantize_iq4_xs;
     default: return nullptr;
   }
 }
