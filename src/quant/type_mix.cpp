@@ -91,7 +91,8 @@ GGMLType rule_type(const MixModelInfo& m, MixState& st, const MixTensor& t, Cate
     if (falcon || t.shape[0] % type_traits(base).block_size != 0) out = GGMLType::Q8_0;
     else if (base != GGMLType::Q8_0) out = GGMLType::Q6_K;
   } else if (cat == Category::TokenEmbd) {
-    // No rule for the supported mixes: token_embd keeps the base type.
+    // Only the ternary mixes give the embedding table more bits; others keep the base type.
+    if (ft == FileType::TQ1_0 || ft == FileType::TQ2_0) out = GGMLType::Q4_K;
   } else if (is_attn_v_like(cat)) {
     if (ft == FileType::Q2_K) out = n_gqa >= 4 ? GGMLType::Q4_K : GGMLType::Q3_K;
     else if (ft == FileType::Q3_K_M) out = st.i_attention_wv < 2 ? GGMLType::Q5_K : GGMLType::Q4_K;
@@ -177,7 +178,9 @@ GGMLType block_fallback(GGMLType t, int64_t ncols) {
   if (ncols % type_traits(t).block_size == 0) return t;
   GGMLType fb;
   switch (t) {
-    case GGMLType::Q2_K: case GGMLType::Q3_K: fb = GGMLType::Q4_0; break;
+    case GGMLType::Q2_K: case GGMLType::Q3_K: case GGMLType::TQ1_0: case GGMLType::TQ2_0:
+      fb = GGMLType::Q4_0;
+      break;
     case GGMLType::Q4_K: fb = GGMLType::Q5_0; break;
     case GGMLType::Q5_K: fb = GGMLType::Q5_1; break;
     case GGMLType::Q6_K: fb = GGMLType::Q8_0; break;

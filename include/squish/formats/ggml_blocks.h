@@ -101,7 +101,22 @@ struct BlockIQ4_XS {
   uint8_t qs[kQKK / 2];        // 4-bit indices, nibble layout as IQ4_NL per sub-block
 };
 
+// TQ1_0: 256 ternary values (-1, 0, 1) times d; 240 packed five to a byte in qs (base 3, as
+// ceil(v·256/243)), the last 16 four to a byte in qh.
+struct BlockTQ1_0 {
+  uint8_t qs[48];     // 5 trits per byte
+  uint8_t qh[4];      // 4 trits per byte
+  uint16_t d;         // F16 scale
+};
+// TQ2_0: 256 ternary values times d, 2 bits each (code - 1).
+struct BlockTQ2_0 {
+  uint8_t qs[kQKK / 4];  // 2-bit codes 0..2
+  uint16_t d;            // F16 scale
+};
+
 static_assert(sizeof(BlockQ4_0) == 18);
+static_assert(sizeof(BlockTQ1_0) == 54);
+static_assert(sizeof(BlockTQ2_0) == 66);
 static_assert(sizeof(BlockIQ4_NL) == 18);
 static_assert(sizeof(BlockIQ4_XS) == 136);
 static_assert(sizeof(BlockQ4_1) == 20);
