@@ -13,6 +13,7 @@ bool can_dequantize(GGMLType t) {
     case GGMLType::Q4_0: case GGMLType::Q4_1: case GGMLType::Q5_0: case GGMLType::Q5_1:
     case GGMLType::Q8_0: case GGMLType::Q2_K: case GGMLType::Q3_K: case GGMLType::Q4_K:
     case GGMLType::Q5_K: case GGMLType::Q6_K: case GGMLType::Q8_K:
+    case GGMLType::IQ4_NL: case GGMLType::IQ4_XS: case GGMLType::TQ1_0: case GGMLType::TQ2_0:
       return true;
     default:
       return false;
@@ -41,6 +42,10 @@ void dequantize_row(GGMLType t, const void* src, float* dst, int64_t n) {
     case GGMLType::Q5_K: detail::dequantize_q5_k(src, dst, nb); return;
     case GGMLType::Q6_K: detail::dequantize_q6_k(src, dst, nb); return;
     case GGMLType::Q8_K: detail::dequantize_q8_k(src, dst, nb); return;
+    case GGMLType::IQ4_NL: detail::dequantize_iq4_nl(src, dst, nb); return;
+    case GGMLType::IQ4_XS: detail::dequantize_iq4_xs(src, dst, nb); return;
+    case GGMLType::TQ1_0: detail::dequantize_tq1_0(src, dst, nb); return;
+    case GGMLType::TQ2_0: detail::dequantize_tq2_0(src, dst, nb); return;
     default:
       throw std::invalid_argument("dequantize_row: cannot dequantize type " + type_name(t));
   }

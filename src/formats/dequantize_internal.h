@@ -21,5 +21,9 @@ void dequantize_q4_k(const void* src, float* dst, int64_t nb);
 void dequantize_q5_k(const void* src, float* dst, int64_t nb);
 void dequantize_q6_k(const void* src, float* dst, int64_t nb);
 void dequantize_q8_k(const void* src, float* dst, int64_t nb);
+void dequantize_iq4_nl(const void* src, float* dst, int64_t nb);
+void dequantize_iq4_xs(const void* src, float* dst, int64_t nb);
+void dequantize_tq1_0(const void* src, float* dst, int64_t nb);
+void dequantize_tq2_0(const void* src, float* dst, int64_t nb);
 
 }  // namespace squish::detail

@@ -26,6 +26,10 @@ QuantizeFn block_quantizer(GGMLType t) {
     case GGMLType::Q5_K: return detail::quantize_q5_k;
     case GGMLType::Q6_K: return detail::quantize_q6_k;
     case GGMLType::Q8_K: return detail::quantize_q8_k;
+    case GGMLType::IQ4_NL: return detail::quantize_iq4_nl;
+    case GGMLType::IQ4_XS: return detail::quantize_iq4_xs;
+    case GGMLType::TQ1_0: return detail::quantize_tq1_0;
+    case GGMLType::TQ2_0: return detail::quantize_tq2_0;
     default: return nullptr;
   }
 }
@@ -38,8 +42,9 @@ bool can_quantize(GGMLType t) {
 }
 
 bool uses_importance(GGMLType t) {
-  // Q8_0 and Q8_K ignore importance in ggml as well.
-  return block_quantizer(t) != nullptr && t != GGMLType::Q8_0 && t != GGMLType::Q8_K;
+  // Q8_0, Q8_K and the ternary types ignore importance in ggml as well.
+  return block_quantizer(t) != nullptr && t != GGMLType::Q8_0 && t != GGMLType::Q8_K &&
+         t != GGMLType::TQ1_0 && t != GGMLType::TQ2_0;
 }
 
 void quantize_row(GGMLType t, const float* src, void* dst, int64_t n, const float* importance) {

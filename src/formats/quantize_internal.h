@@ -20,6 +20,10 @@ void quantize_q4_k(const float* x, void* dst, int64_t n, const float* qw);
 void quantize_q5_k(const float* x, void* dst, int64_t n, const float* qw);
 void quantize_q6_k(const float* x, void* dst, int64_t n, const float* qw);
 void quantize_q8_k(const float* x, void* dst, int64_t n, const float* qw);
+void quantize_iq4_nl(const float* x, void* dst, int64_t n, const float* qw);
+void quantize_iq4_xs(const float* x, void* dst, int64_t n, const float* qw);
+void quantize_tq1_0(const float* x, void* dst, int64_t n, const float* qw);
+void quantize_tq2_0(const float* x, void* dst, int64_t n, const float* qw);
 // One 32-element block of Q4_0 / Q5_0 / Q8_0 from its scale and stored codes.
 void encode_legacy_block(GGMLType t, float d, const int32_t* codes, void* dst);
 

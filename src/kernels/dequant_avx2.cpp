@@ -43,6 +43,34 @@ void q4_0(const BlockQ4_0* b, float* y, int64_t nb) {
   }
 }
 
+// 32 IQ4 indices (16 bytes of nibbles) looked up in the non-linear table (one byte shuffle per
+// half), times a broadcast step: y[0..15] from the low nibbles, y[16..31] from the high ones.
+inline void iq4_sub_block(const uint8_t* qs, __m256 d, float* y) {
+  const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4NLValues));
+  const __m128i low = _mm_set1_epi8(0xF);
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i lo = _mm_shuffle_epi8(table, _mm_and_si128(q, low));
+  const __m128i hi = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(q, 4), low));
+  store_scaled(y, _mm256_cvtepi8_epi32(lo), d);
+  store_scaled(y + 8, _mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)), d);
+  store_scaled(y + 16, _mm256_cvtepi8_epi32(hi), d);
+  store_scaled(y + 24, _mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)), d);
+}
+
+void iq4_nl(const BlockIQ4_NL* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, y += kQK) iq4_sub_block(b[i].qs, _mm256_set1_ps(h2f(b[i].d)), y);
+}
+
+void iq4_xs(const BlockIQ4_XS* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = h2f(b[i].d);
+    for (int j = 0; j < kQKK / kQK; ++j, y += kQK) {
+      const float dl = d * static_cast<float>(iq4_xs_scale(b[i], j) - 32);
+      iq4_sub_block(b[i].qs + j * kQK / 2, _mm256_set1_ps(dl), y);
+    }
+  }
+}
+
 void q4_1(const BlockQ4_1* b, float* y, int64_t nb) {
   const __m256i low = _mm256_set1_epi32(0xF);
   for (int64_t i = 0; i < nb; ++i, y += kQK) {
@@ -174,6 +202,8 @@ bool dequantize_row_avx2(GGMLType t, const void* src, float* dst, int64_t n) {
     case GGMLType::Q5_0: q5_0(static_cast<const BlockQ5_0*>(src), dst, n / kQK); return true;
     case GGMLType::Q5_1: q5_1(static_cast<const BlockQ5_1*>(src), dst, n / kQK); return true;
     case GGMLType::Q8_0: q8_0(static_cast<const BlockQ8_0*>(src), dst, n / kQK); return true;
+    case GGMLType::IQ4_NL: iq4_nl(static_cast<const BlockIQ4_NL*>(src), dst, n / kQK); return true;
+    case GGMLType::IQ4_XS: iq4_xs(static_cast<const BlockIQ4_XS*>(src), dst, n / kQKK); return true;
     case GGMLType::Q4_K: {
       const auto* b = static_cast<const BlockQ4_K*>(src);
       for (int64_t i = 0; i < n / kQKK; ++i) q45_k(b[i].d, b[i].dmin, b[i].scales, b[i].qs, nullptr, dst + i * kQKK);

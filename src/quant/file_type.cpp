@@ -15,11 +15,13 @@ struct FileTypeEntry {
   GGMLType base;
 };
 
-constexpr std::array<FileTypeEntry, 17> kFileTypes{{
+constexpr std::array<FileTypeEntry, 21> kFileTypes{{
     {FileType::Q4_0, "Q4_0", GGMLType::Q4_0},     {FileType::Q4_1, "Q4_1", GGMLType::Q4_1},
     {FileType::Q5_0, "Q5_0", GGMLType::Q5_0},     {FileType::Q5_1, "Q5_1", GGMLType::Q5_1},
+    {FileType::TQ1_0, "TQ1_0", GGMLType::TQ1_0},  {FileType::TQ2_0, "TQ2_0", GGMLType::TQ2_0},
     {FileType::Q2_K, "Q2_K", GGMLType::Q2_K},     {FileType::Q3_K_S, "Q3_K_S", GGMLType::Q3_K},
     {FileType::Q3_K_M, "Q3_K_M", GGMLType::Q3_K}, {FileType::Q3_K_L, "Q3_K_L", GGMLType::Q3_K},
+    {FileType::IQ4_NL, "IQ4_NL", GGMLType::IQ4_NL}, {FileType::IQ4_XS, "IQ4_XS", GGMLType::IQ4_XS},
     {FileType::Q4_K_S, "Q4_K_S", GGMLType::Q4_K}, {FileType::Q4_K_M, "Q4_K_M", GGMLType::Q4_K},
     {FileType::Q5_K_S, "Q5_K_S", GGMLType::Q5_K}, {FileType::Q5_K_M, "Q5_K_M", GGMLType::Q5_K},
     {FileType::Q6_K, "Q6_K", GGMLType::Q6_K},     {FileType::Q8_0, "Q8_0", GGMLType::Q8_0},

@@ -54,6 +54,9 @@ size_t n_dims(const std::vector<int64_t>& shape) {
   return n;
 }
 
+// The non-linear 4-bit mixes, which share their special cases in llama.cpp.
+bool is_iq4(FileType ft) { return ft == FileType::IQ4_NL || ft == FileType::IQ4_XS; }
+
 bool is_quantized_type(GGMLType t) { return type_traits(t).quantized; }
 
 // Mutable counters while walking the tensors, as llama.cpp's quantize_state_impl.
@@ -88,11 +91,13 @@ GGMLType rule_type(const MixModelInfo& m, MixState& st, const MixTensor& t, Cate
     if (falcon || t.shape[0] % type_traits(base).block_size != 0) out = GGMLType::Q8_0;
     else if (base != GGMLType::Q8_0) out = GGMLType::Q6_K;
   } else if (cat == Category::TokenEmbd) {
-    // No rule for the supported mixes: token_embd keeps the base type.
+    // Only the ternary mixes give the embedding table more bits; others keep the base type.
+    if (ft == FileType::TQ1_0 || ft == FileType::TQ2_0) out = GGMLType::Q4_K;
   } else if (is_attn_v_like(cat)) {
     if (ft == FileType::Q2_K) out = n_gqa >= 4 ? GGMLType::Q4_K : GGMLType::Q3_K;
     else if (ft == FileType::Q3_K_M) out = st.i_attention_wv < 2 ? GGMLType::Q5_K : GGMLType::Q4_K;
     else if (ft == FileType::Q3_K_L) out = GGMLType::Q5_K;
+    else if (is_iq4(ft) && n_gqa >= 4) out = GGMLType::Q5_K;
     else if ((ft == FileType::Q4_K_M || ft == FileType::Q5_K_M) &&
              use_more_bits(st.i_attention_wv, st.n_attention_wv))
       out = GGMLType::Q6_K;
@@ -117,6 +122,8 @@ GGMLType rule_type(const MixModelInfo& m, MixState& st, const MixTensor& t, Cate
         out = i < n / 16 ? GGMLType::Q6_K : use_more_bits(i, n) ? GGMLType::Q5_K : GGMLType::Q4_K;
       else if (use_more_bits(i, n))
         out = GGMLType::Q6_K;
+    } else if (i < n / 8 && is_iq4(ft) && !has_imatrix) {
+      out = GGMLType::Q5_K;
     } else if (ft == FileType::Q5_K_M && use_more_bits(i, n)) {
       out = GGMLType::Q6_K;
     } else if (ft == FileType::Q4_K_S && !falcon && i < n / 8) {
@@ -129,7 +136,7 @@ GGMLType rule_type(const MixModelInfo& m, MixState& st, const MixTensor& t, Cate
     if (!falcon) {
       if (m.n_expert == 8) {
         if (ft == FileType::Q2_K || ft == FileType::Q3_K_S || ft == FileType::Q3_K_M ||
-            ft == FileType::Q4_K_S || ft == FileType::Q4_K_M)
+            ft == FileType::Q4_K_S || ft == FileType::Q4_K_M || is_iq4(ft))
           out = GGMLType::Q5_K;
       } else {
         if (ft == FileType::Q2_K) out = GGMLType::Q3_K;
@@ -171,10 +178,13 @@ GGMLType block_fallback(GGMLType t, int64_t ncols) {
   if (ncols % type_traits(t).block_size == 0) return t;
   GGMLType fb;
   switch (t) {
-    case GGMLType::Q2_K: case GGMLType::Q3_K: fb = GGMLType::Q4_0; break;
+    case GGMLType::Q2_K: case GGMLType::Q3_K: case GGMLType::TQ1_0: case GGMLType::TQ2_0:
+      fb = GGMLType::Q4_0;
+      break;
     case GGMLType::Q4_K: fb = GGMLType::Q5_0; break;
     case GGMLType::Q5_K: fb = GGMLType::Q5_1; break;
     case GGMLType::Q6_K: fb = GGMLType::Q8_0; break;
+    case GGMLType::IQ4_XS: fb = GGMLType::IQ4_NL; break;
     default: fb = GGMLType::F16; break;
   }
   return ncols % type_traits(fb).block_size == 0 ? fb : GGMLType::F16;

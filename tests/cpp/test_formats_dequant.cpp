@@ -69,7 +69,8 @@ TEST(FormatsDequant, RandomBlocksBitExact) {
   std::map<std::string, int> per_type;
   check_records(recs, per_type);
   for (const char* name : {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K",
-                           "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K"})
+                           "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ4_NL", "IQ4_XS",
+                           "TQ1_0", "TQ2_0"})
     EXPECT_GE(per_type[name], 1) << "no golden for " << name;
 }
 

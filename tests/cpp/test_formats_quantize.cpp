@@ -3,6 +3,7 @@
 // with and without importance weights. Plus round-trip error bounds and importance benefit.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -101,7 +102,7 @@ TEST(FormatsQuantize, ByteIdenticalToLlamaCpp) {
     checked[type_name(t) + (e.with_imatrix ? "+imatrix" : "")]++;
   }
   for (const char* name : {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K",
-                           "Q6_K", "Q8_K"}) {
+                           "Q6_K", "Q8_K", "IQ4_NL", "IQ4_XS", "TQ1_0", "TQ2_0"}) {
     EXPECT_GE(checked[name], 1) << name;
     EXPECT_GE(checked[std::string(name) + "+imatrix"], 1) << name;
   }
@@ -138,7 +139,8 @@ TEST(FormatsQuantize, RoundTripErrorWithinBounds) {
       {GGMLType::Q5_0, 0.06},  {GGMLType::Q5_1, 0.06},  {GGMLType::Q5_K, 0.045},
       {GGMLType::Q4_0, 0.12},  {GGMLType::Q4_1, 0.12},  {GGMLType::Q4_K, 0.09},
       {GGMLType::Q3_K, 0.2},   {GGMLType::Q2_K, 0.4},   {GGMLType::F16, 0.0005},
-      {GGMLType::BF16, 0.004}};
+      {GGMLType::BF16, 0.004}, {GGMLType::IQ4_NL, 0.11}, {GGMLType::IQ4_XS, 0.11},
+      {GGMLType::TQ1_0, 0.85},  {GGMLType::TQ2_0, 0.85}};  // ternary: d = max|x|, most round to 0
   for (const auto& [t, b] : bound) {
     std::vector<uint8_t> q(row_bytes(t, n));
     quantize_row(t, x.data(), q.data(), n);
@@ -164,7 +166,7 @@ TEST(FormatsQuantize, ImportanceReducesWeightedError) {
   for (auto& v : imp) v = std::pow(ed(rng), 3.0f);  // heavy-tailed importance
   for (GGMLType t : {GGMLType::Q2_K, GGMLType::Q3_K, GGMLType::Q4_K, GGMLType::Q5_K,
                      GGMLType::Q6_K, GGMLType::Q4_0, GGMLType::Q4_1, GGMLType::Q5_0,
-                     GGMLType::Q5_1}) {
+                     GGMLType::Q5_1, GGMLType::IQ4_NL, GGMLType::IQ4_XS}) {
     ASSERT_TRUE(uses_importance(t));
     double err_plain = 0, err_imp = 0;
     std::vector<float> x(n), y(n);
@@ -182,7 +184,61 @@ TEST(FormatsQuantize, ImportanceReducesWeightedError) {
     EXPECT_LE(err_imp, err_plain) << type_name(t);
   }
   EXPECT_FALSE(uses_importance(GGMLType::Q8_0));
+  EXPECT_FALSE(uses_importance(GGMLType::TQ1_0));
+  EXPECT_FALSE(uses_importance(GGMLType::TQ2_0));
   EXPECT_FALSE(uses_importance(GGMLType::F16));
+}
+
+// IQ4_NL / IQ4_XS edge blocks: zeros decode to zeros, a block's largest value is kept to F16
+// precision (it lands on an end level of the table), huge and tiny magnitudes stay finite.
+TEST(FormatsQuantize, Iq4EdgeBlocks) {
+  for (GGMLType t : {GGMLType::IQ4_NL, GGMLType::IQ4_XS}) {
+    const int64_t n = 512;
+    std::vector<float> x(n, 0.0f), y(n, 1.0f);
+    std::vector<uint8_t> q(row_bytes(t, n));
+    quantize_row(t, x.data(), q.data(), n);
+    dequantize_row(t, q.data(), y.data(), n);
+    for (float v : y) EXPECT_EQ(v, 0.0f) << type_name(t);
+    x[5] = -3.0f;  // alone in its block
+    x[300] = 1e4f;
+    for (int64_t i = 301; i < 330; ++i) x[i] = 1e-3f * static_cast<float>(i % 7);
+    quantize_row(t, x.data(), q.data(), n);
+    dequantize_row(t, q.data(), y.data(), n);
+    EXPECT_NEAR(y[5], -3.0f, 3.0f * 1e-3f) << type_name(t);
+    EXPECT_NEAR(y[300], 1e4f, 1e4f * 2e-3f) << type_name(t);
+    for (int64_t i = 0; i < n; ++i) EXPECT_TRUE(std::isfinite(y[i])) << type_name(t) << " " << i;
+    if (t == GGMLType::IQ4_NL)
+      for (int64_t i = 32; i < 256; ++i) EXPECT_EQ(y[i], 0.0f) << i;  // its own all-zero blocks
+  }
+}
+
+// TQ1_0 / TQ2_0: values already on a ternary grid (times the block's largest magnitude) come back
+// exactly up to the F16 scale; zero blocks decode to zeros; every value is -d, 0 or d.
+TEST(FormatsQuantize, TernaryBlocks) {
+  for (GGMLType t : {GGMLType::TQ1_0, GGMLType::TQ2_0}) {
+    const int64_t n = 512;
+    std::vector<float> x(n), y(n, 1.0f);
+    for (int64_t i = 0; i < 256; ++i) x[i] = 0.5f * static_cast<float>(static_cast<int>(i * 7 % 3) - 1);
+    for (int64_t i = 256; i < n; ++i) x[i] = 0.0f;
+    std::vector<uint8_t> q(row_bytes(t, n));
+    quantize_row(t, x.data(), q.data(), n);
+    dequantize_row(t, q.data(), y.data(), n);
+    for (int64_t i = 0; i < n; ++i) EXPECT_EQ(y[i], x[i]) << type_name(t) << " " << i;
+    std::mt19937 rng(5);
+    std::normal_distribution<float> nd;
+    for (auto& v : x) v = nd(rng) * 1e3f;
+    quantize_row(t, x.data(), q.data(), n);
+    dequantize_row(t, q.data(), y.data(), n);
+    for (int64_t b = 0; b < n / 256; ++b) {
+      float amax = 0;
+      for (int64_t i = 0; i < 256; ++i) amax = std::max(amax, std::fabs(x[b * 256 + i]));
+      const float d = fp16_to_fp32(fp32_to_fp16(amax));
+      for (int64_t i = 0; i < 256; ++i) {
+        const float v = y[b * 256 + i];
+        EXPECT_TRUE(v == 0.0f || v == d || v == -d) << type_name(t) << " " << v;
+      }
+    }
+  }
 }
 
 TEST(FormatsQuantize, RejectsBadInput) {

@@ -107,7 +107,8 @@ TEST(QuantDot4, EveryIsaEqualsFourScalarDots) {
 INSTANTIATE_TEST_SUITE_P(Types, QuantMatmul,
                          ::testing::Values(GGMLType::F16, GGMLType::BF16, GGMLType::Q4_0, GGMLType::Q4_1,
                                            GGMLType::Q5_0, GGMLType::Q5_1, GGMLType::Q8_0, GGMLType::Q2_K,
-                                           GGMLType::Q3_K, GGMLType::Q4_K, GGMLType::Q5_K, GGMLType::Q6_K),
+                                           GGMLType::Q3_K, GGMLType::Q4_K, GGMLType::Q5_K, GGMLType::Q6_K,
+                                           GGMLType::IQ4_NL, GGMLType::IQ4_XS, GGMLType::TQ1_0, GGMLType::TQ2_0),
                          [](const auto& info) { return squish::type_name(info.param); });
 
 }  // namespace

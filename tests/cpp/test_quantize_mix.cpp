@@ -138,6 +138,55 @@ TEST(TypeMix, OtherMixes) {
   EXPECT_EQ(pure.at("output_norm.weight"), GGMLType::F32);
 }
 
+// IQ4_NL / IQ4_XS: attn_v to Q5_K under GQA >= 4, the first eighth of ffn_down to Q5_K without an
+// imatrix, the output to Q6_K, and IQ4_XS rows that are not a multiple of 256 fall back to IQ4_NL.
+TEST(TypeMix, Iq4Mixes) {
+  const auto t = llama_tensors(16, 4096, 11008, false);
+  const MixModelInfo gqa4{"llama", 16, 32, 8};
+  const MixModelInfo gqa2{"llama", 16, 32, 16};
+  for (FileType ft : {FileType::IQ4_NL, FileType::IQ4_XS}) {
+    const GGMLType base = default_tensor_type(ft);
+    const auto m = choose(t, ft, gqa4);
+    EXPECT_EQ(m.at("blk.3.attn_v.weight"), GGMLType::Q5_K);
+    EXPECT_EQ(choose(t, ft, gqa2).at("blk.3.attn_v.weight"), base);
+    EXPECT_EQ(m.at("blk.1.ffn_down.weight"), GGMLType::Q5_K);  // i < n/8
+    EXPECT_EQ(m.at("blk.2.ffn_down.weight"), base);
+    EXPECT_EQ(choose(t, ft, gqa4, false, false, true).at("blk.1.ffn_down.weight"), base);
+    EXPECT_EQ(m.at("blk.5.attn_output.weight"), base);
+    EXPECT_EQ(m.at("blk.5.attn_q.weight"), base);
+    EXPECT_EQ(m.at("output.weight"), GGMLType::Q6_K);
+    EXPECT_EQ(m.at("token_embd.weight"), base);
+  }
+  // SmolLM2's rows of 576 are not a multiple of 256: IQ4_XS falls back to IQ4_NL there.
+  const auto smol = choose(llama_tensors(16, 576, 1536, false), FileType::IQ4_XS, gqa4);
+  EXPECT_EQ(smol.at("blk.5.attn_q.weight"), GGMLType::IQ4_NL);
+  EXPECT_EQ(smol.at("blk.5.ffn_down.weight"), GGMLType::IQ4_XS);
+  EXPECT_EQ(block_fallback(GGMLType::IQ4_XS, 576), GGMLType::IQ4_NL);
+  EXPECT_EQ(block_fallback(GGMLType::IQ4_NL, 100), GGMLType::F16);
+  // An 8-expert model's attn_output goes to Q5_K.
+  const MixModelInfo moe{"llama", 16, 32, 8, 8, false};
+  EXPECT_EQ(choose(t, FileType::IQ4_XS, moe).at("blk.5.attn_output.weight"), GGMLType::Q5_K);
+}
+
+// TQ1_0 / TQ2_0: an untied token_embd to Q4_K, the output to Q6_K, no other special case, and rows
+// that are not a multiple of 256 fall back to Q4_0.
+TEST(TypeMix, TernaryMixes) {
+  const auto t = llama_tensors(16, 4096, 11008, false);
+  const MixModelInfo gqa4{"llama", 16, 32, 8};
+  for (FileType ft : {FileType::TQ1_0, FileType::TQ2_0}) {
+    const GGMLType base = default_tensor_type(ft);
+    const auto m = choose(t, ft, gqa4);
+    EXPECT_EQ(m.at("token_embd.weight"), GGMLType::Q4_K);
+    EXPECT_EQ(m.at("output.weight"), GGMLType::Q6_K);
+    for (const char* n : {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_up", "ffn_gate", "ffn_down"})
+      EXPECT_EQ(m.at(std::string("blk.1.") + n + ".weight"), base) << n;
+    const auto smol = choose(llama_tensors(16, 576, 1536, true), ft, gqa4);
+    EXPECT_EQ(smol.at("token_embd.weight"), GGMLType::Q8_0);  // tied, 576 % 256 != 0
+    EXPECT_EQ(smol.at("blk.1.attn_q.weight"), GGMLType::Q4_0);
+    EXPECT_EQ(smol.at("blk.1.ffn_down.weight"), base);
+  }
+}
+
 TEST(TypeMix, QuantizableTensors) {
   EXPECT_TRUE(tensor_is_quantizable("blk.0.attn_q.weight", 2, false));
   EXPECT_FALSE(tensor_is_quantizable("blk.0.attn_q.weight", 1, false));
@@ -155,7 +204,12 @@ TEST(FileType, NamesNumbersAndSuggestions) {
   EXPECT_EQ(static_cast<uint32_t>(*parse_file_type("F32")), 0u);
   EXPECT_EQ(static_cast<uint32_t>(*parse_file_type("Q8_0")), 7u);
   EXPECT_FALSE(parse_file_type("Q4_K_X"));
-  EXPECT_EQ(file_type_names().size(), 17u);
+  EXPECT_EQ(file_type_names().size(), 21u);
+  EXPECT_EQ(static_cast<uint32_t>(*parse_file_type("tq1_0")), 36u);
+  EXPECT_EQ(static_cast<uint32_t>(*parse_file_type("TQ2_0")), 37u);
+  EXPECT_EQ(static_cast<uint32_t>(*parse_file_type("iq4_nl")), 25u);
+  EXPECT_EQ(static_cast<uint32_t>(*parse_file_type("IQ4_XS")), 30u);
+  EXPECT_EQ(default_tensor_type(FileType::IQ4_XS), GGMLType::IQ4_XS);
   const auto s = suggest_file_types("Q4KM");
   ASSERT_FALSE(s.empty());
   EXPECT_EQ(s[0], "Q4_K_M");

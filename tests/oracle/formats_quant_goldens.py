@@ -25,7 +25,8 @@ from gguf.constants import GGML_QUANT_SIZES
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "tests" / "goldens" / "formats"
 MODELS = Path.home() / ".cache" / "squish" / "models"
-TYPES = [T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K, T.Q8_K]
+TYPES = [T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K, T.Q8_K,
+         T.IQ4_NL, T.IQ4_XS, T.TQ1_0, T.TQ2_0]
 LEGACY = {T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0}
 
 

@@ -18,13 +18,14 @@ import gguf
 TYPES = {
     "F32": 0, "F16": 1, "BF16": 32, "Q8_0": 7, "Q4_0": 2, "Q4_1": 3, "Q5_0": 8, "Q5_1": 9,
     "Q2_K": 10, "Q3_K_S": 11, "Q3_K_M": 12, "Q3_K_L": 13, "Q4_K_S": 14, "Q4_K_M": 15,
-    "Q5_K_S": 16, "Q5_K_M": 17, "Q6_K": 18,
+    "Q5_K_S": 16, "Q5_K_M": 17, "Q6_K": 18, "IQ4_NL": 25, "IQ4_XS": 30,
+    "TQ1_0": 36, "TQ2_0": 37,
 }
 
 # (model key, mix, imatrix format) quantized with the synthetic imatrix.
 IMATRIX_CASES = [("smollm2", t, "gguf") for t in
                  ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L",
-                  "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"]]
+                  "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS"]]
 IMATRIX_CASES += [("smollm2", "Q4_K_M", "dat")]
 IMATRIX_CASES += [("gemma3", t, "gguf") for t in ["Q4_0", "Q3_K_M", "Q4_K_S", "Q6_K"]]
 

@@ -3,7 +3,8 @@ squish quantize supports, quantized by llama.cpp itself (llama_model_quantize th
 llama-cpp-python's ctypes bindings, allow_requantize, 2 threads), recorded as per-tensor type and
 sha256 prefix; plus the IMATRIX_CASES with the synthetic imatrix of quantize_common.py.
 
-Usage: ~/.cache/squish/venv/bin/python tests/oracle/quantize_goldens.py
+Usage: ~/.cache/squish/venv/bin/python tests/oracle/quantize_goldens.py [MIX ...]
+With mix names, only those mixes' entries are (re)computed and merged into the existing file.
 """
 from __future__ import annotations
 
@@ -50,11 +51,18 @@ def llama_quantize(inp: Path, out: Path, ftype: int, imatrix: dict | None = None
 
 
 def main() -> None:
+    only = set(sys.argv[1:])
     goldens = {"llama_cpp_python": L.__version__, "plain": {}, "imatrix": {}}
+    if only:
+        with gzip.open(OUT, "rt") as f:
+            goldens = json.load(f)
+        goldens["llama_cpp_python_" + "_".join(sorted(only))] = L.__version__
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for key, model in MODELS.items():
             for name, ftype in TYPES.items():
+                if only and name not in only:
+                    continue
                 out = tmp / f"{key}-{name}.gguf"
                 llama_quantize(model, out, ftype)
                 goldens["plain"][f"{key}/{name}"] = tensor_digests(out)
@@ -63,7 +71,7 @@ def main() -> None:
             im = synthetic_imatrix(model, tmp / f"{key}.imatrix.gguf")
             means = imatrix_means(im)
             for mkey, name, fmt in IMATRIX_CASES:
-                if mkey != key:
+                if mkey != key or (only and name not in only):
                     continue
                 out = tmp / f"{key}-{name}-imatrix.gguf"
                 llama_quantize(model, out, TYPES[name], means)

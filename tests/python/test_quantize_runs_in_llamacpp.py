@@ -20,7 +20,7 @@ from perplexity_llamacpp import LlamaModel, perplexity, read_text  # noqa: E402
 CHUNKS = 3
 
 
-@pytest.mark.parametrize("mix", ["Q4_K_M", "Q8_0", "Q3_K_S"])
+@pytest.mark.parametrize("mix", ["Q4_K_M", "Q8_0", "Q3_K_S", "IQ4_NL", "IQ4_XS"])
 def test_llamacpp_perplexity_of_squish_output_matches_squish(tmp_path: Path, mix: str):
     out = tmp_path / f"smollm2-{mix}.gguf"
     run_squish("quantize", SMOLLM2, out, "--type", mix)

@@ -83,7 +83,42 @@ struct BlockQ8_K {
   int16_t bsums[kQKK / 16];   // sums of quants per group of 16
 };
 
+// The 16 non-linear levels IQ4_NL and IQ4_XS index (ggml's kvalues_iq4nl).
+inline constexpr int8_t kIQ4NLValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                            1,    13,   25,  38,  53,  69,  89,  113};
+
+// IQ4_NL: x = d * kIQ4NLValues[q]; q in low nibbles for elements 0..15, high nibbles for 16..31.
+struct BlockIQ4_NL {
+  uint16_t d;         // F16 scale
+  uint8_t qs[kQK / 2];
+};
+// IQ4_XS: 8 sub-blocks of 32; x = d * (ls - 32) * kIQ4NLValues[q], ls the sub-block's 6-bit scale
+// (low 4 bits in scales_l, nibble j%2 of byte j/2; high 2 bits at bit 2j of scales_h).
+struct BlockIQ4_XS {
+  uint16_t d;                  // F16 super-scale
+  uint16_t scales_h;           // high 2 bits of the 8 scales
+  uint8_t scales_l[kQKK / 64]; // low 4 bits of the 8 scales
+  uint8_t qs[kQKK / 2];        // 4-bit indices, nibble layout as IQ4_NL per sub-block
+};
+
+// TQ1_0: 256 ternary values (-1, 0, 1) times d; 240 packed five to a byte in qs (base 3, as
+// ceil(v·256/243)), the last 16 four to a byte in qh.
+struct BlockTQ1_0 {
+  uint8_t qs[48];     // 5 trits per byte
+  uint8_t qh[4];      // 4 trits per byte
+  uint16_t d;         // F16 scale
+};
+// TQ2_0: 256 ternary values times d, 2 bits each (code - 1).
+struct BlockTQ2_0 {
+  uint8_t qs[kQKK / 4];  // 2-bit codes 0..2
+  uint16_t d;            // F16 scale
+};
+
 static_assert(sizeof(BlockQ4_0) == 18);
+static_assert(sizeof(BlockTQ1_0) == 54);
+static_assert(sizeof(BlockTQ2_0) == 66);
+static_assert(sizeof(BlockIQ4_NL) == 18);
+static_assert(sizeof(BlockIQ4_XS) == 136);
 static_assert(sizeof(BlockQ4_1) == 20);
 static_assert(sizeof(BlockQ5_0) == 22);
 static_assert(sizeof(BlockQ5_1) == 24);
@@ -113,6 +148,11 @@ inline void unpack_scales_q3_k(const uint8_t* q, uint8_t out[16]) {
     const uint8_t hi = (q[8 + j % 4] >> (2 * (j / 4))) & 3;
     out[j] = static_cast<uint8_t>(lo | (hi << 4));
   }
+}
+
+// The 6-bit scale (0..63; subtract 32 for the signed value) of IQ4_XS sub-block j.
+inline int iq4_xs_scale(const BlockIQ4_XS& b, int j) {
+  return ((b.scales_l[j / 2] >> (4 * (j % 2))) & 0xF) | (((b.scales_h >> (2 * j)) & 3) << 4);
 }
 
 }  // namespace squish
