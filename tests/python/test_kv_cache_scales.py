@@ -139,5 +139,9 @@ def test_static_fp8_cache_runs_as_compressed_tensors_does(tmp_path):
     # E4M3's steps (2^-3 relative) turn the two implementations' ~1e-6 differences in K and V into a
     # few flipped roundings: a BF16 cache differs by 0.014% between them, this FP8 one by ~0.6%.
     assert ours["static"] == pytest.approx(theirs["static"], rel=1e-2)
-    # The static scales are in effect: coarser than squish's own per-row scales here.
-    assert ours["static"] / ours["f32"] > 1.005 and abs(ours["per-row"] / ours["f32"] - 1) < 2e-3
+    # The static scales are in effect: coarser than squish's own per-row scales here. How far the
+    # per-row FP8 cache lands from F32 depends on the kernels that computed K and V (SmolLM2, this
+    # chunk: 1e-5 on the scalar path, under 2e-3 on AVX-512, 4.6e-3 on AVX2, whose F32 and F16
+    # caches agree with the scalar path's to 1e-7 and 2e-5), so the bound is FP8's few-tenths of a
+    # percent, not the F16 cache's.
+    assert ours["static"] / ours["f32"] > 1.005 and abs(ours["per-row"] / ours["f32"] - 1) < 6e-3
