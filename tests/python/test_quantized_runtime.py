@@ -11,6 +11,7 @@ decoding of k-quants without panels uses int8 row dots; those are held to a loos
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -25,7 +26,7 @@ WIKI = SHARED / "wikitext-2-test.txt"
 # Q8_0 prompts take the int8 panels only with AVX-512 VNNI; on AVX2 they dequantize into F32 tiles.
 CPU_FLAGS = set(next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
                       if line.startswith("flags")), []))
-Q8_0_PANELS = "avx512_vnni" in CPU_FLAGS
+Q8_0_PANELS = "avx512_vnni" in CPU_FLAGS and os.environ.get("SQUISH_ISA", "avx512") == "avx512"
 # Mixes covering every GGUF weight type squish runs: legacy blocks, k-quants, F16/BF16.
 TYPES = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "F16", "BF16"]
 
