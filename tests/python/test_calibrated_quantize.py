@@ -15,11 +15,12 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, SHARED, SMOLLM2, run_squish
+from conftest import BUILD, ROOT, SHARED, SMOLLM2, run_squish
 
 CTX, CHUNKS = 256, 4
 CAL = ["--samples", "16", "--seq-len", "256"]
@@ -51,7 +52,7 @@ def test_gptq_w4a16_beats_rtn(tmp_path, bases):
     rtn, gptq = tmp_path / "rtn", tmp_path / "gptq"
     quantize(SMOLLM2, rtn, "--scheme", "W4A16", "--group-size", "64", "--method", "rtn")
     out = run_squish("quantize", SMOLLM2, gptq, "--scheme", "W4A16", "--group-size", "64", "--method", "gptq",
-                     "--samples", "64", "--seq-len", "256", "-v").stdout
+                     "--samples", "32", "--seq-len", "256", "-v").stdout
     assert "linears: mean relative output error" in out
     k_rtn, p_rtn = kld(rtn, bases["smollm2"])
     k_gptq, p_gptq = kld(gptq, bases["smollm2"])
@@ -110,22 +111,36 @@ def peak_rss_mib(stdout: str) -> float:
     return float(stdout.split("peak RSS ")[1].split(" MiB")[0])
 
 
-def test_max_memory_spills_activations(tmp_path):
-    # 128 x 512 calibration tokens: 144 MiB of activations, above the 128 MiB budget. Plain rounding
-    # with static KV-cache scales: every layer's activations are propagated, no Hessian is needed.
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """bench/make_shape_model.py's tiny shape (256 wide, 2 layers, random F16 weights, SmolLM2's
+    tokenizer): activations of many tokens for little forward-pass work."""
+    out = tmp_path_factory.mktemp("tiny") / "tiny.gguf"
+    p = subprocess.run([sys.executable, str(ROOT / "bench" / "make_shape_model.py"), "--shape", "tiny", "--out", out],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    return out
+
+
+def test_max_memory_spills_activations(tmp_path, tiny_model):
+    # 136 x 512 calibration tokens of a 256-wide model: 68 MiB of activations, above the 64 MiB
+    # budget. Plain rounding with static KV-cache scales: every layer's activations are propagated,
+    # no Hessian is needed.
+    budget_mib, samples, seq = 64, 136, 512
     args = ["--scheme", "W8A16", "--group-size", "64", "--method", "rtn", "--kv-cache-scheme", "int8",
-            "--samples", "128", "--seq-len", "512"]
+            "--samples", samples, "--seq-len", seq]
     ram, disk = tmp_path / "ram", tmp_path / "disk"
-    a = run_squish("quantize", SMOLLM2, ram, *args).stdout
-    b = run_squish("quantize", SMOLLM2, disk, *args, "--max-memory", "128M").stdout
+    a = run_squish("quantize", tiny_model, ram, *args).stdout
+    b = run_squish("quantize", tiny_model, disk, *args, "--max-memory", f"{budget_mib}M").stdout
     assert "(in RAM)" in a and "(spilled to a scratch file)" in b
-    acts_mib = 128 * 512 * 576 * 4 / 2**20
-    model_mib = SMOLLM2.stat().st_size / 2**20
+    assert f"calibration: {samples} samples x {seq} tokens" in a  # the text held enough tokens
+    acts_mib = samples * seq * 256 * 4 / 2**20
+    model_mib = tiny_model.stat().st_size / 2**20
     print(f"peak RSS in RAM {peak_rss_mib(a):.1f} MiB, spilled {peak_rss_mib(b):.1f} MiB, "
           f"activations {acts_mib:.1f} MiB, model file {model_mib:.1f} MiB")
-    assert acts_mib > 128
+    assert acts_mib > budget_mib
     # The whole run's high-water mark (calibration and writing): the budget plus the model's pages.
-    assert peak_rss_mib(b) < 128 + model_mib
+    assert peak_rss_mib(b) < budget_mib + model_mib
     assert peak_rss_mib(a) - peak_rss_mib(b) > 0.8 * acts_mib
     assert files(ram) == files(disk)
 
