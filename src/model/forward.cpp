@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "moe.h"
 #include "ops.h"
 #include "squish/common/parallel.h"
 #include "squish/kernels/block_panels.h"
@@ -142,6 +143,11 @@ void decoder_layer(const ModelConfig& c, const LayerWeights& L, int64_t il, Sess
 
     // Feed-forward block.
     ops::rms_norm(x, L.ffn_norm.ptr(), h, n, E, eps);
+    if (c.is_moe()) {  // the experts' inputs are not reported (no calibration of experts yet)
+      moe_ffn(c, L, n, h, o);
+      ops::add(x, o, n * E);
+      return;
+    }
     observe(il, names[4], h, E);
     observe(il, names[5], h, E);
     float *gt = S.g.data(), *up = S.u.data();
