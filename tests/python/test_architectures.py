@@ -81,11 +81,11 @@ PLAIN_TOKENIZER = {"gemma2", "phi3"}
 GGUF_ARCH = {"mistral": "llama", "llama3": "llama", "mixtral": "llama"}
 
 
-def build_hf_model(arch: str, out: Path) -> None:
-    """A seeded random-weight model of `arch`, F32, with the tiny tokenizer."""
+def build_hf_model(arch: str, out: Path, **overrides) -> None:
+    """A seeded random-weight model of `arch` (config entries overridden), F32, with the tiny tokenizer."""
     cfg_cls, model_cls, extra = ARCHS[arch]
     torch.manual_seed(0)
-    cfg = getattr(transformers, cfg_cls)(**{**COMMON, **extra})
+    cfg = getattr(transformers, cfg_cls)(**{**COMMON, **extra, **overrides})
     model = getattr(transformers, model_cls)(cfg).eval()
     with torch.no_grad():  # norms away from 1 so a mistaken norm shows
         for name, p in model.named_parameters():
@@ -351,3 +351,29 @@ def test_calibrated_quantization_of_experts_is_refused(arch, tmp_path):
         assert p.stderr.strip().count("\n") == 0 and str(hf) in p.stderr, p.stderr
         assert "mixture of experts" in p.stderr and "not implemented" in p.stderr, p.stderr
         assert not out.exists()
+
+
+@pytest.mark.parametrize("n_expert", [4, 8])
+def test_moe_mixes_equal_llama_quantize(n_expert, tmp_path):
+    """squish's mixes of a Mixtral file are llama.cpp's own (llama_model_quantize) byte for byte,
+    the stacked ffn_*_exps included; with 8 experts llama.cpp's Mixtral-8x7B rules apply too
+    (attn_v and attn_k Q8_0, attn_output Q5_K)."""
+    from quantize_common import TYPES
+    from quantize_goldens import llama_quantize
+    hf, f32 = tmp_path / "hf", tmp_path / "f32.gguf"
+    build_hf_model("mixtral", hf, num_local_experts=n_expert)
+    llamacpp_convert(hf, f32)
+    for mix in ("Q4_K_M", "Q3_K_M", "Q2_K"):
+        want, got = tmp_path / f"llamacpp.{mix}.gguf", tmp_path / f"squish.{mix}.gguf"
+        llama_quantize(f32, want, TYPES[mix])
+        run_squish("quantize", f32, got, "--type", mix)
+        a, b = gguf.GGUFReader(want), gguf.GGUFReader(got)
+        tb = {t.name: t for t in b.tensors}
+        assert sorted(tb) == sorted(t.name for t in a.tensors)
+        for t in a.tensors:
+            assert tb[t.name].tensor_type == t.tensor_type, (mix, t.name)
+            assert bytes(tb[t.name].data) == bytes(t.data), (mix, t.name)
+        types = {t.name: t.tensor_type.name for t in a.tensors}
+        assert types["blk.0.ffn_gate_exps.weight"] != "F32"
+        if n_expert == 8:
+            assert types["blk.0.attn_v.weight"] == types["blk.0.attn_k.weight"] == "Q8_0", types
