@@ -222,8 +222,8 @@ ModelConfig read_hf_config(const std::string& path, HFConfigExtras* extras_out) 
   check_range(c.head_dim_k, 2, 1 << 16, "head_dim", path);
   c.head_dim_v = c.head_dim_k;
   c.n_rot = c.head_dim_k;
-  if (find_layer_tensor(arch_spec(c.arch), LayerTensor::AttnQ)->transform == LoadTransform::RopePermuteQ &&
-      c.head_dim_k % 2 != 0)
+  const TensorSpec* q_spec = find_layer_tensor(arch_spec(c.arch), LayerTensor::AttnQ);  // none when fused
+  if (q_spec && q_spec->transform == LoadTransform::RopePermuteQ && c.head_dim_k % 2 != 0)
     throw Error(path, "head_dim must be even for RoPE");
   c.rope_neox = arch_spec(c.arch).features.rope_neox;
   if (features.moe) read_moe(r, c);

@@ -129,9 +129,9 @@ def transformers_logits(hf: Path, tokens: list[int]) -> np.ndarray:
         return model(torch.tensor([tokens])).logits[0].double().numpy()
 
 
-def squish_logits(model: Path, tmp: Path) -> tuple[list[int], np.ndarray]:
+def squish_logits(model: Path, tmp: Path, *extra) -> tuple[list[int], np.ndarray]:
     out = tmp / f"logits-{model.name}.json"
-    run_squish("generate", model, "--prompt", PROMPT, "--max-tokens", "0", "--logits-out", out)
+    run_squish("generate", model, "--prompt", PROMPT, "--max-tokens", "0", "--logits-out", out, *extra)
     j = json.loads(out.read_text())
     return j["tokens"], np.asarray(j["logits"], np.float64)
 
@@ -222,6 +222,12 @@ def test_llamacpp_runs_squish_quantized(tiny, qtype, max_vs_hf, max_vs_squish, t
         per_pos = np.abs(got - ours).max(-1) / rng
         assert np.sum(per_pos > max_vs_squish) <= 1, per_pos
         assert vs_squish <= 0.25
+        # The experts run in their block format too (slices of the stacked tensors on the
+        # quantized kernels), as the F32 copy of the same file does.
+        _, packed = squish_logits(q, tmp_path, "--weights", "quantized")
+        per_pos = np.abs(packed - ours).max(-1) / rng
+        print(f"{arch} {qtype}: squish block-format vs F32 weights max |d| / range {per_pos.max():.4f}")
+        assert np.sum(per_pos > 0.02) <= 1, per_pos
     else:
         assert vs_squish <= max_vs_squish
     assert top1_squish >= 0.85
