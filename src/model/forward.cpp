@@ -143,8 +143,14 @@ void decoder_layer(const ModelConfig& c, const LayerWeights& L, int64_t il, Sess
 
     // Feed-forward block.
     ops::rms_norm(x, L.ffn_norm.ptr(), h, n, E, eps);
-    if (c.is_moe()) {  // the experts' inputs are not reported (no calibration of experts yet)
-      moe_ffn(c, L, n, h, o);
+    if (c.is_moe()) {  // each expert's inputs reported with the expert (imatrix)
+      ExpertObserver seen;
+      if (observer && *observer)
+        seen = [&](LayerTensor kind, int64_t e, const float* rows, int64_t m, int64_t cols) {
+          const std::string& name = names[kind == LayerTensor::FfnGateExps ? 4 : kind == LayerTensor::FfnUpExps ? 5 : 6];
+          (*observer)(LinearInput{il, name, rows, m, cols, e, c.n_expert});
+        };
+      moe_ffn(c, L, n, h, o, seen);
       ops::add(x, o, n * E);
       return;
     }

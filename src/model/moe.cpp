@@ -53,7 +53,8 @@ void route_tokens(const ModelConfig& c, int64_t n, const float* logits, int32_t*
   }
 }
 
-void moe_ffn(const ModelConfig& c, const LayerWeights& L, int64_t n, const float* h, float* out) {
+void moe_ffn(const ModelConfig& c, const LayerWeights& L, int64_t n, const float* h, float* out,
+             const ExpertObserver& observe) {
   const int64_t E = c.n_embd, F = c.n_ff_exp, ne = c.n_expert, k = c.n_expert_used;
   std::vector<float> logits(static_cast<size_t>(n * ne)), weights(static_cast<size_t>(n * k));
   std::vector<int32_t> chosen(static_cast<size_t>(n * k));
@@ -72,9 +73,14 @@ void moe_ffn(const ModelConfig& c, const LayerWeights& L, int64_t n, const float
     x.resize(static_cast<size_t>(m * E)), g.resize(static_cast<size_t>(m * F));
     u.resize(static_cast<size_t>(m * F)), y.resize(static_cast<size_t>(m * E));
     for (int64_t r = 0; r < m; ++r) std::copy_n(h + rows[static_cast<size_t>(r)] * E, E, x.data() + r * E);
+    if (observe) {
+      observe(LayerTensor::FfnGateExps, e, x.data(), m, E);
+      observe(LayerTensor::FfnUpExps, e, x.data(), m, E);
+    }
     slice_matmul(L.ffn_gate_exps, e, m, x.data(), g.data());
     slice_matmul(L.ffn_up_exps, e, m, x.data(), u.data());
     ops::swiglu(g.data(), u.data(), m * F);
+    if (observe) observe(LayerTensor::FfnDownExps, e, g.data(), m, F);
     slice_matmul(L.ffn_down_exps, e, m, g.data(), y.data());
     for (int64_t r = 0; r < m; ++r) {
       float* o = out + rows[static_cast<size_t>(r)] * E;
