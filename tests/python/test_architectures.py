@@ -362,8 +362,8 @@ def test_calibrated_quantization_of_experts_is_refused(arch, tmp_path):
 @pytest.mark.parametrize("n_expert", [4, 8])
 def test_moe_mixes_equal_llama_quantize(n_expert, tmp_path):
     """squish's mixes of a Mixtral file are llama.cpp's own (llama_model_quantize) byte for byte,
-    the stacked ffn_*_exps included; with 8 experts llama.cpp's Mixtral-8x7B rules apply too
-    (attn_v and attn_k Q8_0, attn_output Q5_K)."""
+    the stacked ffn_*_exps included, with and without squish's imatrix; with 8 experts llama.cpp's
+    Mixtral-8x7B rules apply too (attn_v and attn_k Q8_0, attn_output Q5_K)."""
     from quantize_common import TYPES
     from quantize_goldens import llama_quantize
     hf, f32 = tmp_path / "hf", tmp_path / "f32.gguf"
@@ -383,3 +383,23 @@ def test_moe_mixes_equal_llama_quantize(n_expert, tmp_path):
         assert types["blk.0.ffn_gate_exps.weight"] != "F32"
         if n_expert == 8:
             assert types["blk.0.attn_v.weight"] == types["blk.0.attn_k.weight"] == "Q8_0", types
+    # squish's imatrix holds one row of sums and one count per expert for ffn_*_exps (each token
+    # counted once per expert it is routed to), and quantizing with it equals llama.cpp's use of it.
+    from quantize_common import imatrix_means
+    text, im = tmp_path / "text.txt", tmp_path / "imatrix.gguf"
+    text.write_text(" ".join([PROMPT] * 20))
+    run_squish("imatrix", f32, "-o", im, "-f", text, "-c", "64", "--chunks", "4")
+    r = gguf.GGUFReader(im)
+    t = {x.name: x for x in r.tensors}
+    for kind in ("gate", "up", "down"):
+        counts = np.asarray(t[f"blk.1.ffn_{kind}_exps.weight.counts"].data).reshape(-1)
+        assert counts.size == n_expert and counts.sum() == 4 * 64 * 2, counts
+        assert np.asarray(t[f"blk.1.ffn_{kind}_exps.weight.in_sum2"].data).size == n_expert * 256
+    for mix in ("IQ4_XS", "Q4_K_M"):
+        want, got = tmp_path / f"llamacpp.im.{mix}.gguf", tmp_path / f"squish.im.{mix}.gguf"
+        llama_quantize(f32, want, TYPES[mix], imatrix=imatrix_means(im))
+        run_squish("quantize", f32, got, "--type", mix, "--imatrix", im)
+        a, b = gguf.GGUFReader(want), gguf.GGUFReader(got)
+        tb = {x.name: x for x in b.tensors}
+        for x in a.tensors:
+            assert tb[x.name].tensor_type == x.tensor_type and bytes(tb[x.name].data) == bytes(x.data), (mix, x.name)
