@@ -45,6 +45,7 @@ void run_export(const ExportArgs& a) {
   if (!a.force && std::filesystem::exists(a.out))
     throw Error(a.out, "already exists (use --force to overwrite)");
   const auto src = open_model_source(a.model);
+  check_exportable(*src);
   std::map<std::string, QuantizedMatrix> quantized;
   if (opt.format != CheckpointFormat::Unquantized) {
     QuantSpec spec;

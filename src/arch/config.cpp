@@ -58,6 +58,11 @@ void ModelConfig::validate(const std::string& file) const {
     for (float f : rope_freq_factors)
       if (!(f > 0.f) || !std::isfinite(f)) throw Error(file, "rope_freqs holds a factor that is not positive");
   }
+  if (n_expert > 0) {
+    in_range(n_expert, 1, 4096, "expert count");
+    in_range(n_expert_used, 1, n_expert, "expert_used_count");
+    in_range(n_ff_exp, 1, int64_t{1} << 20, "expert feed-forward length");
+  }
   if (layer_is_swa.size() != static_cast<size_t>(n_layer))
     throw Error(file, "per-layer sliding-window flags do not match the block count");
 }

@@ -1,4 +1,4 @@
-// The registry entries of llama (and mistral), gemma3, qwen2, qwen3, gemma2 and phi3, as llama.cpp's loader (tensor lists) and
+// The registry entries of llama (and mistral), gemma3, qwen2, qwen3, gemma2, phi3, mixtral and qwen3moe, as llama.cpp's loader (tensor lists) and
 // convert_hf_to_gguf.py (names, transforms) see them.
 #include "squish/arch/tensor_registry.h"
 
@@ -72,11 +72,37 @@ void add_qk_norms(std::vector<LayerTensorSpec>& t, LoadTransform norm) {
   t.push_back({LT::AttnKNorm, {"attn_k_norm.weight", "self_attn.k_norm.weight", {Dim::HeadK}, N, none, true, norm}});
 }
 
+// The mixture-of-experts feed-forward block: its norm, the router and the stacked experts, under
+// the HF names of the router and of one expert's gate / up / down ("*": the expert number).
+void add_moe_ffn(std::vector<LayerTensorSpec>& t, const char* router_hf, const char* gate_hf, const char* up_hf,
+                 const char* down_hf) {
+  const auto L = TensorRole::Linear;
+  const auto fi = InputGroup::FfnInput, fo = InputGroup::FfnOutput;
+  const auto stack = LoadTransform::StackExperts, keep = LoadTransform::None;
+  t.push_back({LT::FfnNorm, {"ffn_norm.weight", "post_attention_layernorm.weight", {Dim::Embd}, TensorRole::Norm,
+                             InputGroup::None, true, keep}});
+  t.push_back({LT::FfnGateInp, {"ffn_gate_inp.weight", router_hf, {Dim::Embd, Dim::Expert}, L, fi, true, keep}});
+  t.push_back({LT::FfnGateExps, {"ffn_gate_exps.weight", gate_hf, {Dim::Embd, Dim::FfExp, Dim::Expert}, L, fi, true, stack}});
+  t.push_back({LT::FfnUpExps, {"ffn_up_exps.weight", up_hf, {Dim::Embd, Dim::FfExp, Dim::Expert}, L, fi, true, stack}});
+  t.push_back({LT::FfnDownExps, {"ffn_down_exps.weight", down_hf, {Dim::FfExp, Dim::Embd, Dim::Expert}, L, fo, true, stack}});
+}
+
 ArchSpec make_llama() {
   ArchSpec a{Arch::Llama, "llama", "LlamaForCausalLM", {"llama", "mistral"}, {}, global_tensors(LoadTransform::None), {}};
   a.features.rope_freqs = true;
   a.layer_tensors = llama_block(false, true, LoadTransform::None, true);
   add_ffn(a.layer_tensors, "post_attention_layernorm.weight", LoadTransform::None);
+  return a;
+}
+
+// Mixtral: a llama block whose feed-forward is a mixture of experts; GGUF files call it llama
+// (read_gguf_config tells them apart by expert_count).
+ArchSpec make_mixtral() {
+  ArchSpec a{Arch::Mixtral, "llama", "MixtralForCausalLM", {"mixtral"}, {}, global_tensors(LoadTransform::None), {}};
+  a.features.moe = true;
+  a.layer_tensors = llama_block(false, true, LoadTransform::None, false);
+  add_moe_ffn(a.layer_tensors, "block_sparse_moe.gate.weight", "block_sparse_moe.experts.*.w1.weight",
+              "block_sparse_moe.experts.*.w3.weight", "block_sparse_moe.experts.*.w2.weight");
   return a;
 }
 
@@ -96,6 +122,17 @@ ArchSpec make_qwen3() {
   a.layer_tensors = llama_block(false, false, LoadTransform::None, false);
   add_qk_norms(a.layer_tensors, LoadTransform::None);
   add_ffn(a.layer_tensors, "post_attention_layernorm.weight", LoadTransform::None);
+  return a;
+}
+
+// Qwen3-MoE: qwen3's attention, a mixture-of-experts feed-forward in every layer.
+ArchSpec make_qwen3moe() {
+  ArchSpec a{Arch::Qwen3Moe, "qwen3moe", "Qwen3MoeForCausalLM", {"qwen3_moe"}, {}, global_tensors(LoadTransform::None), {}};
+  a.features.qk_norm = a.features.rope_neox = a.features.moe = true;
+  a.layer_tensors = llama_block(false, false, LoadTransform::None, false);
+  add_qk_norms(a.layer_tensors, LoadTransform::None);
+  add_moe_ffn(a.layer_tensors, "mlp.gate.weight", "mlp.experts.*.gate_proj.weight", "mlp.experts.*.up_proj.weight",
+              "mlp.experts.*.down_proj.weight");
   return a;
 }
 
@@ -177,6 +214,8 @@ int64_t dim_value(Dim d, const ModelConfig& c, int64_t n_vocab) {
     case Dim::HeadK: return c.head_dim_k;
     case Dim::QKVRows: return (c.n_head + c.n_head_kv) * c.head_dim_k + c.n_head_kv * c.head_dim_v;
     case Dim::FfPair: return 2 * c.n_ff;
+    case Dim::Expert: return c.n_expert;
+    case Dim::FfExp: return c.n_ff_exp;
   }
   return 0;
 }
@@ -194,14 +233,17 @@ const TensorSpec* find_by(const std::vector<Entry>& list, const char* TensorSpec
 
 const std::vector<const ArchSpec*>& all_archs() {
   static const ArchSpec llama = make_llama(), gemma3 = make_gemma3(), qwen2 = make_qwen2(),
-                        qwen3 = make_qwen3(), gemma2 = make_gemma2(), phi3 = make_phi3();
-  static const std::vector<const ArchSpec*> all = {&llama, &gemma3, &qwen2, &qwen3, &gemma2, &phi3};
+                        qwen3 = make_qwen3(), gemma2 = make_gemma2(), phi3 = make_phi3(),
+                        mixtral = make_mixtral(), qwen3moe = make_qwen3moe();
+  // llama before mixtral: find_arch("llama") is the dense entry.
+  static const std::vector<const ArchSpec*> all = {&llama, &gemma3, &qwen2, &qwen3, &gemma2, &phi3, &mixtral, &qwen3moe};
   return all;
 }
 
 std::string supported_arch_names() {
   std::string s;
-  for (const ArchSpec* a : all_archs()) s += (s.empty() ? "" : ", ") + std::string(a->name);
+  for (const ArchSpec* a : all_archs())
+    if (find_arch(a->name) == a) s += (s.empty() ? "" : ", ") + std::string(a->name);
   return s;
 }
 
@@ -262,8 +304,25 @@ bool has_fused_tensors(const ArchSpec& arch) {
 const TensorSpec* layer_tensor_by_gguf(const ArchSpec& a, const std::string& suffix) {
   return find_by(a.layer_tensors, &TensorSpec::gguf, suffix);
 }
-const TensorSpec* layer_tensor_by_hf(const ArchSpec& a, const std::string& suffix) {
-  return find_by(a.layer_tensors, &TensorSpec::hf, suffix);
+const TensorSpec* layer_tensor_by_hf(const ArchSpec& a, const std::string& suffix, int64_t* expert) {
+  if (expert) *expert = -1;
+  if (const TensorSpec* t = find_by(a.layer_tensors, &TensorSpec::hf, suffix)) return t;
+  // An expert's tensor: "….experts.<e>.…" matches the spec whose HF name has "*" for <e>.
+  const size_t at = suffix.find("experts.");
+  if (!expert || at == std::string::npos) return nullptr;
+  const size_t b = at + 8, e = suffix.find('.', b);
+  if (e == std::string::npos || e == b || e - b > 6) return nullptr;
+  for (size_t i = b; i < e; ++i)
+    if (suffix[i] < '0' || suffix[i] > '9') return nullptr;
+  const TensorSpec* t = find_by(a.layer_tensors, &TensorSpec::hf, suffix.substr(0, b) + "*" + suffix.substr(e));
+  if (t && t->transform == LoadTransform::StackExperts) *expert = std::stoll(suffix.substr(b, e - b));
+  return t && t->transform == LoadTransform::StackExperts ? t : nullptr;
+}
+
+std::string expert_hf_name(const TensorSpec& spec, int64_t expert) {
+  std::string s = spec.hf;
+  const size_t star = s.find('*');
+  return star == std::string::npos ? s : s.replace(star, 1, std::to_string(expert));
 }
 const TensorSpec* global_tensor_by_gguf(const ArchSpec& a, const std::string& name) {
   return find_by(a.global_tensors, &TensorSpec::gguf, name);

@@ -21,14 +21,17 @@ namespace squish {
 
 namespace {
 
+// The linear of `kind`; in a mixture of experts, ffn_gate / ffn_up / ffn_down are every expert's
+// (the stacked ffn_*_exps, quantized together).
 Weight& linear_of(LayerWeights& l, const std::string& kind) {
   if (kind == "attn_q") return l.attn_q;
   if (kind == "attn_k") return l.attn_k;
   if (kind == "attn_v") return l.attn_v;
   if (kind == "attn_output") return l.attn_output;
-  if (kind == "ffn_gate") return l.ffn_gate;
-  if (kind == "ffn_up") return l.ffn_up;
-  return l.ffn_down;
+  const bool moe = !l.ffn_gate_exps.empty();
+  if (kind == "ffn_gate") return moe ? l.ffn_gate_exps : l.ffn_gate;
+  if (kind == "ffn_up") return moe ? l.ffn_up_exps : l.ffn_up;
+  return moe ? l.ffn_down_exps : l.ffn_down;
 }
 
 // Replaces w's values by their round trip through `type`; returns the type used.

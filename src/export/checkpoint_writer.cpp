@@ -287,7 +287,15 @@ void write_checkpoint(const ModelSource& src, const std::map<std::string, Quanti
   write_checkpoint(src, q, opt);
 }
 
+void check_exportable(const ModelSource& src) {
+  for (const SourceTensor& t : src.tensors())
+    if (t.shape.size() > 2 && t.name.find("_exps.") != std::string::npos)
+      throw Error(src.path(), "SafeTensors export of a mixture of experts (" + t.name +
+                                  ") is not implemented; GGUF output (squish quantize --type) is");
+}
+
 void write_checkpoint(const ModelSource& src, const QuantizedTensors& quantized, const CheckpointOptions& opt) {
+  check_exportable(src);
   const std::string arch = source_arch(src);
   const STDType dtype = checkpoint_dtype(opt.dtype);
   std::unique_ptr<CheckpointAdapter> adapter;

@@ -35,13 +35,22 @@ void add_hf_model_metadata(const HFModelDir& dir, GGUFMetadata& out) {
   set(p + "rope.freq_base", gguf_f32(c.rope_freq_base));
   set(p + "attention.layer_norm_rms_epsilon", gguf_f32(c.rms_eps));
   const ArchFeatures& features = arch_spec(c.arch).features;
+  if (features.moe) {  // Qwen2MoeModel / LlamaModel (through TextModel): experts, top-k, expert width
+    if (!c.expert_weights_norm)
+      throw Error(dir.path(), "norm_topk_prob false is not supported in GGUF (llama.cpp's " + arch +
+                                  " always renormalises the top-k routing weights)");
+    set(p + "expert_count", u32(c.n_expert));
+    set(p + "expert_used_count", u32(c.n_expert_used));
+    if (c.arch == Arch::Qwen3Moe) set(p + "expert_feed_forward_length", u32(c.n_ff_exp));
+  }
   if (features.sliding_window || c.head_dim_k * c.n_head != c.n_embd) {
     set(p + "attention.key_length", u32(c.head_dim_k));
     set(p + "attention.value_length", u32(c.head_dim_v));
   }
   set("general.file_type", gguf_u32(0));  // ALL_F32
-  if (c.arch == Arch::Llama) set(p + "vocab_size", u32(c.n_vocab));
-  if (c.arch == Arch::Llama || c.n_rot != c.head_dim_k) set(p + "rope.dimension_count", u32(c.n_rot));
+  const bool llama = arch == "llama";  // LlamaModel (llama, mistral, mixtral) writes these two
+  if (llama) set(p + "vocab_size", u32(c.n_vocab));
+  if (llama || c.n_rot != c.head_dim_k) set(p + "rope.dimension_count", u32(c.n_rot));
   // llama3 scaling has no keys: the converter stores it as the rope_freqs tensor.
   if (!ex.rope_scaling_type.empty() && ex.rope_scaling_type != "llama3") {
     if (ex.rope_scaling_type != "linear")

@@ -40,6 +40,12 @@ ModelConfig read_gguf_config(const GGUFFile& f) {
   else
     throw Error(file, "unsupported architecture '" + arch + "' (squish runs " + supported_arch_names() + ")");
   const std::string p = arch + ".";
+  // Mixtral files say llama; their experts tell them apart (as llama.cpp's loader reads them).
+  c.n_expert = f.get_int(p + "expert_count", 0);
+  if (c.arch == Arch::Llama && c.n_expert > 0) c.arch = Arch::Mixtral;
+  if (arch_spec(c.arch).features.moe != (c.n_expert > 0))
+    throw Error(file, arch + (c.n_expert > 0 ? " has no mixture of experts (expert_count is set)"
+                                             : " needs " + p + "expert_count"));
 
   c.n_embd = f.get_int(p + "embedding_length");
   c.n_layer = f.get_int(p + "block_count");
@@ -47,6 +53,11 @@ ModelConfig read_gguf_config(const GGUFFile& f) {
   c.n_head = f.get_int(p + "attention.head_count");
   c.n_head_kv = f.get_int(p + "attention.head_count_kv", c.n_head);
   c.n_ctx_train = f.get_int(p + "context_length", 0);
+  if (c.n_expert > 0) {
+    c.n_expert_used = f.get_int(p + "expert_used_count");
+    c.n_ff_exp = f.get_int(p + "expert_feed_forward_length", c.n_ff);
+    c.expert_weights_norm = true;  // llama.cpp: mixtral and qwen3moe renormalise the top-k weights
+  }
   if (c.n_head <= 0) throw Error(file, "head count must be positive");
   c.head_dim_k = f.get_int(p + "attention.key_length", c.n_embd / c.n_head);
   c.head_dim_v = f.get_int(p + "attention.value_length", c.n_embd / c.n_head);

@@ -144,6 +144,27 @@ void read_llama3_rope(const Reader& r, const json& rs, double theta, ModelConfig
   c.rope_freq_factors = llama3_rope_factors(s, theta, c.head_dim_k);
 }
 
+// Mixture of experts: expert count, top-k, expert width (Mixtral's intermediate_size, Qwen3-MoE's
+// moe_intermediate_size), renormalisation (Qwen3-MoE's norm_topk_prob; Mixtral always). Qwen3-MoE
+// layers with a dense feed-forward (mlp_only_layers, decoder_sparse_step) are refused, as llama.cpp
+// has none.
+void read_moe(const Reader& r, ModelConfig& c) {
+  const auto n = r.opt_int("num_local_experts");
+  c.n_expert = n ? *n : r.req_int("num_experts");
+  c.n_expert_used = r.req_int("num_experts_per_tok");
+  check_range(c.n_expert, 1, 4096, "num_local_experts", r.path);
+  check_range(c.n_expert_used, 1, c.n_expert, "num_experts_per_tok", r.path);
+  c.n_ff_exp = c.n_ff;
+  if (c.arch == Arch::Qwen3Moe) {
+    c.n_ff_exp = r.req_int("moe_intermediate_size");
+    check_range(c.n_ff_exp, 1, 1 << 22, "moe_intermediate_size", r.path);
+    c.expert_weights_norm = r.opt_bool("norm_topk_prob").value_or(false);
+    const json* dense = r.get("mlp_only_layers");
+    if ((dense && dense->is_array() && !dense->empty()) || r.opt_int("decoder_sparse_step").value_or(1) != 1)
+      throw Error(r.path, "Qwen3-MoE layers with a dense feed-forward (mlp_only_layers, decoder_sparse_step) are not supported");
+  }
+}
+
 }  // namespace
 
 ModelConfig read_hf_config(const std::string& path, HFConfigExtras* extras_out) {
@@ -201,9 +222,11 @@ ModelConfig read_hf_config(const std::string& path, HFConfigExtras* extras_out) 
   check_range(c.head_dim_k, 2, 1 << 16, "head_dim", path);
   c.head_dim_v = c.head_dim_k;
   c.n_rot = c.head_dim_k;
-  if (c.arch == Arch::Llama && c.head_dim_k % 2 != 0)
+  const TensorSpec* q_spec = find_layer_tensor(arch_spec(c.arch), LayerTensor::AttnQ);  // none when fused
+  if (q_spec && q_spec->transform == LoadTransform::RopePermuteQ && c.head_dim_k % 2 != 0)
     throw Error(path, "head_dim must be even for RoPE");
   c.rope_neox = arch_spec(c.arch).features.rope_neox;
+  if (features.moe) read_moe(r, c);
 
   ex.vocab_size = r.opt_int("vocab_size").value_or(gemma3 ? 262208 : gemma2 ? 256000 : 0);
   if (ex.vocab_size == 0) throw Error(path, "missing \"vocab_size\"");

@@ -132,6 +132,7 @@ HFModelDir::HFModelDir(const std::string& dir) : dir_(dir) {
     const std::string hf = normalise_hf_name(ql ? ql->module + ".weight" : t->name);
     if (hf.empty()) continue;
     std::string gg;
+    int64_t expert = -1;
     if (const TensorSpec* g = global_tensor_by_hf(spec, hf)) gg = g->gguf;
     else if (starts_with(hf, "model.layers.")) {
       const size_t dot = hf.find('.', 13);
@@ -142,7 +143,7 @@ HFModelDir::HFModelDir(const std::string& dir) : dir_(dir) {
         if (layer >= config_.n_layer)
           throw Error(t->file, "tensor '" + t->name + "' is for layer " + num + " but config.json has " +
                                    std::to_string(config_.n_layer) + " layers");
-        if (const TensorSpec* l = layer_tensor_by_hf(spec, hf.substr(dot + 1)))
+        if (const TensorSpec* l = layer_tensor_by_hf(spec, hf.substr(dot + 1), &expert))
           gg = "blk." + num + "." + l->gguf;
       }
     }
@@ -157,6 +158,10 @@ HFModelDir::HFModelDir(const std::string& dir) : dir_(dir) {
     if (!ql && (t->shape.empty() || t->shape.size() > 2))
       throw Error(t->file, "tensor '" + t->name + "' has rank " + std::to_string(t->shape.size()) +
                                ", expected 1 or 2");
+    if (expert >= 0) {
+      add_expert(gg, expert, t, ql != nullptr);
+      continue;
+    }
     HFTensorInfo info;
     info.gguf_name = gg;
     info.hf_name = ql ? ql->module + ".weight" : t->name;
@@ -168,6 +173,11 @@ HFModelDir::HFModelDir(const std::string& dir) : dir_(dir) {
       throw Error(t->file, "tensor '" + t->name + "' maps to " + gg + " twice");
     tensors_.push_back(std::move(info));
   }
+
+  for (const HFTensorInfo& t : tensors_)
+    for (size_t e = 0; e < t.experts.size(); ++e)
+      if (!t.experts[e])
+        throw Error(where, "missing expert " + std::to_string(e) + " of " + t.gguf_name + " (" + t.hf_name + ")");
 
   const HFTensorInfo* embd = find("token_embd.weight");
   if (!embd) throw Error(where, "missing tensor model.embed_tokens.weight (token_embd.weight)");
@@ -199,6 +209,31 @@ HFModelDir::HFModelDir(const std::string& dir) : dir_(dir) {
   }
 }
 
+void HFModelDir::add_expert(const std::string& gguf_name, int64_t expert, const SafeTensor* t, bool quantized) {
+  if (quantized) throw Error(t->file, "tensor '" + t->name + "': quantized expert tensors are not supported");
+  if (expert >= config_.n_expert)
+    throw Error(t->file, "tensor '" + t->name + "' is for expert " + std::to_string(expert) + " but config.json has " +
+                             std::to_string(config_.n_expert) + " experts");
+  if (t->shape.size() != 2) throw Error(t->file, "expert tensor '" + t->name + "' is not a matrix");
+  const std::vector<int64_t> shape = {t->shape[1], t->shape[0], config_.n_expert};
+  auto [it, added] = index_.emplace(gguf_name, tensors_.size());
+  if (added) {
+    HFTensorInfo info;
+    info.gguf_name = gguf_name;
+    info.hf_name = t->name;
+    info.shape = shape;
+    info.source = t;
+    info.experts.assign(static_cast<size_t>(config_.n_expert), nullptr);
+    tensors_.push_back(std::move(info));
+  }
+  HFTensorInfo& info = tensors_[it->second];
+  if (info.experts.empty()) throw Error(t->file, "tensor '" + t->name + "' maps to " + gguf_name + " twice");
+  if (info.shape != shape || info.experts[static_cast<size_t>(expert)] || t->dtype != info.source->dtype)
+    throw Error(t->file, "expert tensor '" + t->name + "' repeats an expert or differs in shape or dtype from '" +
+                             info.hf_name + "'");
+  info.experts[static_cast<size_t>(expert)] = t;
+}
+
 std::vector<int32_t> HFModelDir::eos_token_ids() const {
   return gen_.eos_token_ids.empty() ? extras_.eos_token_ids : gen_.eos_token_ids;
 }
@@ -224,6 +259,15 @@ std::vector<float> HFModelDir::tensor_f32(const std::string& gguf_name) const {
 void HFModelDir::tensor_f32(const HFTensorInfo& t, float* dst) const {
   const SafeTensor& src = *t.source;
   const size_t n = static_cast<size_t>(t.n_elements());
+  if (!t.experts.empty()) {  // experts stacked in expert order, each as stored
+    const size_t per = n / t.experts.size();
+    for (size_t e = 0; e < t.experts.size(); ++e) {
+      if (static_cast<size_t>(t.experts[e]->n_elements()) != per)
+        throw Error(t.experts[e]->file, "tensor '" + t.experts[e]->name + "' is smaller than its mapped shape");
+      t.experts[e]->to_f32(dst + e * per);
+    }
+    return;
+  }
   const LoadTransform transform = tensor_transform(arch_spec(config_.arch), t.gguf_name);
   const bool q = transform == LoadTransform::RopePermuteQ;
   const bool permute = q || transform == LoadTransform::RopePermuteK;

@@ -1,6 +1,7 @@
 // HFPackedWeights: quantized linears of an HF directory repacked into GGUF block rows.
 #include "squish/io/hf_packed_weights.h"
 
+#include "squish/arch/tensor_registry.h"
 #include "squish/common/error.h"
 
 namespace squish {
@@ -17,7 +18,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 std::vector<int64_t> ggml_row_order(const HFModelDir& dir, const HFTensorInfo& t) {
   const ModelConfig& c = dir.config();
   const bool q = ends_with(t.gguf_name, "attn_q.weight"), k = ends_with(t.gguf_name, "attn_k.weight");
-  if (c.arch != Arch::Llama || !(q || k)) return {};
+  if (!(q || k) || tensor_transform(arch_spec(c.arch), t.gguf_name) == LoadTransform::None) return {};
   const int64_t heads = q ? c.n_head : c.n_head_kv, rows = t.shape[1];
   const int64_t hd = heads > 0 ? rows / heads : 0, half = hd / 2;
   if (hd * heads != rows || half * 2 != hd)

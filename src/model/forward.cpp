@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "moe.h"
 #include "ops.h"
 #include "squish/common/parallel.h"
 #include "squish/kernels/block_panels.h"
@@ -142,6 +143,17 @@ void decoder_layer(const ModelConfig& c, const LayerWeights& L, int64_t il, Sess
 
     // Feed-forward block.
     ops::rms_norm(x, L.ffn_norm.ptr(), h, n, E, eps);
+    if (c.is_moe()) {  // each expert's inputs reported with the expert (imatrix)
+      ExpertObserver seen;
+      if (observer && *observer)
+        seen = [&](LayerTensor kind, int64_t e, const float* rows, int64_t m, int64_t cols) {
+          const std::string& name = names[kind == LayerTensor::FfnGateExps ? 4 : kind == LayerTensor::FfnUpExps ? 5 : 6];
+          (*observer)(LinearInput{il, name, rows, m, cols, e, c.n_expert});
+        };
+      moe_ffn(c, L, n, h, o, seen);
+      ops::add(x, o, n * E);
+      return;
+    }
     observe(il, names[4], h, E);
     observe(il, names[5], h, E);
     float *gt = S.g.data(), *up = S.u.data();

@@ -21,9 +21,11 @@ class SessionScratch {
   SessionScratch(const ModelConfig& c, std::string lm_head) : lm_head_name(std::move(lm_head)), c_(c) {
     names.resize(static_cast<size_t>(c.n_layer));
     const ArchSpec& arch = arch_spec(c.arch);
+    using LT = LayerTensor;
+    const bool moe = arch.features.moe;  // the stacked experts stand for gate, up, down
     for (int64_t il = 0; il < c.n_layer; ++il)  // a fused tensor's parts report its name
-      for (LayerTensor k : {LayerTensor::AttnQ, LayerTensor::AttnK, LayerTensor::AttnV, LayerTensor::AttnOutput,
-                            LayerTensor::FfnGate, LayerTensor::FfnUp, LayerTensor::FfnDown})
+      for (LT k : {LT::AttnQ, LT::AttnK, LT::AttnV, LT::AttnOutput, moe ? LT::FfnGateExps : LT::FfnGate,
+                   moe ? LT::FfnUpExps : LT::FfnUp, moe ? LT::FfnDownExps : LT::FfnDown})
         names[static_cast<size_t>(il)].push_back(layer_tensor_name(il, *layer_tensor_source(arch, k)));
   }
   void reserve(int64_t n) {

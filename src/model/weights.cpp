@@ -48,7 +48,8 @@ Weight* LayerWeights::find(LayerTensor k) {
       &LayerWeights::attn_q_norm, &LayerWeights::attn_k_norm,  &LayerWeights::post_attention_norm,
       &LayerWeights::post_ffw_norm, &LayerWeights::ffn_norm,   &LayerWeights::ffn_gate,
       &LayerWeights::ffn_up,      &LayerWeights::ffn_down,     nullptr,
-      nullptr,
+      nullptr,                    &LayerWeights::ffn_gate_inp, &LayerWeights::ffn_gate_exps,
+      &LayerWeights::ffn_up_exps, &LayerWeights::ffn_down_exps,
   };
   static_assert(std::size(kMembers) == std::size(kLayerTensors));
   const W m = kMembers[static_cast<size_t>(k)];
@@ -147,7 +148,7 @@ std::unique_ptr<ModelWeights> ModelWeights::load(const ModelConfig& c, const Ten
     }
     GGMLType type;
     const uint8_t* bytes = nullptr;
-    if (keep_quantized && want->shape.size() == 2 && src.raw && src.raw(want->name, &type, &bytes) &&
+    if (keep_quantized && want->shape.size() >= 2 && src.raw && src.raw(want->name, &type, &bytes) &&
         type != GGMLType::F32) {
       size_t offset = 0;  // row blocks of the packed rows
       for (const WantPart& p : want->parts) {

@@ -132,6 +132,10 @@ EngineReport run_calibration(const std::shared_ptr<const Model>& model, LayerQua
   if (has_fused_tensors(arch_spec(c.arch)))  // q, k, v (gate, up) would share one quantized tensor
     throw Error(model->path(), std::string("calibrated quantization of ") + arch_name(c.arch) +
                                    "'s fused attn_qkv / ffn_up is not supported (use a GGUF type, with --imatrix)");
+  if (c.is_moe())  // the experts would need per-expert statistics of the tokens routed to them
+    throw Error(model->path(), std::string("calibrated quantization (gptq, awq, smoothquant, SafeTensors schemes) of a "
+                                           "mixture of experts (") + arch_spec(c.arch).hf_architecture +
+                                   ") is not implemented (use a GGUF type with --method rtn)");
   const auto samples = calibration_samples(model->tokenizer(), opt.calib);
   // A quantizer that needs no activations (plain rounding) gets its layers without any forward pass.
   const int64_t ns = quantizer.stats_options().propagate ? static_cast<int64_t>(samples.size()) : 0;

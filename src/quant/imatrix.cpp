@@ -218,6 +218,29 @@ void ImportanceMatrix::accumulate(const std::string& tensor, const float* x, int
   e.counts[0] += n_rows;
 }
 
+void ImportanceMatrix::accumulate_expert(const std::string& tensor, int64_t expert, int64_t n_experts,
+                                         const float* x, int64_t n_rows, int64_t n_cols) {
+  ImatrixEntry& e = entries[tensor];
+  if (e.counts.empty()) {
+    e.sum2.assign(static_cast<size_t>(n_experts * n_cols), 0.0);
+    e.sum.assign(static_cast<size_t>(n_experts * n_cols), 0.0);
+    e.counts.assign(static_cast<size_t>(n_experts), 0);
+  } else if (e.n_mat() != n_experts || e.n_cols() != n_cols) {
+    throw Error("", "imatrix: inconsistent experts or input width for '" + tensor + "'");
+  }
+  if (expert < 0 || expert >= n_experts) throw Error("", "imatrix: expert out of range for '" + tensor + "'");
+  const size_t base = static_cast<size_t>(expert * n_cols);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const float* row = x + r * n_cols;
+    for (int64_t j = 0; j < n_cols; ++j) {
+      const double v = row[j];
+      e.sum2[base + static_cast<size_t>(j)] += v * v;
+      if (!e.sum.empty()) e.sum[base + static_cast<size_t>(j)] += v;
+    }
+  }
+  e.counts[static_cast<size_t>(expert)] += n_rows;
+}
+
 std::vector<float> ImportanceMatrix::importance(const std::string& tensor) const {
   auto it = entries.find(tensor);
   if (it == entries.end() || it->second.n_mat() == 0) return {};

@@ -29,6 +29,8 @@ ImportanceMatrix collect_imatrix(const std::shared_ptr<const Model>& model, cons
   session.set_observer([&](const LinearInput& in) {
     const bool block = in.tensor.rfind("blk.", 0) == 0;
     if (!block && !(opt.process_output && in.tensor == "output.weight")) return;
+    // Experts: every batch, per expert (llama.cpp's MUL_MAT_ID inputs).
+    if (in.expert >= 0) return m.accumulate_expert(in.tensor, in.expert, in.n_experts, in.data, in.n_tokens, in.n_cols);
     // llama.cpp ignores batches of fewer than 16 tokens.
     if (in.n_tokens < 16) return;
     m.accumulate(in.tensor, in.data, in.n_tokens, in.n_cols);

@@ -8,7 +8,7 @@
 namespace squish {
 
 // Supported architectures.
-enum class Arch { Llama, Gemma3, Qwen2, Qwen3, Gemma2, Phi3 };
+enum class Arch { Llama, Gemma3, Qwen2, Qwen3, Gemma2, Phi3, Mixtral, Qwen3Moe };
 
 // Name as used in GGUF general.architecture ("llama", "gemma3", "qwen2", ...).
 const char* arch_name(Arch a);
@@ -39,6 +39,13 @@ struct ModelConfig {
   float attn_logit_softcap = 0.f;  // 0: none
   float final_logit_softcap = 0.f; // 0: none
   float attention_scale = 0.f;     // multiplies q·k; 0: 1/sqrt(head_dim_k)
+  int64_t n_expert = 0;            // mixture of experts: experts per layer (0: dense)
+  int64_t n_expert_used = 0;       // experts each token is routed to (top-k)
+  int64_t n_ff_exp = 0;            // feed-forward length of one expert
+  bool expert_weights_norm = true; // the top-k routing weights renormalised to sum to 1
+
+  // Whether the feed-forward blocks are mixtures of experts.
+  bool is_moe() const { return n_expert > 0; }
 
   // The scale applied to attention scores (attention_scale, else 1/sqrt(head_dim_k)).
   float kq_scale() const;

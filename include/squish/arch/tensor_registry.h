@@ -18,6 +18,8 @@ enum class LayerTensor {
   AttnQNorm, AttnKNorm, PostAttentionNorm, PostFfwNorm, FfnNorm, FfnGate, FfnUp, FfnDown,
   AttnQKV,    // q, k, v rows in one matrix (phi3), loaded as AttnQ / AttnK / AttnV
   FfnGateUp,  // gate then up rows in one matrix (phi3's ffn_up), loaded as FfnGate / FfnUp
+  FfnGateInp, // the router of a mixture of experts (one logit per expert)
+  FfnGateExps, FfnUpExps, FfnDownExps,  // every expert's gate / up / down, stacked (3-D)
 };
 
 // Every LayerTensor, in order.
@@ -28,7 +30,8 @@ inline constexpr LayerTensor kLayerTensors[] = {
     LayerTensor::AttnQNorm, LayerTensor::AttnKNorm, LayerTensor::PostAttentionNorm,
     LayerTensor::PostFfwNorm, LayerTensor::FfnNorm, LayerTensor::FfnGate,
     LayerTensor::FfnUp,     LayerTensor::FfnDown,   LayerTensor::AttnQKV,
-    LayerTensor::FfnGateUp,
+    LayerTensor::FfnGateUp, LayerTensor::FfnGateInp, LayerTensor::FfnGateExps,
+    LayerTensor::FfnUpExps, LayerTensor::FfnDownExps,
 };
 
 // The model-wide tensor kinds.
@@ -46,6 +49,8 @@ enum class Dim {
   HeadK,   // head_dim_k (QK-norm weights)
   QKVRows, // QRows + KRows + VRows (fused q, k, v)
   FfPair,  // 2 * n_ff (fused gate and up)
+  Expert,  // n_expert
+  FfExp,   // n_ff_exp (one expert's feed-forward length)
 };
 
 // What a tensor does.
@@ -68,6 +73,8 @@ enum class LoadTransform {
   NormPlusOne,   // gemma3 norms: GGUF stores 1 + w (Gemma3RMSNorm multiplies by 1 + w)
   SplitRows,     // a fused matrix (phi3's attn_qkv, ffn_up): stored as one tensor in GGUF and HF,
                  // loaded as consecutive row blocks into the kinds split_parts lists
+  StackExperts,  // expert tensors: one HF tensor per expert (the HF name's "*" is the expert
+                 // number), stacked along the last ggml dimension as GGUF stores them
 };
 
 // One tensor kind of an architecture.
@@ -108,6 +115,8 @@ struct ArchFeatures {
   bool spm_no_space_prefix = false;  // the converter writes add_space_prefix false (SentencePiece)
   int64_t swa_pattern = 0;         // with sliding_window: layer il slides iff il % swa_pattern <
                                    // swa_pattern - 1 (llama.cpp's default pattern for the arch)
+  bool moe = false;                // mixture-of-experts feed-forward: router softmax, top-k experts
+                                   // (weights renormalised per config expert_weights_norm)
   float swa_rope_base = 0.f;       // RoPE base of sliding layers in GGUF files; 0: the global base
   int64_t wide_scale_layers = 0;   // llama.cpp scales q by 1/sqrt(n_embd/n_head) at this layer
                                    // count (the 27B), by 1/sqrt(head_dim) otherwise; 0: default
@@ -153,10 +162,14 @@ const TensorSpec* layer_tensor_source(const ArchSpec& arch, LayerTensor kind);
 // Whether some layer tensor of `arch` is fused (loaded as several linears).
 bool has_fused_tensors(const ArchSpec& arch);
 
-// A layer tensor's spec by its GGUF suffix ("attn_q.weight") or HF suffix ("self_attn.q_proj.weight");
-// nullptr when the architecture has no such tensor.
+// A layer tensor's spec by its GGUF suffix ("attn_q.weight") or HF suffix ("self_attn.q_proj.weight",
+// an expert's "mlp.experts.3.up_proj.weight": *expert is then set to 3, else to -1); nullptr when
+// the architecture has no such tensor.
 const TensorSpec* layer_tensor_by_gguf(const ArchSpec& arch, const std::string& suffix);
-const TensorSpec* layer_tensor_by_hf(const ArchSpec& arch, const std::string& suffix);
+const TensorSpec* layer_tensor_by_hf(const ArchSpec& arch, const std::string& suffix,
+                                     int64_t* expert = nullptr);
+// The HF suffix of expert `expert`'s part of a StackExperts tensor (its "*" replaced).
+std::string expert_hf_name(const TensorSpec& spec, int64_t expert);
 // A model-wide tensor's spec by its full GGUF / HF name; nullptr when none.
 const TensorSpec* global_tensor_by_gguf(const ArchSpec& arch, const std::string& name);
 const TensorSpec* global_tensor_by_hf(const ArchSpec& arch, const std::string& name);

@@ -58,6 +58,10 @@ struct QuantizedTensors {
   std::function<const QuantizedMatrix*(const std::string&)> get;
 };
 
+// Throws Error naming the source when squish cannot write it as a SafeTensors checkpoint (a mixture
+// of experts: unstacking ffn_*_exps into per-expert HF linears is not implemented).
+void check_exportable(const ModelSource& src);
+
 // Writes src with the weights in `quantized` (keyed by GGUF tensor name, e.g. "blk.0.attn_q.weight";
 // rows × cols = [out, in] as in ggml) replaced by their quantized form. Tensors not in `quantized` are
 // written in opt.dtype. Tensors stream through spool files in the output's temp directory, one at a

@@ -26,6 +26,8 @@ struct HFTensorInfo {
   const SafeTensor* source = nullptr;  // the stored tensor (dtype, raw bytes; a quantized
                                        // linear's packed weight — read it through tensor_f32)
   const HFQuantizedLinear* quant = nullptr;  // the quantized linear, or nullptr when dense
+  std::vector<const SafeTensor*> experts;  // a stacked expert tensor: each expert's HF tensor
+                                           // (source is experts[0]); empty otherwise
 
   // Total number of elements.
   int64_t n_elements() const;
@@ -73,6 +75,9 @@ class HFModelDir {
   bool input_quant(const std::string& gguf_name, InputQuant* quant, float* scale) const;
 
  private:
+  // Records HF tensor t as expert `expert` of the stacked tensor gguf_name (checks count, shape, dtype).
+  void add_expert(const std::string& gguf_name, int64_t expert, const SafeTensor* t, bool quantized);
+
   std::string dir_;
   ModelConfig config_;
   HFConfigExtras extras_;

@@ -25,6 +25,9 @@ struct LinearInput {
   const float* data;
   int64_t n_tokens;
   int64_t n_cols;
+  int64_t expert = -1;     // a stacked expert tensor (ffn_*_exps): the expert these tokens are routed
+                           // to, -1 otherwise
+  int64_t n_experts = 0;   // with expert >= 0: the experts in the tensor
 };
 // Receives linear-layer inputs (for calibration statistics). Called from the evaluating thread.
 using LinearObserver = std::function<void(const LinearInput&)>;

@@ -45,6 +45,8 @@ struct Weight {
   int64_t cols() const { return shape.empty() ? 0 : shape[0]; }
   // Number of rows (product of shape[1..]).
   int64_t rows() const;
+  // Rows of one matrix of a stacked (3-D) tensor: shape[1].
+  int64_t matrix_rows() const { return shape.size() > 1 ? shape[1] : 1; }
   // First element (nullptr when absent).
   const float* ptr() const { return data.empty() ? nullptr : data.data(); }
 };
@@ -56,6 +58,8 @@ struct LayerWeights {
   Weight attn_q_norm, attn_k_norm;               // gemma3 QK-norm
   Weight post_attention_norm, post_ffw_norm;     // gemma3 post-norms
   Weight ffn_norm, ffn_gate, ffn_up, ffn_down;
+  Weight ffn_gate_inp;                             // mixture of experts: the router
+  Weight ffn_gate_exps, ffn_up_exps, ffn_down_exps;  // every expert's matrix, stacked (3-D)
 
   // The member holding tensor kind k; nullptr for kinds the forward pass does not use
   // (attn_output.bias).

@@ -39,6 +39,10 @@ class ImportanceMatrix {
 
   // Adds n_rows input vectors x[n_rows × n_cols] of a dense tensor to its statistics.
   void accumulate(const std::string& tensor, const float* x, int64_t n_rows, int64_t n_cols);
+  // Adds n_rows input rows routed to expert `expert` of stacked tensor `tensor` (n_experts
+  // matrices, each with its own sums and count, as llama.cpp collects MUL_MAT_ID inputs).
+  void accumulate_expert(const std::string& tensor, int64_t expert, int64_t n_experts, const float* x,
+                         int64_t n_rows, int64_t n_cols);
   // Per-column mean of squares (Σx²/count, 1.0 where a matrix saw no tokens) for quantizing,
   // as llama-quantize derives it; empty when the tensor has no entry.
   std::vector<float> importance(const std::string& tensor) const;
