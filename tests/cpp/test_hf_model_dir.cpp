@@ -164,6 +164,15 @@ TEST(HFModelDirBadInput, MissingOrBrokenConfig) {
   write_text(dir + "/config.json", R"({"model_type": "mamba", "hidden_size": 8})");
   expect_error(dir, "unsupported model_type 'mamba'");
   expect_error(squish::test::temp_dir() + "/nope", "not a directory");
+  // Found by bench/fuzz.sh (tests/fuzz/regressions/hf_config): a whole number beyond int64 was cast
+  // to int64 (undefined behaviour) instead of being refused.
+  for (const char* n : {"92233720368547758082", "1e300", "-1e19", "2.5"}) {
+    dir = copy_hf("qwen2");
+    json cfg = json::parse(std::ifstream(dir + "/config.json"));
+    cfg["num_hidden_layers"] = json::parse(n);
+    write_text(dir + "/config.json", cfg.dump());
+    expect_error(dir, "\"num_hidden_layers\" is not an integer");
+  }
 }
 
 TEST(HFModelDirBadInput, ConfigDisagreesWithTensors) {
