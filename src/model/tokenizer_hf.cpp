@@ -117,7 +117,12 @@ std::unique_ptr<Tokenizer> Tokenizer::from_hf_json(const std::string& path) {
     for (auto it = vocab.begin(); it != vocab.end(); ++it) max_id = std::max<int64_t>(max_id, it.value().get<int64_t>());
     const json added = j.value("added_tokens", json::array());
     for (const json& a : added) max_id = std::max<int64_t>(max_id, a.at("id").get<int64_t>());
-    if (max_id < 0 || max_id >= (1 << 24)) throw Error(path, "vocabulary ids out of range");
+    // Ids are (nearly) dense: the table is sized by the largest id, so a few bytes claiming id 2^24
+    // would otherwise take gigabytes. Gaps of up to 65536 ids (padded vocabularies) are allowed.
+    const int64_t entries = static_cast<int64_t>(vocab.size() + added.size());
+    if (max_id < 0 || max_id >= (1 << 24) || max_id >= entries + 65536)
+      throw Error(path, "vocabulary ids out of range (largest id " + std::to_string(max_id) + " for " +
+                            std::to_string(entries) + " tokens)");
     Vocab v;
     const size_t n = static_cast<size_t>(max_id + 1);
     v.text.assign(n, std::string());
