@@ -49,7 +49,7 @@ AtomicFile::AtomicFile(const std::string& path, bool overwrite) : path_(path), o
     throw Error(path, "output directory does not exist");
   // An unnamed file in the target's directory, linked at commit through /proc/self/fd.
   const int fd = ::access("/proc/self/fd", X_OK) == 0
-                     ? ::open(parent.empty() ? "." : parent.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644)
+                     ? ::open(parent.empty() ? "." : parent.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666)
                      : -1;
   if (fd >= 0) {
     f_ = ::fdopen(fd, "wb");
