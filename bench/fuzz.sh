@@ -76,7 +76,8 @@ names=()
 for t in "${targets[@]}"; do
   while (($(jobs -rp | wc -l) >= parallel)); do wait -n || true; done
   echo "[fuzz] $t: $runs executions"
-  ( run_target "$t"; echo $? >"$logs/$t.rc" ) &
+  rm -f "$logs/$t.rc"
+  ( rc=0; run_target "$t" || rc=$?; echo "$rc" >"$logs/$t.rc" ) &
 done
 wait
 elapsed=$((SECONDS - fuzz_start))
@@ -88,7 +89,7 @@ failed=0
 for t in "${targets[@]}"; do
   log="$logs/$t.log"
   execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1)
-  rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | awk '{print $2}' | tail -1)
+  rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | awk '{print $2}' | tail -1)
   last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -1)
   cov=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.*ft: \([0-9]*\).*/\1/p' <<<"$last")
