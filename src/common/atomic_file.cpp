@@ -1,5 +1,6 @@
 #include "squish/common/atomic_file.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,7 +38,7 @@ void install_interrupt_cleanup() {
   std::signal(SIGTERM, remove_temporaries_and_exit);
 }
 
-AtomicFile::AtomicFile(const std::string& path, bool overwrite) : path_(path) {
+AtomicFile::AtomicFile(const std::string& path, bool overwrite) : path_(path), overwrite_(overwrite) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::exists(path, ec) && !overwrite)
@@ -46,6 +47,16 @@ AtomicFile::AtomicFile(const std::string& path, bool overwrite) : path_(path) {
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty() && !fs::is_directory(parent, ec))
     throw Error(path, "output directory does not exist");
+  // An unnamed file in the target's directory, linked at commit through /proc/self/fd.
+  const int fd = ::access("/proc/self/fd", X_OK) == 0
+                     ? ::open(parent.empty() ? "." : parent.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666)
+                     : -1;
+  if (fd >= 0) {
+    f_ = ::fdopen(fd, "wb");
+    if (!f_) ::close(fd);
+    unnamed_ = f_ != nullptr;
+    if (unnamed_) return;
+  }
   tmp_ = path + ".tmp." + std::to_string(::getpid());
   f_ = std::fopen(tmp_.c_str(), "wb");
   if (!f_) throw Error(path, std::string("cannot write output: ") + std::strerror(errno));
@@ -55,7 +66,7 @@ AtomicFile::AtomicFile(const std::string& path, bool overwrite) : path_(path) {
 
 AtomicFile::~AtomicFile() {
   if (f_) std::fclose(f_);
-  if (!committed_) {
+  if (!committed_ && !tmp_.empty()) {
     ::unlink(tmp_.c_str());
     std::lock_guard<std::mutex> g(tmp_mutex());
     live_temporaries().erase(tmp_);
@@ -77,18 +88,51 @@ void AtomicFile::pad_to(size_t alignment) {
   }
 }
 
+namespace {
+
+// The error for a target that appeared while writing (another process committed it first).
+Error taken_meanwhile(const std::string& path) {
+  return Error(path, "output exists: another process wrote it meanwhile (use --force to overwrite)");
+}
+
+}  // namespace
+
 void AtomicFile::commit() {
   if (std::fflush(f_) != 0 || ::fsync(fileno(f_)) != 0) {
     throw Error(path_, std::string("write failed: ") + std::strerror(errno));
   }
+  if (unnamed_) {
+    // Linking fails with EEXIST when the target exists, so without overwrite only one of two
+    // concurrent writers gets it; with overwrite, link beside it and rename over it.
+    const std::string self = "/proc/self/fd/" + std::to_string(fileno(f_));
+    const std::string at = overwrite_ ? path_ + ".tmp." + std::to_string(::getpid()) : path_;
+    if (overwrite_) ::unlink(at.c_str());
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, at.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      if (errno == EEXIST && !overwrite_) throw taken_meanwhile(path_);
+      throw Error(path_, std::string("cannot link the output into place: ") + std::strerror(errno));
+    }
+    if (overwrite_ && std::rename(at.c_str(), path_.c_str()) != 0) {
+      const int err = errno;
+      ::unlink(at.c_str());
+      throw Error(path_, std::string("cannot rename into place: ") + std::strerror(err));
+    }
+  }
   const int rc = std::fclose(f_);
   f_ = nullptr;
   if (rc != 0) throw Error(path_, std::string("write failed: ") + std::strerror(errno));
-  if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
-    throw Error(path_, std::string("cannot rename into place: ") + std::strerror(errno));
+  if (!unnamed_) {
+    const int moved = overwrite_ ? std::rename(tmp_.c_str(), path_.c_str())
+                                 : ::renameat2(AT_FDCWD, tmp_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE);
+    if (moved != 0) {
+      if (errno == EEXIST) throw taken_meanwhile(path_);
+      throw Error(path_, std::string("cannot rename into place: ") + std::strerror(errno));
+    }
+  }
   committed_ = true;
-  std::lock_guard<std::mutex> g(tmp_mutex());
-  live_temporaries().erase(tmp_);
+  if (!tmp_.empty()) {
+    std::lock_guard<std::mutex> g(tmp_mutex());
+    live_temporaries().erase(tmp_);
+  }
 }
 
 void write_file_atomic(const std::string& path, std::string_view data, bool overwrite) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "squish/arch/tensor_names.h"
+#include "squish/common/dir_lock.h"
 #include "squish/common/error.h"
 #include "squish/export/overlay_source.h"
 #include "squish/model/model.h"
@@ -36,6 +37,7 @@ QuantizeReport quantize_calibrated_gguf(const std::string& input, const std::str
   std::error_code ec;
   if (!qopt.overwrite && fs::exists(out_path, ec)) throw Error(out_path, "output exists (use --force to overwrite)");
   if (eopt.state_dir.empty()) eopt.state_dir = out_path + ".partial";
+  const DirLock lock(eopt.state_dir, "writing " + out_path);
   const auto source = open_model_source(input);
   eopt.gather_results = false;
   EngineReport rep;
@@ -84,6 +86,8 @@ EngineReport write_calibrated_checkpoint(const std::string& input, const Recipe&
   if (!copt.overwrite && fs::exists(copt.out_dir, ec))
     throw Error(copt.out_dir, "already exists (use --force to overwrite)");
   if (eopt.state_dir.empty()) eopt.state_dir = copt.out_dir + ".partial";
+  const DirLock lock(eopt.state_dir, "writing " + copt.out_dir);
+  copt.staging_dir = eopt.state_dir;  // a kill while writing leaves nothing beside the output
   const auto source = open_model_source(input);
   check_recipe_for_source(*source, recipe, input);
   if (recipe.kv_cache != KvCacheScheme::None && copt.format != CheckpointFormat::CompressedTensors)

@@ -5,10 +5,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <unistd.h>
 
@@ -197,7 +201,8 @@ std::string make_temp_dir(const CheckpointOptions& opt) {
   std::error_code ec;
   if (fs::exists(opt.out_dir, ec) && !opt.overwrite)
     throw Error(opt.out_dir, "already exists (use --force to overwrite)");
-  const std::string tmp = opt.out_dir + ".tmp-" + std::to_string(::getpid());
+  const std::string tmp = opt.staging_dir.empty() ? opt.out_dir + ".tmp-" + std::to_string(::getpid())
+                                                  : (fs::path(opt.staging_dir) / "output.tmp").string();
   fs::remove_all(tmp, ec);
   if (!fs::create_directories(tmp, ec) || ec) throw Error(tmp, "cannot create directory: " + ec.message());
   return tmp;
@@ -205,7 +210,7 @@ std::string make_temp_dir(const CheckpointOptions& opt) {
 
 void commit_dir(const std::string& tmp, const CheckpointOptions& opt) {
   std::error_code ec;
-  if (fs::exists(opt.out_dir, ec)) {
+  if (opt.overwrite && fs::exists(opt.out_dir, ec)) {
     const std::string old = opt.out_dir + ".old-" + std::to_string(::getpid());
     fs::rename(opt.out_dir, old, ec);
     if (ec) throw Error(opt.out_dir, "cannot replace: " + ec.message());
@@ -214,8 +219,12 @@ void commit_dir(const std::string& tmp, const CheckpointOptions& opt) {
     fs::remove_all(old, ec);
     return;
   }
-  fs::rename(tmp, opt.out_dir, ec);
-  if (ec) throw Error(opt.out_dir, "cannot rename into place: " + ec.message());
+  // Without overwrite, never replace a directory another process committed meanwhile.
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, opt.out_dir.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno == EEXIST || errno == ENOTEMPTY)
+      throw Error(opt.out_dir, "already exists: another process wrote it meanwhile (use --force to overwrite)");
+    throw Error(opt.out_dir, std::string("cannot rename into place: ") + std::strerror(errno));
+  }
 }
 
 // Removes the temp directory unless released.

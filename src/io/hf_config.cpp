@@ -62,8 +62,10 @@ struct Reader {
     const json* v = get(key);
     if (!v) return std::nullopt;
     if (v->is_number_integer()) return v->get<int64_t>();
-    if (v->is_number_float() && v->get<double>() == static_cast<double>(static_cast<int64_t>(v->get<double>())))
-      return static_cast<int64_t>(v->get<double>());
+    if (v->is_number_float()) {  // 64.0 is an integer; 1e300 (beyond int64) and 1.5 are not
+      const double d = v->get<double>();
+      if (d >= -0x1p63 && d < 0x1p63 && d == std::trunc(d)) return static_cast<int64_t>(d);
+    }
     throw Error(path, std::string("\"") + key + "\" is not an integer");
   }
   int64_t req_int(const char* key) const {

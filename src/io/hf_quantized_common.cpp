@@ -2,6 +2,7 @@
 // vLLM's shared static input scale of fused linears, and the helpers the readers share
 // (hf_quantized_internal.h).
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -73,8 +74,10 @@ int64_t json_int(const Reader& r, const json& j, const char* key, int64_t def) {
   const auto it = j.find(key);
   if (it == j.end() || it->is_null()) return def;
   if (it->is_number_integer()) return it->get<int64_t>();
-  if (it->is_number_float() && it->get<double>() == static_cast<double>(static_cast<int64_t>(it->get<double>())))
-    return static_cast<int64_t>(it->get<double>());
+  if (it->is_number_float()) {  // a whole number within int64 (casting 1e300 is undefined)
+    const double d = it->get<double>();
+    if (d >= -0x1p63 && d < 0x1p63 && d == std::trunc(d)) return static_cast<int64_t>(d);
+  }
   r.fail(std::string("quantization_config: ") + key + " is not an integer");
 }
 

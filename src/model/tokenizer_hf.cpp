@@ -113,22 +113,32 @@ std::unique_ptr<Tokenizer> Tokenizer::from_hf_json(const std::string& path) {
     // Vocabulary: model.vocab plus added tokens (which may extend it).
     const json& vocab = model.at("vocab");
     if (!vocab.is_object()) throw Error(path, "model.vocab is not an object");
+    // An id must be a JSON integer (get<int64_t> would cast a float such as 1e21: undefined).
+    auto token_id = [&path](const json& x, const char* where) {
+      if (!x.is_number_integer()) throw Error(path, std::string("a token id in ") + where + " is not an integer");
+      return x.get<int64_t>();
+    };
     int64_t max_id = -1;
-    for (auto it = vocab.begin(); it != vocab.end(); ++it) max_id = std::max<int64_t>(max_id, it.value().get<int64_t>());
+    for (auto it = vocab.begin(); it != vocab.end(); ++it) max_id = std::max(max_id, token_id(it.value(), "model.vocab"));
     const json added = j.value("added_tokens", json::array());
-    for (const json& a : added) max_id = std::max<int64_t>(max_id, a.at("id").get<int64_t>());
-    if (max_id < 0 || max_id >= (1 << 24)) throw Error(path, "vocabulary ids out of range");
+    for (const json& a : added) max_id = std::max(max_id, token_id(a.at("id"), "added_tokens"));
+    // Ids are (nearly) dense: the table is sized by the largest id, so a few bytes claiming id 2^24
+    // would otherwise take gigabytes. Gaps of up to 65536 ids (padded vocabularies) are allowed.
+    const int64_t entries = static_cast<int64_t>(vocab.size() + added.size());
+    if (max_id < 0 || max_id >= (1 << 24) || max_id >= entries + 65536)
+      throw Error(path, "vocabulary ids out of range (largest id " + std::to_string(max_id) + " for " +
+                            std::to_string(entries) + " tokens)");
     Vocab v;
     const size_t n = static_cast<size_t>(max_id + 1);
     v.text.assign(n, std::string());
     v.attr.assign(n, kAttrNormal);
     for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-      const int64_t id = it.value().get<int64_t>();
+      const int64_t id = token_id(it.value(), "model.vocab");
       if (id < 0) throw Error(path, "negative id in model.vocab");
       v.text[id] = it.key();
     }
     for (const json& a : added) {
-      const int64_t id = a.at("id").get<int64_t>();
+      const int64_t id = token_id(a.at("id"), "added_tokens");
       if (id < 0) throw Error(path, "negative id in added_tokens");
       v.text[id] = a.at("content").get<std::string>();
       uint32_t attr = a.value("special", false) ? kAttrControl : kAttrUserDefined;

@@ -161,9 +161,11 @@ EngineReport run_calibration(const std::shared_ptr<const Model>& model, LayerQua
     if (st.fingerprint != fp)
       throw Error(dir, "the saved state is of a different run (model, settings or calibration); remove it or run without --resume");
   } else {
-    fs::remove_all(dir, ec);
+    // Emptied rather than removed: the caller may hold a DirLock on this very directory.
     fs::create_directories(dir, ec);
     if (ec) throw Error(dir, "cannot create the state directory: " + ec.message());
+    for (const auto& entry : fs::directory_iterator(dir, ec)) fs::remove_all(entry.path(), ec);
+    if (ec) throw Error(dir, "cannot empty the state directory: " + ec.message());
   }
   struct Cleanup {
     std::string dir;

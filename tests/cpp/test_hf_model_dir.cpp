@@ -164,6 +164,15 @@ TEST(HFModelDirBadInput, MissingOrBrokenConfig) {
   write_text(dir + "/config.json", R"({"model_type": "mamba", "hidden_size": 8})");
   expect_error(dir, "unsupported model_type 'mamba'");
   expect_error(squish::test::temp_dir() + "/nope", "not a directory");
+  // Found by bench/fuzz.sh (tests/fuzz/regressions/hf_config): a whole number beyond int64 was cast
+  // to int64 (undefined behaviour) instead of being refused.
+  for (const char* n : {"92233720368547758082", "1e300", "-1e19", "2.5"}) {
+    dir = copy_hf("qwen2");
+    json cfg = json::parse(std::ifstream(dir + "/config.json"));
+    cfg["num_hidden_layers"] = json::parse(n);
+    write_text(dir + "/config.json", cfg.dump());
+    expect_error(dir, "\"num_hidden_layers\" is not an integer");
+  }
 }
 
 TEST(HFModelDirBadInput, ConfigDisagreesWithTensors) {
@@ -231,3 +240,24 @@ TEST_P(HFvsGGUF, TokenizersOfBothSidesAgree) {
   EXPECT_EQ(a->eos_id(), b->eos_id());
   EXPECT_EQ(a->decode(ia), text);
 }
+
+namespace {
+
+// Found by bench/fuzz.sh (tests/fuzz/regressions/tokenizer_json): a float token id such as 3e21 was
+// cast to int64 (undefined behaviour); ids must be JSON integers.
+TEST(HFTokenizerBadInput, FloatTokenIdIsRefused) {
+  const std::string dir = copy_hf("qwen2");
+  json tok = json::parse(std::ifstream(dir + "/tokenizer.json"));
+  for (const char* id : {"3.18447e21", "2.0"}) {
+    tok["model"]["vocab"]["x"] = json::parse(id);
+    write_text(dir + "/tokenizer.json", tok.dump());
+    try {
+      squish::Tokenizer::from_hf_json(dir + "/tokenizer.json");
+      FAIL() << "accepted id " << id;
+    } catch (const squish::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("token id in model.vocab is not an integer"), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace

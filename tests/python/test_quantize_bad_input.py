@@ -135,6 +135,15 @@ def test_disk_full_on_a_tiny_tmpfs(tmp_path):
         subprocess.run(["umount", str(mnt)], check=False)
 
 
+def writing_into(pid: int, d: Path) -> bool:
+    """Whether process pid holds a file open in directory d (an O_TMPFILE shows as d/#N (deleted))."""
+    try:
+        links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    except OSError:
+        return False
+    return any(link.startswith(str(d) + "/") for link in links)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_interrupted_run_leaves_nothing(tmp_path, sig):
     out = tmp_path / "o.gguf"
@@ -142,8 +151,9 @@ def test_interrupted_run_leaves_nothing(tmp_path, sig):
     proc = subprocess.Popen([BIN, "quantize", str(GEMMA3), str(out), "--type", "F32"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.time() + 30
-    while time.time() < deadline and not any(tmp_path.iterdir()):
-        time.sleep(0.02)  # wait until the temporary exists, i.e. writing has started
+    while time.time() < deadline and not writing_into(proc.pid, tmp_path):
+        time.sleep(0.02)  # wait until the (unnamed) temporary is open, i.e. writing has started
+    assert writing_into(proc.pid, tmp_path)
     time.sleep(0.2)
     proc.send_signal(sig)
     proc.wait(timeout=60)

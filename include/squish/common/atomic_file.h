@@ -1,4 +1,5 @@
-// Atomic output files: write to a temporary beside the target, fsync, rename into place.
+// Atomic output files: write to an unnamed temporary in the target's directory (O_TMPFILE; a named
+// temporary beside it where the file system has none), fsync, then link it into place.
 #pragma once
 #include <cstdint>
 #include <cstdio>
@@ -7,8 +8,10 @@
 
 namespace squish {
 
-// A file being written atomically. Nothing appears at `path` until commit(); destroying an
-// uncommitted AtomicFile removes the temporary. Refuses an existing target unless overwrite.
+// A file being written atomically. Nothing appears at `path` until commit(), and nothing at all
+// while writing where the file system supports unnamed temporaries (so even SIGKILL leaves no
+// trace); destroying an uncommitted AtomicFile removes the temporary. Refuses an existing target
+// unless overwrite, also one that another process created while this one was writing.
 class AtomicFile {
  public:
   AtomicFile(const std::string& path, bool overwrite);
@@ -22,7 +25,7 @@ class AtomicFile {
   void pad_to(size_t alignment);
   // Bytes written so far.
   uint64_t size() const { return written_; }
-  // Flushes, fsyncs and renames the temporary onto the target.
+  // Flushes, fsyncs and links the temporary at the target (replacing it only with overwrite).
   void commit();
   // The final path.
   const std::string& path() const { return path_; }
@@ -32,6 +35,8 @@ class AtomicFile {
   std::FILE* f_ = nullptr;
   uint64_t written_ = 0;
   bool committed_ = false;
+  bool overwrite_ = false;
+  bool unnamed_ = false;  // O_TMPFILE: tmp_ is empty until commit
 };
 
 // Removes temporaries of interrupted writes if the process gets SIGINT/SIGTERM.

@@ -47,6 +47,9 @@ struct CheckpointOptions {
   // HF directory whose tokenizer files (tokenizer.json, tokenizer_config.json, special_tokens_map.json,
   // tokenizer.model, chat_template.jinja) are copied; "" = none (GGUF sources then get no tokenizer).
   std::string tokenizer_from;
+  // Directory in which the checkpoint is assembled before it is renamed to out_dir (same file
+  // system); "" = beside out_dir, as OUT.tmp-PID.
+  std::string staging_dir;
 };
 
 // Quantized matrices by GGUF tensor name, fetched one at a time, so that a writer never holds
