@@ -1,5 +1,6 @@
 // SignalCheckingProgress: Ctrl-C and progress callbacks for long calls that run without the GIL.
 #include <Python.h>
+#include <nanobind/stl/string.h>
 
 #include "bindings.h"
 
