@@ -210,9 +210,6 @@ def quantize(
     unless ``force``. Ctrl-C raises KeyboardInterrupt and leaves no ``dst`` (a calibrated run keeps
     its resumable state in ``dst + ".partial"``, as the CLI does; ``resume=True`` continues it).
     Returns ``dst``."""
-    if (type is None) == (scheme is None and recipe is None):
-        raise SquishError(f"{os.fspath(dst)}: give type= for a GGUF file, or scheme= / recipe= for a "
-                          "SafeTensors checkpoint")
     _squish.quantize(
         os.fspath(src), os.fspath(dst), type=type or "", scheme=scheme or "",
         recipe=os.fspath(recipe) if recipe is not None else "", method=method, format=format,

@@ -191,7 +191,7 @@ def test_oneshot_with_an_llm_compressor_recipe(tmp_path):
 def test_errors_raise_squish_error(model, tmp_path):
     with pytest.raises(squish.SquishError, match="no-such-model.gguf"):
         squish.load(tmp_path / "no-such-model.gguf")
-    with pytest.raises(squish.SquishError, match="unknown quantization type; did you mean Q4_K_M"):
+    with pytest.raises(squish.SquishError, match="unknown quantization type; did you mean .*Q4_K_M"):
         squish.quantize(SMOLLM2, tmp_path / "x.gguf", type="Q4_K_N")
     existing = tmp_path / "exists.gguf"
     existing.write_bytes(b"keep")
