@@ -20,6 +20,8 @@ esac
 apt_packages=(build-essential cmake ninja-build ccache pkg-config nlohmann-json3-dev libcli11-dev
               libfmt-dev libgtest-dev libbenchmark-dev libcpp-httplib-dev libeigen3-dev zlib1g-dev unzip
               libyaml-cpp-dev python3-venv)
+# The Python package's tests build the extension module (`pip install .`): Python's headers.
+[ "$profile" = test ] && apt_packages+=(python3-dev)
 log "profile '$profile': Debian packages ${apt_packages[*]}; a Python venv at $SQUISH_VENV ($(
   [ "$profile" = main ] && echo 'pip only, to fetch the models' ||
   echo "with the test oracles of scripts/requirements.txt: $(grep -v '^#' "$here/scripts/requirements.txt" | tr '\n' ' ')"

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
 
 namespace squish {
 namespace {
@@ -25,7 +26,14 @@ std::string clock_text(double seconds) {
   return buf;
 }
 
+thread_local ProgressObserver t_observer;
+
 }  // namespace
+
+ProgressObserver set_progress_observer(ProgressObserver observer) {
+  std::swap(observer, t_observer);
+  return observer;
+}
 
 Progress::Progress(std::string label, int64_t total)
     : label_(std::move(label)), total_(total), enabled_(progress_enabled()),
@@ -39,11 +47,13 @@ void Progress::add(int64_t n) { set(done_ + n); }
 
 void Progress::set(int64_t done) {
   done_ = done;
+  if (t_observer) t_observer(label_, done_, total_);
   draw(false);
 }
 
 void Progress::finish() {
   if (finished_) return;
+  if (t_observer) t_observer(label_, done_, total_);
   draw(true);
   if (enabled_) std::fputc('\n', stderr);
   finished_ = true;

@@ -2,6 +2,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace squish {
@@ -26,5 +27,12 @@ class Progress {
   bool enabled_, finished_ = false;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
+
+// Sees every progress position (label, done, total) on the thread that advances it; it may throw to
+// abandon the work (the Python module raises KeyboardInterrupt this way), which unwinds as any error.
+using ProgressObserver = std::function<void(const std::string& label, int64_t done, int64_t total)>;
+
+// Installs the calling thread's observer (empty: none) and returns the one it replaces.
+ProgressObserver set_progress_observer(ProgressObserver observer);
 
 }  // namespace squish
