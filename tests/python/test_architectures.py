@@ -359,7 +359,7 @@ def test_calibrated_quantization_of_experts_is_refused(arch, tmp_path):
         assert not out.exists()
 
 
-@pytest.mark.parametrize("n_expert", [4, 8])
+@pytest.mark.parametrize("n_expert", [8])  # 8 experts: the generic expert rules and Mixtral-8x7B's (4 cost 35 s more)
 def test_moe_mixes_equal_llama_quantize(n_expert, tmp_path):
     """squish's mixes of a Mixtral file are llama.cpp's own (llama_model_quantize) byte for byte,
     the stacked ffn_*_exps included, with and without squish's imatrix; with 8 experts llama.cpp's

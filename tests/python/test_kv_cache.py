@@ -19,11 +19,11 @@ def text(tmp_path_factory):
     return p
 
 
-def ppl(model, text, kv) -> float:
-    # 4 chunks of 1024 (2048 scored tokens): on 2 x 512 the FP8 cache's change on Gemma 3 swung
+def ppl(model, text, kv, chunks=3) -> float:
+    # 3 chunks of 1024 (1536 scored tokens): on 2 x 512 the FP8 cache's change on Gemma 3 swung
     # between +0.8% and +1.4% with the summation order of the other kernels alone (AVX2 vs
     # AVX-512 builds); on 4 x 1024 it is -0.2% / +0.4%.
-    p = run_squish("perplexity", model, "--file", text, "--ctx", 1024, "--chunks", 4, "--json",
+    p = run_squish("perplexity", model, "--file", text, "--ctx", 1024, "--chunks", chunks, "--json",
                    "--weights", "quantized", "--kv-cache-dtype", kv)
     return json.loads(p.stdout)["ppl"]
 
@@ -36,7 +36,7 @@ def test_quantized_caches_stay_close_to_f16(model, text):
     assert abs(ppl(model, text, "f32") / f16 - 1) < 2e-3
     for kv in ["bf16", "fp8", "int8"]:
         assert abs(ppl(model, text, kv) / f16 - 1) < 0.01, kv
-    int4 = ppl(model, text, "int4")
+    int4 = ppl(model, text, "int4", chunks=1)  # only measured: a loose bound needs no long text
     assert 1 < int4 < 10 * f16
 
 
