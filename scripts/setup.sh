@@ -21,7 +21,7 @@ apt_packages=(build-essential cmake ninja-build ccache pkg-config nlohmann-json3
               libfmt-dev libgtest-dev libbenchmark-dev libcpp-httplib-dev libeigen3-dev zlib1g-dev unzip
               libyaml-cpp-dev python3-venv)
 # The Python package's tests build the extension module (`pip install .`): Python's headers.
-[ "$profile" = test ] && apt_packages+=(python3-dev)
+[ "$profile" = test ] && apt_packages+=(python3-dev time)  # time: GNU time, peak RSS of a child in tests
 log "profile '$profile': Debian packages ${apt_packages[*]}; a Python venv at $SQUISH_VENV ($(
   [ "$profile" = main ] && echo 'pip only, to fetch the models' ||
   echo "with the test oracles of scripts/requirements.txt: $(grep -v '^#' "$here/scripts/requirements.txt" | tr '\n' ' ')"
