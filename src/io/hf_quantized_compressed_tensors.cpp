@@ -11,9 +11,9 @@
 // token or static per tensor with the stored input_scale.
 #include <cmath>
 #include <cstdio>
-#include <regex>
 
 #include "hf_quantized_internal.h"
+#include "squish/common/name_pattern.h"
 
 namespace squish::hfq {
 
@@ -77,10 +77,9 @@ int match_rank(const Reader& r, const std::string& target, const std::string& mo
   if (target == module) return 3;
   if (target.rfind("re:", 0) == 0) {
     try {
-      const std::regex re(target.substr(3));
-      return std::regex_search(module, re, std::regex_constants::match_continuous) ? 2 : 0;
-    } catch (const std::regex_error&) {
-      r.fail("quantization_config: cannot parse target pattern '" + target + "'");
+      return NamePattern(target.substr(3)).match_prefix(module) ? 2 : 0;
+    } catch (const Error& e) {
+      r.fail("quantization_config: cannot parse target pattern '" + target + "' (" + e.problem() + ")");
     }
   }
   return target == "Linear" ? 1 : 0;

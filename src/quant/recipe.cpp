@@ -7,11 +7,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <numeric>
-#include <regex>
 #include <sstream>
 
 #include "recipe_internal.h"
 #include "squish/common/error.h"
+#include "squish/common/name_pattern.h"
 
 namespace squish {
 namespace {
@@ -46,10 +46,8 @@ bool is_embedding(const RecipeTensor& t) {
 // the module name; anything else is an exact name. Both the HF and the GGUF name are tried.
 bool name_matches(const std::string& pattern, const RecipeTensor& t) {
   if (is_regex(pattern)) {
-    const std::regex re(pattern.substr(3));
-    const auto search = [&](const std::string& s) {
-      return !s.empty() && std::regex_search(s, re, std::regex_constants::match_continuous);
-    };
+    const NamePattern re(pattern.substr(3));  // validated by check_patterns
+    const auto search = [&](const std::string& s) { return !s.empty() && re.match_prefix(s); };
     return search(t.hf_module) || search(t.gguf_name);
   }
   return !pattern.empty() &&
@@ -92,9 +90,9 @@ void check_patterns(const std::vector<std::string>& list, const char* key,
     check(!list[i].empty(), source, where + ": empty name");
     if (!is_regex(list[i])) continue;
     try {
-      std::regex re(list[i].substr(3));
-    } catch (const std::regex_error& e) {
-      throw Error(source, where + ": invalid regex '" + list[i] + "' (" + e.what() + ")");
+      const NamePattern re(list[i].substr(3));
+    } catch (const Error& e) {
+      throw Error(source, where + ": invalid regex '" + list[i] + "' (" + e.problem() + ")");
     }
   }
 }
