@@ -22,6 +22,7 @@
 #include "squish/arch/tensor_names.h"
 #include "squish/arch/tensor_registry.h"
 #include "squish/common/atomic_file.h"
+#include "squish/common/dir_lock.h"
 #include "squish/common/error.h"
 #include "squish/formats/half.h"
 
@@ -303,7 +304,10 @@ void check_exportable(const ModelSource& src) {
                                   ") is not implemented; GGUF output (squish quantize --type) is");
 }
 
-void write_checkpoint(const ModelSource& src, const QuantizedTensors& quantized, const CheckpointOptions& opt) {
+namespace {
+
+// Writes the checkpoint through opt.staging_dir/output.tmp, renamed into place at the end.
+void write_checkpoint_staged(const ModelSource& src, const QuantizedTensors& quantized, const CheckpointOptions& opt) {
   check_exportable(src);
   const std::string arch = source_arch(src);
   const STDType dtype = checkpoint_dtype(opt.dtype);
@@ -422,6 +426,20 @@ void write_checkpoint(const ModelSource& src, const QuantizedTensors& quantized,
   }
   commit_dir(tmp, opt);
   guard.keep = true;
+}
+
+}  // namespace
+
+void write_checkpoint(const ModelSource& src, const QuantizedTensors& quantized, const CheckpointOptions& opt) {
+  if (!opt.staging_dir.empty()) return write_checkpoint_staged(src, quantized, opt);
+  // Staged in OUT.partial/ (locked for the run, as calibrated runs are), so a kill leaves nothing
+  // beside the output but that directory, which the next run takes over and removes.
+  CheckpointOptions staged = opt;
+  staged.staging_dir = opt.out_dir + ".partial";
+  const DirLock lock(staged.staging_dir, "writing " + opt.out_dir);
+  write_checkpoint_staged(src, quantized, staged);
+  std::error_code ec;
+  fs::remove_all(staged.staging_dir, ec);  // empty now, or left over from a killed run
 }
 
 }  // namespace squish

@@ -9,7 +9,8 @@ Each kind's uninterrupted run is timed once and the kills land at random fractio
 the moments spread over loading, calibration and writing whatever the machine's speed.
 SQUISH_CRASH_KILLS sets the kills per kind (default 10). By default only the plain GGUF kind is
 killed (its run takes seconds; 81 s for the file at load 7); the calibrated kinds' GPTQ runs take
-45-160 s each on 2 cores, so they run with SQUISH_CRASH_FULL=1 (about 20 minutes on 2 cores).
+45-160 s each on 2 cores, so they (and `squish export`'s checkpoint, 5 s a run) run with
+SQUISH_CRASH_FULL=1 (about 20 minutes on 2 cores).
 SQUISH_SKIP_CRASH_TESTS=1 skips the file."""
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, SMOLLM2, run_squish
+from conftest import BUILD, SMOLLM2
 
 pytestmark = pytest.mark.skipif(os.environ.get("SQUISH_SKIP_CRASH_TESTS") == "1",
                                 reason="SQUISH_SKIP_CRASH_TESTS=1")
@@ -36,13 +37,16 @@ KINDS = {
     "compressed_tensors": (["--scheme", "W4A16", "--group-size", "64", "--method", "gptq", *CAL], "model"),
     # The same checkpoint writer and state directory without the GPTQ solve (seconds).
     "compressed_tensors_rtn": (["--scheme", "W4A16", "--group-size", "64", "--method", "rtn", *CAL], "model"),
+    # `squish export` (RTN checkpoint straight from the GGUF, no calibration engine), staged in OUT.partial.
+    "export": (["export", "--bits", "4", "--group-size", "64"], "model"),
 }
-KILLED = ["gguf"] + ([] if not FULL else ["gguf_gptq", "compressed_tensors"])
+KILLED = ["gguf"] + ([] if not FULL else ["gguf_gptq", "compressed_tensors", "export"])
 
 
 def squish_cmd(out: Path, args: list[str], *extra: str) -> list[str]:
     binary = os.environ.get("SQUISH_BIN", str(BUILD / "squish"))
-    return [binary, "quantize", str(SMOLLM2), str(out), *args, *extra]
+    command, args = (args[0], args[1:]) if args and args[0] == "export" else ("quantize", args)
+    return [binary, command, str(SMOLLM2), str(out), *args, *extra]
 
 
 def snapshot(path: Path) -> dict:
@@ -66,7 +70,7 @@ def references(tmp_path_factory):
             args, name = KINDS[kind]
             d = tmp_path_factory.mktemp(f"ref_{kind}")
             start = time.monotonic()
-            run_squish("quantize", SMOLLM2, d / name, *args)
+            subprocess.run(squish_cmd(d / name, args), check=True, capture_output=True)
             refs[kind] = (snapshot(d / name), time.monotonic() - start)
             print(f"{kind}: uninterrupted run {refs[kind][1]:.1f} s")
         return refs[kind]
@@ -97,6 +101,10 @@ def test_sigkill_then_continue_is_byte_identical(kind, references, tmp_path):
             assert left == {name} and snapshot(out) == reference
             continue
         assert rc == -signal.SIGKILL
+        if name in left:  # killed after the commit (while exiting): the output is whole
+            assert snapshot(out) == reference, f"kill at {delay:.2f} s left a differing {name}"
+            assert left <= {name, f"{name}.partial"}, f"kill at {delay:.2f} s left {sorted(left)}"
+            continue
         # Nothing under the output's name but the resume state (no output, no temporary).
         assert left <= {f"{name}.partial"}, f"kill at {delay:.2f} s left {sorted(left)}"
         resume = (state / "state.json").exists()
