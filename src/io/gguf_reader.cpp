@@ -13,6 +13,12 @@ namespace {
 constexpr uint32_t kMagic = 0x46554747;  // "GGUF" little-endian
 constexpr int kMaxDims = 4;
 constexpr int kMaxArrayDepth = 8;
+// Sane maxima, whatever the file's size (each element of a metadata array takes ~48 bytes in
+// memory against 1-8 in the file): all arrays together hold at most 4M elements (Gemma 3's
+// 262k-token vocabulary with its scores and types takes 0.8M), at most 65536 keys and 1M tensors.
+constexpr uint64_t kMaxArrayElements = uint64_t{1} << 22;
+constexpr uint64_t kMaxKeys = uint64_t{1} << 16;
+constexpr uint64_t kMaxTensors = uint64_t{1} << 20;
 
 // A bounds-checked little-endian cursor over the mapped header.
 class Cursor {
@@ -69,8 +75,9 @@ size_t min_encoded_size(GGUFValueType t) {
 
 bool valid_value_type(uint32_t t) { return t <= 12; }
 
+// Reads one value; `elements_left` is what remains of the file's kMaxArrayElements budget.
 GGUFValue read_value(Cursor& c, GGUFValueType type, const std::string& path,
-                     const std::string& key, int depth) {
+                     const std::string& key, int depth, uint64_t& elements_left) {
   GGUFValue out;
   out.type = type;
   switch (type) {
@@ -103,10 +110,14 @@ GGUFValue read_value(Cursor& c, GGUFValueType type, const std::string& path,
       if (n > c.remaining() / min_encoded_size(elem))
         throw Error(path, "corrupt header: array length " + std::to_string(n) + " for key '" +
                               key + "' exceeds the file");
+      if (n > elements_left)
+        throw Error(path, "corrupt header: array length " + std::to_string(n) + " for key '" + key +
+                              "' exceeds the " + std::to_string(kMaxArrayElements) + " array elements a file may hold");
+      elements_left -= n;
       GGUFArray arr;
       arr.elem_type = elem;
       arr.items.reserve(n);
-      for (uint64_t i = 0; i < n; ++i) arr.items.push_back(read_value(c, elem, path, key, depth + 1));
+      for (uint64_t i = 0; i < n; ++i) arr.items.push_back(read_value(c, elem, path, key, depth + 1, elements_left));
       out.v = std::move(arr);
       break;
     }
@@ -135,6 +146,11 @@ GGUFFile::GGUFFile(const std::string& path) : map_(path) {
     throw Error(path, "corrupt header: tensor count " + std::to_string(n_tensors) + " exceeds the file");
   if (n_kv > c.remaining() / 13)
     throw Error(path, "corrupt header: metadata count " + std::to_string(n_kv) + " exceeds the file");
+  if (n_tensors > kMaxTensors)
+    throw Error(path, "corrupt header: tensor count " + std::to_string(n_tensors) + " exceeds " + std::to_string(kMaxTensors));
+  if (n_kv > kMaxKeys)
+    throw Error(path, "corrupt header: metadata count " + std::to_string(n_kv) + " exceeds " + std::to_string(kMaxKeys));
+  uint64_t elements_left = kMaxArrayElements;
 
   kv_.reserve(n_kv);
   for (uint64_t i = 0; i < n_kv; ++i) {
@@ -142,7 +158,7 @@ GGUFFile::GGUFFile(const std::string& path) : map_(path) {
     const uint32_t t = c.read<uint32_t>("metadata type");
     if (!valid_value_type(t))
       throw Error(path, "corrupt header: unknown metadata type " + std::to_string(t) + " for key '" + key + "'");
-    GGUFValue v = read_value(c, static_cast<GGUFValueType>(t), path, key, 0);
+    GGUFValue v = read_value(c, static_cast<GGUFValueType>(t), path, key, 0, elements_left);
     if (kv_index_.count(key)) throw Error(path, "corrupt header: duplicate metadata key '" + key + "'");
     kv_index_[key] = kv_.size();
     kv_.emplace_back(std::move(key), std::move(v));

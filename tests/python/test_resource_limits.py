@@ -39,6 +39,17 @@ def gguf_huge_array(d: Path) -> tuple[Path, list[str]]:
     return p, ["inspect", str(p)]
 
 
+def gguf_long_array(d: Path) -> tuple[Path, list[str]]:
+    """An 8 MiB GGUF v3 whose one metadata array really holds 2^23 uint8 elements (~48 bytes each in
+    memory: 400 MB from 8 MB, were it not for the cap on array elements per file)."""
+    key = b"tokenizer.ggml.token_type"
+    blob = b"GGUF" + struct.pack("<IQQ", 3, 0, 1)
+    blob += struct.pack("<Q", len(key)) + key + struct.pack("<IIQ", 9, 0, 1 << 23) + b"\1" * (1 << 23)
+    p = d / "long.gguf"
+    p.write_bytes(blob)
+    return p, ["inspect", str(p)]
+
+
 def safetensors_huge(d: Path) -> tuple[Path, list[str]]:
     """A SafeTensors file whose tensor claims 2^62 x 4 F32 elements in 16 bytes of data."""
     header = json.dumps({"w": {"dtype": "F32", "shape": [1 << 62, 4], "data_offsets": [0, 16]}}).encode()
@@ -63,7 +74,7 @@ def tokenizer_huge_id(d: Path) -> tuple[Path, list[str]]:
     return p, ["tokenize", str(p), "--text", "hi"]
 
 
-@pytest.mark.parametrize("make", [gguf_huge_tensor, gguf_huge_array, safetensors_huge, imatrix_huge,
+@pytest.mark.parametrize("make", [gguf_huge_tensor, gguf_huge_array, gguf_long_array, safetensors_huge, imatrix_huge,
                                   tokenizer_huge_id], ids=lambda f: f.__name__)
 def test_absurd_counts_are_refused_cheaply(make, tmp_path):
     path, args = make(tmp_path)
