@@ -36,7 +36,7 @@ void ModelConfig::validate(const std::string& file) const {
   };
   in_range(n_vocab, 1, int64_t{1} << 24, "vocabulary size");
   in_range(n_embd, 1, int64_t{1} << 17, "embedding length");
-  in_range(n_layer, 1, 4096, "block count");
+  in_range(n_layer, 1, kMaxLayers, "block count");
   in_range(n_ff, 1, int64_t{1} << 20, "feed-forward length");
   in_range(n_head, 1, 4096, "head count");
   in_range(n_head_kv, 1, n_head, "head_count_kv");

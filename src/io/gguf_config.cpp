@@ -87,7 +87,10 @@ ModelConfig read_gguf_config(const GGUFFile& f) {
   c.tied_embeddings = f.find_tensor("output.weight") == nullptr;
   c.attn_logit_softcap = static_cast<float>(f.get_float(p + "attn_logit_softcapping", 0.0));
   c.final_logit_softcap = static_cast<float>(f.get_float(p + "final_logit_softcapping", 0.0));
-  c.layer_is_swa.assign(static_cast<size_t>(std::max<int64_t>(c.n_layer, 0)), false);
+  // Checked here too, not only by validate() below: the per-layer table is sized by it.
+  if (c.n_layer < 1 || c.n_layer > kMaxLayers)
+    throw Error(file, p + "block_count must be 1.." + std::to_string(kMaxLayers) + ", got " + std::to_string(c.n_layer));
+  c.layer_is_swa.assign(static_cast<size_t>(c.n_layer), false);
 
   const ArchFeatures& features = arch_spec(c.arch).features;
   if (c.attn_logit_softcap != 0.f && !features.attn_logit_softcap)

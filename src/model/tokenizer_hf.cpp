@@ -18,7 +18,16 @@ namespace {
 
 using nlohmann::json;
 
+// tokenizer.json / tokenizer_config.json: read whole and parsed into a JSON tree (~10-20x the
+// text), so a file over the readers' common cap (512 MiB; Gemma 3's is 33 MB) is refused first.
+constexpr uintmax_t kMaxTokenizerJsonBytes = 512ull << 20;
+
 json read_json(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t bytes = std::filesystem::file_size(path, ec);
+  if (!ec && bytes > kMaxTokenizerJsonBytes)
+    throw Error(path, "larger than " + std::to_string(kMaxTokenizerJsonBytes >> 20) + " MiB (" +
+                          std::to_string(bytes >> 20) + " MiB); not a tokenizer file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path, "cannot open");
   std::ostringstream ss;

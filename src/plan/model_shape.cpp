@@ -183,6 +183,7 @@ ModelShape shape_from_gguf(const std::string& path) {
   m.sliding_window = get("attention.sliding_window", 0);
   if (m.n_layer <= 0 || m.n_head_kv <= 0 || m.head_dim <= 0)
     throw Error(path, "GGUF metadata lacks block_count / attention.head_count(_kv) for '" + m.arch + "'");
+  check_range(path, "layers", m.n_layer, 1, 10000);  // before the per-layer loop below
   if (m.arch == "gemma3" && m.sliding_window > 0)  // llama.cpp: every 6th layer is global
     for (int64_t i = 0; i < m.n_layer; ++i) m.n_swa_layers += (i + 1) % 6 != 0;
   for (const GGUFTensor& t : f.tensors())
@@ -199,6 +200,9 @@ ModelShape shape_from_hf_config(const std::string& path_in) {
   namespace fs = std::filesystem;
   std::string path = path_in;
   if (fs::is_directory(path)) path = (fs::path(path) / "config.json").string();
+  std::error_code ec;
+  if (const uintmax_t bytes = fs::file_size(path, ec); !ec && bytes > (64ull << 20))
+    throw Error(path, "file is absurdly large for a JSON config (" + std::to_string(bytes >> 20) + " MiB)");
   std::ifstream in(path);
   if (!in) throw Error(path, "cannot open config.json");
   nlohmann::json j;
@@ -247,6 +251,7 @@ ModelShape shape_from_hf_config(const std::string& path_in) {
     if (j.contains("layer_types") && j["layer_types"].is_array()) {
       for (const auto& t : j["layer_types"]) m.n_swa_layers += t == "sliding_attention";
     } else if (m.sliding_window > 0) {
+      check_range(path, "layers", m.n_layer, 1, 10000);  // before the per-layer loop
       const int64_t pattern = std::max<int64_t>(1, num("sliding_window_pattern", 6));
       for (int64_t i = 0; i < m.n_layer; ++i) m.n_swa_layers += (i + 1) % pattern != 0;
     }

@@ -160,6 +160,11 @@ EngineReport run_calibration(const std::shared_ptr<const Model>& model, LayerQua
     st = read_state(dir);
     if (st.fingerprint != fp)
       throw Error(dir, "the saved state is of a different run (model, settings or calibration); remove it or run without --resume");
+    // The fingerprint matches, but the file is still input: range and name are checked before use.
+    if (st.layers_done < 0 || st.layers_done > c.n_layer ||
+        (st.layers_done > 0 && st.acts != "acts.bin" && st.acts != "acts-a.bin" && st.acts != "acts-b.bin"))
+      throw Error((fs::path(dir) / "state.json").string(), "damaged state file: layers_done " +
+                      std::to_string(st.layers_done) + " or acts '" + st.acts + "' out of range");
   } else {
     // Emptied rather than removed: the caller may hold a DirLock on this very directory.
     fs::create_directories(dir, ec);

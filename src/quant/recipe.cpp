@@ -167,10 +167,11 @@ void validate_recipe(const Recipe& r, const std::string& source) {
       case Kind::Rtn: break;
     }
   }
-  check(r.samples >= 1, source,
-        "calibration.samples: must be >= 1, got " + std::to_string(r.samples));
-  check(r.seq_len >= 2, source,
-        "calibration.seq_len: must be >= 2, got " + std::to_string(r.seq_len));
+  // The CLI's --samples / --seq-len bounds: the calibration buffers grow with both.
+  check(r.samples >= 1 && r.samples <= (1 << 20), source,
+        "calibration.samples: must be 1..1048576, got " + std::to_string(r.samples));
+  check(r.seq_len >= 2 && r.seq_len <= (1 << 20), source,
+        "calibration.seq_len: must be 2..1048576, got " + std::to_string(r.seq_len));
   check(!r.targets.empty(), source, "targets: empty (nothing would be quantized)");
   check_patterns(r.targets, "targets", source);
   check_patterns(r.ignore, "ignore", source);

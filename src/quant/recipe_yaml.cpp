@@ -149,8 +149,8 @@ void read_calibration(const Field& f, Recipe& r) {
   f.get("samples", r.samples);
   f.get("seq_len", r.seq_len);
   if (f["seed"].given()) r.seed = f["seed"].unsigned_integer();
-  if (r.samples < 1) f["samples"].fail("must be >= 1, got " + std::to_string(r.samples));
-  if (r.seq_len < 2) f["seq_len"].fail("must be >= 2, got " + std::to_string(r.seq_len));
+  if (r.samples < 1 || r.samples > (1 << 20)) f["samples"].fail("must be 1..1048576, got " + std::to_string(r.samples));
+  if (r.seq_len < 2 || r.seq_len > (1 << 20)) f["seq_len"].fail("must be 2..1048576, got " + std::to_string(r.seq_len));
 }
 
 std::vector<SmoothMapping> read_smooth_mappings(const Field& f) {

@@ -50,6 +50,38 @@ def gguf_long_array(d: Path) -> tuple[Path, list[str]]:
     return p, ["inspect", str(p)]
 
 
+def gguf_metadata(pairs: list[tuple[str, int, bytes]]) -> bytes:
+    """A GGUF v3 header with no tensors and the given (key, type, packed value) metadata."""
+    blob = b"GGUF" + struct.pack("<IQQ", 3, 0, len(pairs))
+    for key, vtype, value in pairs:
+        blob += struct.pack("<Q", len(key)) + key.encode() + struct.pack("<I", vtype) + value
+    return blob
+
+
+def gemma3_layers(n_layer: int) -> bytes:
+    """Metadata of a Gemma 3 with n_layer layers, sliding window on (the per-layer table is sized by it)."""
+    u32 = lambda v: struct.pack("<I", v)
+    return gguf_metadata([("general.architecture", 8, struct.pack("<Q", 6) + b"gemma3"),
+                          ("gemma3.block_count", 10, struct.pack("<Q", n_layer)),
+                          ("gemma3.embedding_length", 4, u32(64)), ("gemma3.feed_forward_length", 4, u32(128)),
+                          ("gemma3.attention.head_count", 4, u32(4)), ("gemma3.attention.sliding_window", 4, u32(512)),
+                          ("gemma3.attention.layer_norm_rms_epsilon", 6, struct.pack("<f", 1e-6))])
+
+
+def gguf_huge_layers_load(d: Path) -> tuple[Path, list[str]]:
+    """A Gemma 3 GGUF claiming 2^40 layers, loaded to generate (its sliding-window table took 128 GiB)."""
+    p = d / "layers.gguf"
+    p.write_bytes(gemma3_layers(1 << 40))
+    return p, ["generate", str(p), "-p", "hi", "-n", "1"]
+
+
+def gguf_huge_layers_plan(d: Path) -> tuple[Path, list[str]]:
+    """The same file planned (the planner looped over 2^40 layers)."""
+    p = d / "layers.gguf"
+    p.write_bytes(gemma3_layers(1 << 40))
+    return p, ["plan", str(p)]
+
+
 def safetensors_huge(d: Path) -> tuple[Path, list[str]]:
     """A SafeTensors file whose tensor claims 2^62 x 4 F32 elements in 16 bytes of data."""
     header = json.dumps({"w": {"dtype": "F32", "shape": [1 << 62, 4], "data_offsets": [0, 16]}}).encode()
@@ -74,7 +106,8 @@ def tokenizer_huge_id(d: Path) -> tuple[Path, list[str]]:
     return p, ["tokenize", str(p), "--text", "hi"]
 
 
-@pytest.mark.parametrize("make", [gguf_huge_tensor, gguf_huge_array, gguf_long_array, safetensors_huge, imatrix_huge,
+@pytest.mark.parametrize("make", [gguf_huge_tensor, gguf_huge_array, gguf_long_array, gguf_huge_layers_load,
+                                  gguf_huge_layers_plan, safetensors_huge, imatrix_huge,
                                   tokenizer_huge_id], ids=lambda f: f.__name__)
 def test_absurd_counts_are_refused_cheaply(make, tmp_path):
     path, args = make(tmp_path)
@@ -83,7 +116,7 @@ def test_absurd_counts_are_refused_cheaply(make, tmp_path):
     rss = tmp_path / "rss.txt"
     start = time.monotonic()
     p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(rss), BIN, *args], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, text=True)
+                       stderr=subprocess.PIPE, text=True, timeout=60)
     err = p.stderr
     seconds, peak_mib = time.monotonic() - start, int(rss.read_text().split()[-1]) / 1024
     print(f"{make.__name__}: exit {p.returncode}, {seconds:.2f} s, peak RSS {peak_mib:.1f} MiB: {err.strip()}")

@@ -13,6 +13,9 @@ enum class Arch { Llama, Gemma3, Qwen2, Qwen3, Gemma2, Phi3, Mixtral, Qwen3Moe }
 // Name as used in GGUF general.architecture ("llama", "gemma3", "qwen2", ...).
 const char* arch_name(Arch a);
 
+// Most layers a model may declare (validate() and the readers refuse more).
+constexpr int64_t kMaxLayers = 4096;
+
 // Everything the forward pass needs to know about the network's shape.
 struct ModelConfig {
   Arch arch = Arch::Llama;
