@@ -115,8 +115,9 @@ def test_absurd_counts_are_refused_cheaply(make, tmp_path):
     # report the parent's RSS as its own ru_maxrss, which Linux carries across fork and execve.
     rss = tmp_path / "rss.txt"
     start = time.monotonic()
-    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(rss), BIN, *args], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, text=True, timeout=60)
+    # `timeout` under `time`: a reader that spins is killed (exit 137) rather than left running.
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(rss), "timeout", "-s", "KILL", "60", BIN, *args],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=120)
     err = p.stderr
     seconds, peak_mib = time.monotonic() - start, int(rss.read_text().split()[-1]) / 1024
     print(f"{make.__name__}: exit {p.returncode}, {seconds:.2f} s, peak RSS {peak_mib:.1f} MiB: {err.strip()}")
