@@ -3,7 +3,8 @@
 # from its seeds (tests/fuzz/make_seeds.py) plus the corpus earlier runs grew (build-fuzz/corpus).
 #   bench/fuzz.sh [short|long] [TARGET...]
 #     short  SQUISH_FUZZ_SHORT_RUNS executions per target (default 4000)
-#     long   SQUISH_FUZZ_LONG_TOTAL executions in total (default 10^7), split evenly over the targets
+#     long   SQUISH_FUZZ_LONG_TOTAL executions in total (default 10^7), split evenly over the targets,
+#            or, with SQUISH_FUZZ_LONG_SECONDS, that wall-clock budget split evenly (as time) instead
 # Targets run SQUISH_FUZZ_PARALLEL at a time (default 2, never more); SQUISH_FUZZ_MAX_TIME caps
 # each target's seconds (libFuzzer -max_total_time; the report shows the executions reached).
 # Prints per target the executions, the coverage (libFuzzer's final cov / ft figures) and the
@@ -53,6 +54,14 @@ else
 fi
 parallel="${SQUISH_FUZZ_PARALLEL:-2}"
 ((parallel >= 1 && parallel <= 2)) || parallel=2
+# SQUISH_FUZZ_LONG_SECONDS: a wall-clock budget instead of an even split of the executions; every
+# target then gets the same time (budget x parallel / targets), so the fast readers (requests,
+# templates) run more executions than the slow ones (SafeTensors shards, configs).
+if [ "$mode" = long ] && [ -n "${SQUISH_FUZZ_LONG_SECONDS:-}" ]; then
+  runs=-1
+  SQUISH_FUZZ_MAX_TIME=$((SQUISH_FUZZ_LONG_SECONDS * parallel / ${#targets[@]}))
+  echo "[fuzz] long: ${SQUISH_FUZZ_MAX_TIME} s per target, $parallel at a time"
+fi
 logs="$build/fuzz-logs"
 mkdir -p "$logs"
 
@@ -75,7 +84,7 @@ pids=()
 names=()
 for t in "${targets[@]}"; do
   while (($(jobs -rp | wc -l) >= parallel)); do wait -n || true; done
-  echo "[fuzz] $t: $runs executions"
+  ((runs < 0)) && echo "[fuzz] $t: ${SQUISH_FUZZ_MAX_TIME} s" || echo "[fuzz] $t: $runs executions"
   rm -f "$logs/$t.rc"
   ( rc=0; run_target "$t" || rc=$?; echo "$rc" >"$logs/$t.rc" ) &
 done
@@ -108,4 +117,9 @@ for t in "${targets[@]}"; do
   total_execs=$((total_execs + ${execs:-0}))
 done
 echo "[fuzz] $mode: $total_execs executions over ${#targets[@]} targets in ${elapsed} s (logs in $logs)"
+if [ "$mode" = long ]; then
+  goal="${SQUISH_FUZZ_LONG_TOTAL:-10000000}"
+  ((total_execs >= goal)) && echo "[fuzz] long: goal of $goal executions reached" ||
+    echo "[fuzz] long: goal of $goal executions NOT reached ($total_execs)"
+fi
 exit $failed
