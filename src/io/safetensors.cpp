@@ -100,6 +100,7 @@ void round_scales(QuantizedMatrix& q, STDType dtype) {
 }
 
 void st_convert_to_f32(STDType t, const uint8_t* src, float* dst, size_t n) {
+  if (n == 0) return;  // an empty tensor's buffer may be null (memcpy must not see it)
   switch (t) {
     case STDType::F32:
       std::memcpy(dst, src, n * 4);

@@ -257,3 +257,18 @@ TEST(SafeTensorsBadInput, BitFlippedHeaderNeverCrashes) {
   EXPECT_GT(rejected, 100);
   EXPECT_GT(accepted, 0);  // flips inside names or metadata strings stay valid
 }
+
+// Fuzz finding: an empty F32 tensor ([0, 4]) converted through a null buffer (memcpy of 0 bytes
+// from or to null is undefined; UBSan in scripts/sanitize.sh and the fuzz build reports it).
+TEST(SafeTensors, EmptyTensorsConvertToNothing) {
+  const std::string dir = squish::test::temp_dir();
+  for (const char* dtype : {"F32", "F16", "BF16", "I8"}) {
+    const std::string path = dir + "/empty_" + dtype + ".safetensors";
+    write_bytes(path, make_st(std::string(R"({"e":{"dtype":")") + dtype + R"(","shape":[0,4],"data_offsets":[0,0]}})", ""));
+    const auto set = SafeTensorsSet::open(path);
+    const SafeTensor* t = set.find("e");
+    ASSERT_NE(t, nullptr) << dtype;
+    EXPECT_TRUE(t->to_f32().empty()) << dtype;
+    t->to_f32(nullptr);
+  }
+}
