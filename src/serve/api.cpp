@@ -8,7 +8,9 @@
 namespace squish::serve {
 
 std::string error_body(ErrorStyle style, int status, const std::string& message, const std::string& param) {
-  if (style == ErrorStyle::Ollama) return json{{"error", message}}.dump();
+  // Messages may quote the request's bytes, which need not be UTF-8: replaced, never thrown over.
+  const auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
+  if (style == ErrorStyle::Ollama) return dump(json{{"error", message}});
   const char* type = status == 401   ? "authentication_error"
                      : status == 404 ? "not_found_error"
                      : status == 503 ? "server_overloaded"
@@ -17,7 +19,7 @@ std::string error_body(ErrorStyle style, int status, const std::string& message,
   json err = {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}};
   if (!param.empty()) err["param"] = param;
   err["code"] = status;
-  return json{{"error", err}}.dump();
+  return dump(json{{"error", err}});
 }
 
 json parse_object(const std::string& body) {
