@@ -58,7 +58,7 @@ class In {
     if (n > d_.size()) damaged();
     need(n * sizeof(T));
     std::vector<T> v(n);
-    std::memcpy(v.data(), d_.data() + pos_, n * sizeof(T));
+    if (n) std::memcpy(v.data(), d_.data() + pos_, n * sizeof(T));  // an empty vector's data() may be null
     pos_ += n * sizeof(T);
     return v;
   }
