@@ -51,6 +51,14 @@ void int8_panel(const uint8_t* const* a, const int8_t* panel, int64_t k, const f
 void int8_panel_avx2(const uint8_t* const* a, int na, const int8_t* panel, int64_t k, const int32_t*,
                      const float* w_scale, const float* a_scale, const float* bias, int nr, float* C,
                      int64_t ldc) {
+  // The last panel of a matrix may hold fewer than 16 rows: its scales and biases are read from
+  // zero-padded copies, never past the caller's arrays (the kernel loads 16 lanes).
+  float scale_pad[16] = {}, bias_pad[16] = {};
+  if (nr < 16) {
+    std::copy(w_scale, w_scale + nr, scale_pad);
+    w_scale = scale_pad;
+    if (bias) bias = std::copy(bias, bias + nr, bias_pad) - nr;
+  }
   for (int i0 = 0; i0 < na; i0 += 4) {  // four rows at a time: eight accumulators fit the registers
     const int n = std::min(4, na - i0);
     const uint8_t* const* ai = a + i0;

@@ -29,10 +29,11 @@ void int8_panel(const uint8_t* const* a, const int8_t* panel, int64_t k, const i
       acc[i] = _mm512_dpbusd_epi32(acc[i], _mm512_set1_epi32(quad), w);
     }
   }
-  const __m512i offset = _mm512_slli_epi32(_mm512_loadu_si512(row_sums), 7);  // 128 · Σ w
-  const __m512 ws = _mm512_loadu_ps(w_scale);
-  const __m512 b = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+  // A matrix's last panel may hold fewer than 16 rows: its per-row arrays are read masked.
   const __mmask16 mask = static_cast<__mmask16>(nr >= 16 ? 0xFFFF : (1u << nr) - 1);
+  const __m512i offset = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(mask, row_sums), 7);  // 128 · Σ w
+  const __m512 ws = _mm512_maskz_loadu_ps(mask, w_scale);
+  const __m512 b = bias ? _mm512_maskz_loadu_ps(mask, bias) : _mm512_setzero_ps();
 #pragma GCC unroll 8
   for (int i = 0; i < NA; ++i) {
     const __m512 dot = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i], offset));
