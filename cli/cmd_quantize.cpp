@@ -6,6 +6,7 @@
 #include "command.h"
 #include "run/quantize.h"
 #include "squish/quant/file_type.h"
+#include "squish/quant/recipe.h"
 
 namespace squish::cli {
 namespace {
@@ -36,8 +37,8 @@ CommandRegistrar reg(30, [](CLI::App& app) {
   cmd->add_flag("--leave-output-tensor", a->leave_output, "Keep output.weight in its input type");
   cmd->add_option("--method", a->method, "rtn, gptq (GGUF: GPTQ inside the blocks), awq, smoothquant; combine as smoothquant,gptq")->capture_default_str();
   CLI::Option* calib = cmd->add_option("--calib", a->calib, "Calibration text or JSONL (default: ../shared/data/calibration-mix.txt)");
-  CLI::Option* samples = cmd->add_option("--samples", a->samples, "Calibration samples")->capture_default_str()->check(CLI::Range(1, 1 << 20));
-  CLI::Option* seq_len = cmd->add_option("--seq-len", a->seq_len, "Tokens per calibration sample")->capture_default_str()->check(CLI::Range(2, 1 << 20));
+  CLI::Option* samples = cmd->add_option("--samples", a->samples, "Calibration samples")->capture_default_str()->check(CLI::Range(int64_t{1}, squish::kMaxCalibrationCount));
+  CLI::Option* seq_len = cmd->add_option("--seq-len", a->seq_len, "Tokens per calibration sample")->capture_default_str()->check(CLI::Range(int64_t{2}, squish::kMaxCalibrationCount));
   CLI::Option* seed = cmd->add_option("--seed", a->seed, "Seed of the calibration windows")->capture_default_str();
   cmd->add_option("--damp", a->damp, "GPTQ dampening (fraction of the mean Hessian diagonal)")->capture_default_str()->check(CLI::Range(0.0, 10.0));
   cmd->add_option("--act-order", a->act_order,

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <numeric>
 #include <sstream>
+#include <unordered_map>
 
 #include "recipe_internal.h"
 #include "squish/common/error.h"
@@ -44,9 +45,19 @@ bool is_embedding(const RecipeTensor& t) {
 
 // compressed-tensors' matching: "re:X" is re.match (anchored at the start, not the end) against
 // the module name; anything else is an exact name. Both the HF and the GGUF name are tried.
+// A "re:" pattern's compiled form, kept per thread: a recipe is matched against every linear of a
+// model with the same few patterns. The cache is dropped whole beyond 64 patterns.
+const NamePattern& compiled_pattern(const std::string& regex) {
+  thread_local std::unordered_map<std::string, NamePattern> cache;
+  auto it = cache.find(regex);
+  if (it != cache.end()) return it->second;
+  if (cache.size() >= 64) cache.clear();
+  return cache.emplace(regex, NamePattern(regex)).first->second;
+}
+
 bool name_matches(const std::string& pattern, const RecipeTensor& t) {
   if (is_regex(pattern)) {
-    const NamePattern re(pattern.substr(3));  // validated by check_patterns
+    const NamePattern& re = compiled_pattern(pattern.substr(3));  // validated by check_patterns
     const auto search = [&](const std::string& s) { return !s.empty() && re.match_prefix(s); };
     return search(t.hf_module) || search(t.gguf_name);
   }
@@ -168,10 +179,11 @@ void validate_recipe(const Recipe& r, const std::string& source) {
     }
   }
   // The CLI's --samples / --seq-len bounds: the calibration buffers grow with both.
-  check(r.samples >= 1 && r.samples <= (1 << 20), source,
-        "calibration.samples: must be 1..1048576, got " + std::to_string(r.samples));
-  check(r.seq_len >= 2 && r.seq_len <= (1 << 20), source,
-        "calibration.seq_len: must be 2..1048576, got " + std::to_string(r.seq_len));
+  const std::string bound = std::to_string(kMaxCalibrationCount);
+  check(r.samples >= 1 && r.samples <= kMaxCalibrationCount, source,
+        "calibration.samples: must be 1.." + bound + ", got " + std::to_string(r.samples));
+  check(r.seq_len >= 2 && r.seq_len <= kMaxCalibrationCount, source,
+        "calibration.seq_len: must be 2.." + bound + ", got " + std::to_string(r.seq_len));
   check(!r.targets.empty(), source, "targets: empty (nothing would be quantized)");
   check_patterns(r.targets, "targets", source);
   check_patterns(r.ignore, "ignore", source);

@@ -149,8 +149,9 @@ void read_calibration(const Field& f, Recipe& r) {
   f.get("samples", r.samples);
   f.get("seq_len", r.seq_len);
   if (f["seed"].given()) r.seed = f["seed"].unsigned_integer();
-  if (r.samples < 1 || r.samples > (1 << 20)) f["samples"].fail("must be 1..1048576, got " + std::to_string(r.samples));
-  if (r.seq_len < 2 || r.seq_len > (1 << 20)) f["seq_len"].fail("must be 2..1048576, got " + std::to_string(r.seq_len));
+  const std::string bound = std::to_string(kMaxCalibrationCount);
+  if (r.samples < 1 || r.samples > kMaxCalibrationCount) f["samples"].fail("must be 1.." + bound + ", got " + std::to_string(r.samples));
+  if (r.seq_len < 2 || r.seq_len > kMaxCalibrationCount) f["seq_len"].fail("must be 2.." + bound + ", got " + std::to_string(r.seq_len));
 }
 
 std::vector<SmoothMapping> read_smooth_mappings(const Field& f) {

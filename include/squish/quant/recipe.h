@@ -38,6 +38,10 @@ enum class KvCacheScheme { None, Fp8, Int8 };
 // "fp8" | "int8" | "none".
 std::string kv_cache_scheme_name(KvCacheScheme s);
 
+// Upper bound on calibration samples and on tokens per sample (recipes and the CLI's --samples /
+// --seq-len): the calibration buffers grow with both.
+inline constexpr int64_t kMaxCalibrationCount = int64_t{1} << 20;
+
 // A whole recipe: the scheme (weights + activations), the steps, what they apply to, calibration.
 struct Recipe {
   std::string scheme = "W4A16";      // W4A16, W4A16_ASYM, W8A16, W8A8 (INT8), FP8 (E4M3 W8A8), FP8_DYNAMIC, W3A16, W2A16 ...
