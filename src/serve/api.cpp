@@ -5,6 +5,8 @@
 #include <mutex>
 #include <random>
 
+#include "client_connection.h"
+
 namespace squish::serve {
 
 std::string error_body(ErrorStyle style, int status, const std::string& message, const std::string& param) {
@@ -127,22 +129,58 @@ std::shared_ptr<RequestStream> submit_generation(const ServeContext& ctx, std::v
   return s;
 }
 
+namespace {
+
+// client_gone(), asked at most every 250 ms (it polls the connection).
+class ClientCheck {
+ public:
+  bool gone() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_) return false;
+    next_ = now + kInterval;
+    return client_gone();
+  }
+
+ private:
+  static constexpr std::chrono::milliseconds kInterval{250};
+  std::chrono::steady_clock::time_point next_ = std::chrono::steady_clock::now() + kInterval;
+};
+
+}  // namespace
+
 bool relay(RequestStream& stream, const std::function<bool(const Delta&)>& emit) {
+  ClientCheck client;
   for (;;) {
     std::optional<Delta> d = stream.pop(std::chrono::milliseconds(250));
-    if (!d) continue;
-    if (!emit(*d)) {
+    if (client.gone() || (d && !emit(*d))) {
       stream.cancel();
       return false;
     }
-    if (d->done) return true;
+    if (d && d->done) return true;
   }
 }
 
 Delta await_generation(RequestStream& stream) {
-  Delta all = collect_all(stream);
-  if (!all.error.empty()) throw ApiError(all.finish_reason == "cancelled" ? 503 : 500, all.error);
-  return all;
+  ClientCheck client;
+  Delta all;
+  for (;;) {
+    std::optional<Delta> d = stream.pop(std::chrono::milliseconds(250));
+    if (client.gone()) {
+      stream.cancel();  // the scheduler drops it from its slot or the queue at its next step
+      throw ApiError(499, "the client closed the connection");
+    }
+    if (!d) continue;
+    all.text += d->text;
+    for (TokenLogprob& lp : d->logprobs) all.logprobs.push_back(std::move(lp));
+    if (!d->done) continue;
+    all.done = true;
+    all.finish_reason = d->finish_reason;
+    all.error = d->error;
+    all.prompt_tokens = d->prompt_tokens;
+    all.completion_tokens = d->completion_tokens;
+    if (!all.error.empty()) throw ApiError(all.finish_reason == "cancelled" ? 503 : 500, all.error);
+    return all;
+  }
 }
 
 int64_t unix_now() {

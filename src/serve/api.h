@@ -94,10 +94,11 @@ int64_t checked_max_tokens(const ServeContext& ctx, std::optional<int64_t> reque
 // Queues a generation (503 when the queue is full or the server is shutting down).
 std::shared_ptr<RequestStream> submit_generation(const ServeContext& ctx, std::vector<int32_t> prompt,
                                                  GenerationParams params);
-// Relays deltas to `emit` until the last; when emit returns false (client gone) cancels the
-// request and returns false.
+// Relays deltas to `emit` until the last; when emit returns false or client_gone() turns true
+// while it waits (the client left) cancels the request and returns false.
 bool relay(RequestStream& stream, const std::function<bool(const Delta&)>& emit);
-// Waits for the whole generation; throws 503 / 500 ApiError when it ended in an error.
+// Waits for the whole generation; throws 503 / 500 ApiError when it ended in an error, and cancels
+// the request and throws 499 (nginx's "client closed request") when client_gone() turns true.
 Delta await_generation(RequestStream& stream);
 
 // Seconds since the epoch, now.

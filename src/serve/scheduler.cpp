@@ -110,6 +110,16 @@ void Scheduler::publish_gauges() {
 }
 
 bool Scheduler::admit_waiting(std::unique_lock<std::mutex>& lock) {
+  // Requests whose client left while they waited leave the queue now, freeing their places.
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (!(*it)->cancelled()) { ++it; continue; }
+    Delta d;
+    d.done = true;
+    d.finish_reason = "cancelled";
+    d.prompt_tokens = static_cast<int64_t>((*it)->prompt.size());
+    (*it)->push(std::move(d));
+    it = waiting_.erase(it);
+  }
   int64_t busy = 0;
   for (auto& s : slots_) {
     if (!s->request && !waiting_.empty()) {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "api.h"
+#include "client_connection.h"
 #include "routes.h"
 #include "squish/arch/config.h"
 #include "squish/common/error.h"
@@ -31,8 +32,9 @@ void set_error(httplib::Response& res, ErrorStyle style, int status, const std::
   if (status == 503) res.set_header("Retry-After", "1");
 }
 
-// Hands a Reply to httplib: a whole body, or a chunked stream written from this worker thread.
-void send_reply(httplib::Response& res, Reply reply) {
+// Hands a Reply to httplib: a whole body, or a chunked stream written from this worker thread
+// (watching, as the handler did, for its client going away while it waits for tokens).
+void send_reply(httplib::Response& res, Reply reply, std::function<bool()> client_closed) {
   res.status = reply.status;
   if (!reply.stream) {
     res.set_content(reply.body, reply.content_type);
@@ -40,7 +42,8 @@ void send_reply(httplib::Response& res, Reply reply) {
   }
   res.set_header("Cache-Control", "no-cache");
   auto stream = std::make_shared<std::function<void(const ChunkWriter&)>>(std::move(reply.stream));
-  res.set_chunked_content_provider(reply.content_type, [stream](size_t, httplib::DataSink& sink) {
+  res.set_chunked_content_provider(reply.content_type, [stream, client_closed](size_t, httplib::DataSink& sink) {
+    const ClientWatch watch(client_closed);
     bool alive = true;
     (*stream)([&](const std::string& chunk) {
       alive = alive && sink.write(chunk.data(), chunk.size());
@@ -53,8 +56,13 @@ void send_reply(httplib::Response& res, Reply reply) {
 
 // Runs a route's handler, turning ApiError (and any other failure) into the route's error shape.
 void dispatch(const Route& route, const httplib::Request& req, httplib::Response& res) {
+  std::function<bool()> client_closed = connection_closed_probe(req);
   try {
-    send_reply(res, route.handle(req.body));
+    Reply reply = [&] {
+      const ClientWatch watch(client_closed);
+      return route.handle(req.body);
+    }();
+    send_reply(res, std::move(reply), std::move(client_closed));
   } catch (const ApiError& e) {
     set_error(res, route.style, e.status, e.what(), e.param);
   } catch (const std::exception& e) {

@@ -80,12 +80,14 @@ class ServeProcess:
             parsed = None
         return status, parsed, hdrs
 
-    def metric(self, name: str) -> float:
-        """The value of an unlabelled sample in /metrics."""
+    def metric(self, name: str, default: float | None = None) -> float:
+        """The value of a sample in /metrics (`name` with its labels, if any); `default` when absent."""
         _, _, data = self.request("GET", "/metrics")
         for line in data.decode().splitlines():
             if line.startswith(name + " "):
                 return float(line.split()[1])
+        if default is not None:
+            return default
         raise AssertionError(f"{name} not in /metrics")
 
     def wait_idle(self, timeout: float = 30) -> None:

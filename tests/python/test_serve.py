@@ -246,6 +246,31 @@ def test_client_disconnect_cancels_and_frees_the_slot(server):
     assert 0 < cancelled_tokens < 100
 
 
+def send_and_leave(server, body: dict, wait_s: float) -> None:
+    """Sends a request (not streamed), waits `wait_s` without reading the answer, then closes the connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    conn.request("POST", "/v1/completions", body=json.dumps(body), headers=server.headers())
+    time.sleep(wait_s)
+    conn.sock.close()
+    conn.close()
+
+
+def test_client_that_leaves_a_whole_request_cancels_it(server):
+    server.wait_idle()
+    before = server.metric("squish_generated_tokens_total")
+    left_before = server.metric('squish_requests_total{status="499"}', 0)
+    body = {"prompt": PROMPT, "max_tokens": 240, "temperature": 0, "ignore_eos": True}  # a slot holds 256
+    send_and_leave(server, body, 0.3)
+    server.wait_idle()
+    deadline = time.monotonic() + 10
+    while server.metric('squish_requests_total{status="499"}', 0) == left_before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.metric('squish_requests_total{status="499"}', 0) == left_before + 1
+    # Generation stopped within a few steps of the client leaving (250 ms), long before the 240 tokens.
+    generated = server.metric("squish_generated_tokens_total") - before
+    assert 0 < generated < 160
+
+
 def test_health_and_metrics(server, oai):
     oai.completions.create(model=MODEL_ID, prompt=PROMPT, max_tokens=4, temperature=0)
     status, _, data = server.request("GET", "/health", headers={})
@@ -267,14 +292,27 @@ def test_health_and_metrics(server, oai):
 def test_full_queue_gets_503_and_sigterm_finishes_running_streams():
     if not SMOLLM2.exists():
         pytest.skip(f"{SMOLLM2} not found")
-    srv = ServeProcess(SMOLLM2, "--parallel", 1, "--max-queue", 1, "--ctx-size", 512, "-t", 2)
+    srv = ServeProcess(SMOLLM2, "--parallel", 1, "--max-queue", 1, "--ctx-size", 1024, "-t", 2)
     try:
         results = [None]
-        running = threading.Thread(target=stream_completion, args=(srv, 200, results, 0, True))
+        # Long enough to still be running after the queue checks below (several seconds).
+        running = threading.Thread(target=stream_completion, args=(srv, 500, results, 0, True))
         running.start()
         deadline = time.monotonic() + 30
         while srv.metric("squish_slots_busy") < 1 and time.monotonic() < deadline:
             time.sleep(0.02)
+        # A queued request whose client leaves gives its place in the queue up at once (499).
+        leaving = threading.Thread(target=send_and_leave, args=(srv, {"prompt": "hi", "max_tokens": 2}, 1.0))
+        leaving.start()
+        while srv.metric("squish_queue_length") < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert srv.metric("squish_queue_length") == 1
+        leaving.join()
+        def left_the_queue() -> bool:
+            return srv.metric("squish_queue_length") == 0 and srv.metric('squish_requests_total{status="499"}', 0) == 1
+        while not left_the_queue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert left_the_queue() and results[0] is None
         queued_status = [None]
 
         def queued_request():
@@ -293,7 +331,7 @@ def test_full_queue_gets_503_and_sigterm_finishes_running_streams():
         running.join(timeout=120)
         queued.join(timeout=120)
         status, text, reason, usage, done = results[0]
-        assert status == 200 and done and reason == "length" and usage["completion_tokens"] == 200
+        assert status == 200 and done and reason == "length" and usage["completion_tokens"] == 500
         assert queued_status[0][0] == 503 and queued_status[0][1]["error"]["message"]
         assert srv.proc.wait(timeout=60) == 0
     finally:

@@ -82,23 +82,4 @@ class RequestStream {
   std::atomic<bool> cancelled_{false};
 };
 
-// Waits for every delta until the last, merged into one (text and logprobs concatenated).
-inline Delta collect_all(RequestStream& stream) {
-  Delta all;
-  for (;;) {
-    std::optional<Delta> d = stream.pop(std::chrono::milliseconds(1000));
-    if (!d) continue;
-    all.text += d->text;
-    for (auto& lp : d->logprobs) all.logprobs.push_back(std::move(lp));
-    if (d->done) {
-      all.done = true;
-      all.finish_reason = d->finish_reason;
-      all.error = d->error;
-      all.prompt_tokens = d->prompt_tokens;
-      all.completion_tokens = d->completion_tokens;
-      return all;
-    }
-  }
-}
-
 }  // namespace squish::serve
