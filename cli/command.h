@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "run/split_list.h"
 #include "squish/model/model.h"
 
 namespace squish::cli {
@@ -21,15 +22,6 @@ struct CommandRegistrar {
 
 // Runs every registered setup on `app` in order.
 void setup_all_commands(CLI::App& app);
-
-// The non-empty items of a comma-separated option value ("a,,b" -> {"a", "b"}).
-inline std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string t; std::getline(ss, t, ',');)
-    if (!t.empty()) out.push_back(t);
-  return out;
-}
 
 // How a command holds the model's weights: --weights, --convert, --llm-int8-threshold.
 struct WeightArgs {

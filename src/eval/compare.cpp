@@ -214,6 +214,12 @@ CompareRow CompareRow::from_json(const nlohmann::json& j) {
   return r;
 }
 
+nlohmann::json CompareReport::rows_json() const {
+  nlohmann::json all = nlohmann::json::array();
+  for (const CompareRow& r : rows) all.push_back(r.to_json());
+  return all;
+}
+
 std::string CompareReport::to_markdown() const {
   std::string s = fmt::format("# squish compare: {}\n\n", model_path);
   s += "| config | size (MiB) | bpw | PPL | ΔPPL | mean KLD | top-1 same | tokens/s |\n";
@@ -299,10 +305,8 @@ CompareReport run_compare(const std::string& model_path, const CompareOptions& o
     rep.rows.push_back(*row);
   }
 
-  nlohmann::json all = nlohmann::json::array();
-  for (const CompareRow& r : rep.rows) all.push_back(r.to_json());
   const std::string out = o.out_dir + "/";
-  write_file_atomic(out + "results.json", all.dump(1), o.overwrite);
+  write_file_atomic(out + "results.json", rep.rows_json().dump(1), o.overwrite);
   write_file_atomic(out + "report.md", rep.to_markdown(), o.overwrite);
   const Chart k = kld_chart(rep), p = ppl_chart(rep);
   write_file_atomic(out + "kld_vs_size.svg", render_svg(k), o.overwrite);

@@ -54,6 +54,8 @@ struct CompareReport {
   std::vector<std::string> skipped;  // matrix combinations left out, each with its reason
   // The Markdown table (size, bpw, PPL, ΔPPL, KLD, top-1 %, tokens/s) with notes.
   std::string to_markdown() const;
+  // The rows as a JSON array (results.json's content, `squish compare --json`).
+  nlohmann::json rows_json() const;
 };
 
 // Runs the matrix; writes report.md, results.json, kld_vs_size.{svg,png}, ppl_vs_bpw.{svg,png}
