@@ -19,7 +19,7 @@ import codecs
 import json
 import os
 import tempfile
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Union
 
 from . import _squish
 from ._squish import SquishError
@@ -31,7 +31,10 @@ __all__ = [
     "quantize",
     "oneshot",
     "plan",
+    "compare",
     "inspect",
+    "tensors",
+    "TensorView",
     "read_text",
     "set_threads",
     "__version__",
@@ -295,3 +298,85 @@ def plan(
         vram=text(vram), ram=text(ram), gpus=str(gpus), bandwidth=text(bandwidth), context=str(context),
         users=str(users), goal=goal, **{k: str(v) for k, v in shape.items()},
     ))
+
+
+def _list(value: Union[None, str, Sequence[Any]]) -> str:
+    """A comma-separated option value from a list (or a string as it is)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return ",".join(str(v) for v in value)
+
+
+def compare(
+    model: PathLike,
+    output: PathLike,
+    types: Union[None, str, Sequence[str]] = None,
+    schemes: Union[None, str, Sequence[str]] = None,
+    methods: Union[str, Sequence[str]] = "rtn",
+    group_sizes: Union[None, str, Sequence[int]] = None,
+    formats: Union[str, Sequence[str]] = "compressed-tensors",
+    calib: Optional[PathLike] = None,
+    samples: Optional[int] = None,
+    seq_len: Optional[int] = None,
+    damp: float = 0.01,
+    text: Optional[PathLike] = None,
+    ctx: int = 512,
+    chunks: int = 8,
+    cache: Optional[PathLike] = None,
+    force: bool = False,
+    progress: Optional[ProgressCallback] = None,
+) -> List[Dict[str, Any]]:
+    """Runs ``squish compare``: quantizes ``model`` into every configuration of the matrix (GGUF
+    ``types``; SafeTensors ``schemes`` x ``group_sizes`` x ``methods`` x ``formats``), measures each
+    against the model on ``text`` (perplexity, KL divergence, top-1 agreement, speed) and writes
+    report.md, results.json and the charts into ``output``. Returns the rows ``squish compare --json``
+    prints, the model itself first. Lists may be Python lists or comma-separated strings; with
+    ``schemes`` alone the default GGUF mixes are not run."""
+    return json.loads(_squish.compare_json(
+        os.fspath(model), os.fspath(output), types=_list(types), schemes=_list(schemes),
+        methods=_list(methods), group_sizes=_list(group_sizes), formats=_list(formats),
+        calib=os.fspath(calib) if calib is not None else "", samples=_opt(samples), seq_len=_opt(seq_len),
+        damp=float(damp), text=os.fspath(text) if text is not None else "", ctx=int(ctx), chunks=int(chunks),
+        cache=os.fspath(cache) if cache is not None else "", force=bool(force), progress=progress,
+    ))
+
+
+class TensorView(NamedTuple):
+    """One tensor of a file, read without a copy.
+
+    ``type``: the file's type name (GGUF: F32, F16, BF16, Q4_K, ...; SafeTensors: F32, BF16,
+    F8_E4M3, I32, ...). ``shape``: the elements' shape in numpy order (GGUF's reversed).
+    ``data``: a read-only numpy array over the file's memory map, alive as long as the array is:
+    plain types as their numpy dtype; BF16 and FP8 as ``ml_dtypes``' bfloat16 / float8 when that
+    package is installed, else as uint16 / uint8; GGUF block types as the raw bytes of each row
+    (uint8, shape ``shape[:-1] + (bytes per row,)``, as gguf-py's reader gives them)."""
+    type: str
+    shape: tuple
+    data: Any
+
+
+def _extension_dtype(type_name: str) -> Any:
+    """ml_dtypes' numpy dtype for a type numpy lacks, or None."""
+    names = {"BF16": "bfloat16", "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2"}
+    if type_name not in names:
+        return None
+    try:
+        import ml_dtypes
+    except ImportError:
+        return None
+    return getattr(ml_dtypes, names[type_name])
+
+
+def tensors(path: PathLike) -> Dict[str, TensorView]:
+    """Every tensor of a GGUF file or a SafeTensors checkpoint (a .safetensors file, an index or a
+    directory of shards), in file order, as :class:`TensorView` s over the file's memory map: no
+    tensor is copied or converted."""
+    out: Dict[str, TensorView] = {}
+    for name, type_name, shape, data in _squish.tensors(os.fspath(path)):
+        dtype = _extension_dtype(type_name)
+        if dtype is not None:
+            data = data.view(dtype)
+        out[name] = TensorView(type_name, tuple(shape), data)
+    return out

@@ -1,5 +1,5 @@
 """Type stubs of squish._squish, the native module behind the squish package (python/src)."""
-from typing import Callable, Iterator, List, Optional, Any
+from typing import Callable, Iterator, List, Optional, Any, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -54,3 +54,10 @@ def plan_json(model: str = "", params: str = "", hardware: str = "", vram: str =
               hidden: str = "", ffn: str = "", vocab: str = "") -> str: ...
 
 def inspect_json(path: str) -> str: ...
+
+def compare_json(model: str, output: str, types: str = "", schemes: str = "", methods: str = "rtn",
+                 group_sizes: str = "", formats: str = "compressed-tensors", calib: str = "", samples: int = -1,
+                 seq_len: int = -1, damp: float = 0.01, text: str = "", ctx: int = 512, chunks: int = 8,
+                 cache: str = "", force: bool = False, progress: Optional[ProgressCallback] = None) -> str: ...
+
+def tensors(path: str) -> List[Tuple[str, str, List[int], npt.NDArray[Any]]]: ...

@@ -14,8 +14,10 @@ namespace nb = nanobind;
 void bind_model(nb::module_& m);
 // Adds squish._squish.quantize (the CLI's `squish quantize` code path).
 void bind_quantize(nb::module_& m);
-// Adds squish._squish.plan_json and inspect_json (the CLI's --json data).
+// Adds squish._squish.plan_json, inspect_json and compare_json (the CLI's --json data).
 void bind_reports(nb::module_& m);
+// Adds squish._squish.tensors (a file's tensors as numpy arrays over its mapping).
+void bind_tensors(nb::module_& m);
 
 // While alive, checks for Python signals (Ctrl-C) at every progress step of the calling thread and
 // passes (label, done, total) to `callback` when it is not None; a pending KeyboardInterrupt or an

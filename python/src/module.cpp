@@ -33,4 +33,5 @@ NB_MODULE(_squish, m) {
   squish::python::bind_model(m);
   squish::python::bind_quantize(m);
   squish::python::bind_reports(m);
+  squish::python::bind_tensors(m);
 }

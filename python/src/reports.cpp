@@ -1,9 +1,11 @@
-// squish._squish.plan_json / inspect_json: the data of `squish plan --json` and `squish inspect --json`.
+// squish._squish.plan_json / inspect_json / compare_json: the data of `squish plan --json`,
+// `squish inspect --json` and `squish compare --json`.
 #include <nanobind/stl/string.h>
 
 #include <string>
 
 #include "bindings.h"
+#include "run/compare.h"
 #include "run/plan.h"
 #include "squish/eval/inspect.h"
 
@@ -37,6 +39,30 @@ void bind_reports(nb::module_& m) {
         return inspect_to_json(inspect_model(path)).dump(1, ' ', false, nlohmann::json::error_handler_t::replace);
       },
       nb::arg("path"), "The JSON text `squish inspect --json` prints for a model file or directory.");
+  m.def(
+      "compare_json",
+      [](const std::string& model, const std::string& output, const std::string& types, const std::string& schemes,
+         const std::string& methods, const std::string& group_sizes, const std::string& formats,
+         const std::string& calib, int64_t samples, int64_t seq_len, double damp, const std::string& text,
+         int64_t ctx, int64_t chunks, const std::string& cache, bool force, nb::object progress) {
+        cli::CompareArgs a;
+        a.model = model, a.opt.out_dir = output;
+        if (!types.empty()) a.types = types, a.types_given = true;
+        a.schemes = schemes, a.methods = methods, a.group_sizes = group_sizes, a.formats = formats;
+        a.opt.calib.path = calib, a.opt.gptq_damp = damp, a.opt.text_path = text;
+        if (samples > 0) a.opt.calib.n_samples = samples;
+        if (seq_len > 0) a.opt.calib.seq_len = seq_len;
+        a.opt.n_ctx = ctx, a.opt.chunks = chunks, a.opt.cache_dir = cache, a.opt.overwrite = force;
+        SignalCheckingProgress check(std::move(progress));
+        nb::gil_scoped_release nogil;
+        return cli::run_compare_args(a).rows_json().dump(1);
+      },
+      nb::arg("model"), nb::arg("output"), nb::arg("types") = "", nb::arg("schemes") = "", nb::arg("methods") = "rtn",
+      nb::arg("group_sizes") = "", nb::arg("formats") = "compressed-tensors", nb::arg("calib") = "",
+      nb::arg("samples") = -1, nb::arg("seq_len") = -1, nb::arg("damp") = 0.01, nb::arg("text") = "",
+      nb::arg("ctx") = 512, nb::arg("chunks") = 8, nb::arg("cache") = "", nb::arg("force") = false,
+      nb::arg("progress") = nb::none(),
+      "Runs `squish compare` in-process; the JSON text `squish compare --json` prints.");
 }
 
 }  // namespace squish::python

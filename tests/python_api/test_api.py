@@ -273,3 +273,99 @@ def test_ctrl_c_interrupts_quantize_without_partial_output(tmp_path):
     assert p.returncode == 3, (stdout, stderr)
     assert stdout.strip() == "interrupted"
     assert list(tmp_path.iterdir()) == []  # neither the output nor its temporary
+
+
+def test_compare_is_the_cli_json(ppl_text, tmp_path):
+    cache = tmp_path / "cache"
+    calls = []
+    got = squish.compare(SMOLLM2, tmp_path / "py", types=["Q8_0", "Q4_0"], ctx=128, chunks=2, text=ppl_text,
+                         cache=cache, progress=lambda *a: calls.append(a))
+    assert [r["config"] for r in got] == ["input", "Q8_0", "Q4_0"] and calls
+    assert got[1]["kld"] < got[2]["kld"] and got[1]["bytes"] > got[2]["bytes"]
+    assert json.loads((tmp_path / "py" / "results.json").read_text()) == got
+    assert (tmp_path / "py" / "report.md").is_file()
+    # The CLI's rows for the same matrix, from the cache the Python run filled (so even the speeds
+    # are the same figures).
+    flags = ["--types", "Q8_0,Q4_0", "-c", 128, "--chunks", 2, "-f", ppl_text, "--cache", cache]
+    want = json.loads(cli("compare", SMOLLM2, "-o", tmp_path / "cli", *flags, "--json").stdout)
+    assert got == want
+    assert (tmp_path / "cli" / "results.json").read_text() == (tmp_path / "py" / "results.json").read_text()
+    with pytest.raises(squish.SquishError, match="Q9_9"):
+        squish.compare(SMOLLM2, tmp_path / "bad", types="Q9_9", cache=cache)
+
+
+def address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+def test_tensors_of_a_gguf_are_gguf_py_arrays_without_a_copy():
+    gguf = pytest.importorskip("gguf")
+    theirs = gguf.GGUFReader(str(SMOLLM2)).tensors
+    ours = squish.tensors(SMOLLM2)
+    assert list(ours) == [t.name for t in theirs]
+    base = address(ours[theirs[0].name].data) - int(theirs[0].data_offset)
+    for t in theirs:
+        view = ours[t.name]
+        assert view.type == t.tensor_type.name
+        assert view.shape == tuple(int(d) for d in reversed(t.shape))
+        assert view.data.dtype == t.data.dtype and view.data.shape == t.data.shape
+        assert view.data.tobytes() == t.data.tobytes()
+        # A view into the one mapping of the file, not a copy: at the tensor's file offset, read-only.
+        assert address(view.data) - base == int(t.data_offset)
+        assert not view.data.flags.writeable and not view.data.flags.owndata
+    # The arrays keep the mapping alive after everything else is gone.
+    name = theirs[-1].name
+    keep = ours[name].data
+    del ours
+    import gc
+    gc.collect()
+    assert keep.tobytes() == theirs[-1].data.tobytes()
+
+
+def write_safetensors(path: Path, tensors: dict, pad: int) -> None:
+    """A .safetensors file by the format's definition (8-byte header length, JSON header, data); `pad`
+    spaces in the header put the data at an unaligned offset."""
+    header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
+    for name, (dtype, shape, raw) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header).encode() + b" " * pad
+    path.write_bytes(len(text).to_bytes(8, "little") + text + b"".join(blobs))
+
+
+def test_tensors_of_a_safetensors_file_by_dtype(tmp_path):
+    rng = np.random.default_rng(5)
+    arrays = {
+        "f32": ("F32", rng.standard_normal((3, 5)).astype(np.float32)),
+        "f16": ("F16", rng.standard_normal((4,)).astype(np.float16)),
+        "bf16": ("BF16", rng.integers(0, 2**16, (2, 3), dtype=np.uint16)),
+        "fp8": ("F8_E4M3", rng.integers(0, 256, (2, 2), dtype=np.uint8)),
+        "i8": ("I8", rng.integers(-128, 128, (7,), dtype=np.int8)),
+        "u8": ("U8", rng.integers(0, 256, (1, 3), dtype=np.uint8)),
+        "i32": ("I32", rng.integers(-2**31, 2**31, (2, 2), dtype=np.int32)),
+        "i64": ("I64", rng.integers(-2**62, 2**62, (3,), dtype=np.int64)),
+        "scalar": ("F32", np.array(2.5, dtype=np.float32)),
+        "empty": ("F32", np.zeros((0, 4), dtype=np.float32)),
+    }
+    path = tmp_path / "t.safetensors"
+    write_safetensors(path, {k: (d, a.shape, a.tobytes()) for k, (d, a) in arrays.items()}, pad=3)
+    got = squish.tensors(path)
+    assert list(got) == list(arrays)
+    try:
+        import ml_dtypes  # noqa: F401 -- with it, BF16 / FP8 come as its dtypes
+        extension = True
+    except ImportError:
+        extension = False
+    for name, (dtype, want) in arrays.items():
+        view = got[name]
+        assert view.type == dtype and view.shape == want.shape and view.data.shape == want.shape
+        assert view.data.tobytes() == want.tobytes()
+        assert not view.data.flags.writeable
+        if dtype not in ("BF16", "F8_E4M3") or not extension:
+            assert view.data.dtype == want.dtype
+            assert np.array_equal(view.data, want)
+    assert got["f32"].data[1, 2] == arrays["f32"][1][1, 2]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(squish.SquishError, match="no .safetensors file"):
+        squish.tensors(tmp_path / "empty")
