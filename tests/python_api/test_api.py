@@ -250,7 +250,10 @@ def test_long_calls_release_the_gil(model):
 def test_ctrl_c_interrupts_quantize_without_partial_output(tmp_path):
     out = tmp_path / "out.gguf"
     script = textwrap.dedent(f"""
-        import sys, time, squish
+        import signal, sys, time, squish
+        # Python's own Ctrl-C handler even when this test runs in a background job, whose children
+        # inherit SIGINT ignored (and Python then installs no handler).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         started = False
         def progress(label, done, total):
             global started
