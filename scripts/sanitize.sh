@@ -29,13 +29,14 @@ start=$SECONDS
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" || status=1
 echo "[sanitize] C++ tests: $((SECONDS - start)) s"
 
-# Python interop: the bad-input and parser tests (where memory errors hide) and short runs of each
-# command; the long numerical comparisons are left to scripts/test.sh.
+# Python interop: the bad-input and parser tests (where memory errors hide), short runs of each
+# command and the server (its threads, disconnects, shutdown); the long numerical comparisons are
+# left to scripts/test.sh.
 start=$SECONDS
 "$SQUISH_VENV/bin/python" -m pytest -q --basetemp="$here/$build/pytest-tmp" -p no:cacheprovider \
   tests/python/test_bad_input.py tests/python/test_quantize_bad_input.py tests/python/test_inspect.py \
   tests/python/test_safetensors_cli.py tests/python/test_tokenizer.py tests/python/test_plan.py \
-  tests/python/test_perplexity.py tests/python/test_model_generate.py \
+  tests/python/test_perplexity.py tests/python/test_model_generate.py tests/python/test_serve.py \
   -k "not 40_chunks${1:+ and ($1)}" || status=1
 echo "[sanitize] Python interop tests: $((SECONDS - start)) s"
 

@@ -292,7 +292,9 @@ def test_health_and_metrics(server, oai):
 def test_full_queue_gets_503_and_sigterm_finishes_running_streams():
     if not SMOLLM2.exists():
         pytest.skip(f"{SMOLLM2} not found")
-    srv = ServeProcess(SMOLLM2, "--parallel", 1, "--max-queue", 1, "--ctx-size", 1024, "-t", 2)
+    # A grace period long enough for the running stream to finish even in the sanitizer build.
+    srv = ServeProcess(SMOLLM2, "--parallel", 1, "--max-queue", 1, "--ctx-size", 1024, "-t", 2,
+                       "--shutdown-grace-ms", 300000)
     try:
         results = [None]
         # Long enough to still be running after the queue checks below (several seconds).
@@ -328,8 +330,8 @@ def test_full_queue_gets_503_and_sigterm_finishes_running_streams():
         # refused (503); the process exits 0.
         assert srv.proc.poll() is None and results[0] is None
         srv.proc.send_signal(15)
-        running.join(timeout=120)
-        queued.join(timeout=120)
+        running.join(timeout=300)
+        queued.join(timeout=300)
         status, text, reason, usage, done = results[0]
         assert status == 200 and done and reason == "length" and usage["completion_tokens"] == 500
         assert queued_status[0][0] == 503 and queued_status[0][1]["error"]["message"]
