@@ -43,8 +43,6 @@ bool is_embedding(const RecipeTensor& t) {
   return ends_with(t.hf_module, "embed_tokens") || t.gguf_name == "token_embd.weight";
 }
 
-// compressed-tensors' matching: "re:X" is re.match (anchored at the start, not the end) against
-// the module name; anything else is an exact name. Both the HF and the GGUF name are tried.
 // A "re:" pattern's compiled form, kept per thread: a recipe is matched against every linear of a
 // model with the same few patterns. The cache is dropped whole beyond 64 patterns.
 const NamePattern& compiled_pattern(const std::string& regex) {
@@ -55,6 +53,8 @@ const NamePattern& compiled_pattern(const std::string& regex) {
   return cache.emplace(regex, NamePattern(regex)).first->second;
 }
 
+// compressed-tensors' matching: "re:X" is re.match (anchored at the start, not the end) against
+// the module name; anything else is an exact name. Both the HF and the GGUF name are tried.
 bool name_matches(const std::string& pattern, const RecipeTensor& t) {
   if (is_regex(pattern)) {
     const NamePattern& re = compiled_pattern(pattern.substr(3));  // validated by check_patterns
