@@ -111,13 +111,15 @@ constexpr std::array<std::array<std::array<TileFn, kBf16TileTokens>, 2>, 2> kTil
 }  // namespace
 
 void bf16_pack_panel_avx512(GGMLType t, const uint16_t* W, int64_t k, int64_t j0, int64_t rows, int levels,
-                            uint32_t* panel) {
-  const int64_t kp = (k + 1) / 2;
+                            uint32_t* panel, int64_t p_begin, int64_t p_end) {
+  const int64_t kp = p_end < 0 ? (k + 1) / 2 : p_end;
   const int64_t stride = levels * kBf16PanelRows;  // uint32 between consecutive pairs of one row
-  if (rows < kBf16PanelRows) std::memset(panel, 0, static_cast<size_t>(kp * stride) * sizeof(uint32_t));
+  if (rows < kBf16PanelRows)
+    std::memset(panel, 0, static_cast<size_t>((kp - p_begin) * stride) * sizeof(uint32_t));
+  panel -= p_begin * stride;  // pair p lands at (p - p_begin) * stride
   // 8 rows x 8 pairs at a time, transposed in registers into 8 runs of 8 rows (no scatter).
   for (int64_t r0 = 0; r0 < rows; r0 += 8)
-    for (int64_t p = 0; p < kp; p += 8) {
+    for (int64_t p = p_begin; p < kp; p += 8) {
       __m256i hi[8], lo[8];
 #pragma GCC unroll 8
       for (int i = 0; i < 8; ++i) {

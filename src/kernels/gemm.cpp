@@ -1,6 +1,10 @@
 // Dispatch, threading and the portable/reference versions of the F32 NT matrix product.
 #include "squish/kernels/gemm.h"
 
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -37,6 +41,22 @@ bool cpu_has_avx512_bf16() {
     if (!cpu_has_avx512()) return false;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512bf16") != 0;
+  }();
+  return has;
+}
+
+bool cpu_has_amx() {
+  static const bool has = [] {
+    const char* off = std::getenv("SQUISH_AMX");
+    if (off && *off == '0') return false;
+    if (!cpu_has_avx512_bf16()) return false;
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    constexpr unsigned kBf16 = 1u << 22, kTile = 1u << 24, kInt8 = 1u << 25;  // CPUID.(7,0):EDX
+    if ((d & (kBf16 | kTile | kInt8)) != (kBf16 | kTile | kInt8)) return false;
+    // Linux hands out the 8 KiB tile state only on request (ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA).
+    constexpr long kReqXcompPerm = 0x1023, kXtileData = 18;
+    return syscall(SYS_arch_prctl, kReqXcompPerm, kXtileData) == 0;
   }();
   return has;
 }

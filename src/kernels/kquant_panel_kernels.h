@@ -101,6 +101,13 @@ void tile_scalar(const Layout& L, const PanelJob* jobs, int np, int64_t supers, 
 void tile_avx512(const Layout& L, const PanelJob* jobs, int np, int64_t supers, const ActRow* a, int na, int64_t ldc);
 void tile_avx2(const Layout& L, const PanelJob* jobs, int np, int64_t supers, const ActRow* a, int na, int64_t ldc);
 
+// Activation rows per AMX tile call.
+constexpr int kAmxTokens = 16;
+// The AMX version of tile_avx512 (call only where cpu_has_amx()) for one panel and exactly
+// kAmxTokens activation rows whose codes lie `stride` bytes apart (a[t].q = a[0].q + t · stride,
+// likewise q2): the same results, bit for bit. Min32 layouts (Q4_K, Q5_K) only.
+void tile_amx(const Layout& L, const PanelJob& job, int64_t supers, const ActRow* a, int64_t stride, int64_t ldc);
+
 // Whether t is a k-quant panel type.
 bool is_kquant(GGMLType t);
 // block_panels.h's entry points for k-quant types (k a multiple of 256).

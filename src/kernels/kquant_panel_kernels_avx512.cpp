@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "amx_tiles.h"
 #include "kquant_panel_kernels.h"
 #include "vnni_avx512.h"
 
@@ -89,11 +90,70 @@ struct Sizes {
   static constexpr size_t super_bytes = header + kBlocks * code_bytes;
 };
 
+// The scales of one 32-code block for every row: step_scale[h] = D · sc (· 1/128 with two levels)
+// of half h (of the block for Min32), mn[h] = −(M · m).
+struct BlockScales {
+  __m512 step_scale[2], mn[2];
+};
+
+template <Form F, bool Two>
+[[gnu::always_inline]] inline BlockScales block_scales(__m512 D, __m512 M, const uint8_t* sc, int b) {
+  constexpr float kStep = 1.0f / (1 << panels::kLevelShift);
+  __m512 scale[2], mn[2];
+  if constexpr (F == Form::Min32) {
+    scale[0] = _mm512_mul_ps(D, bytes_ps(sc + 16 * b, false));
+    mn[0] = negate(_mm512_mul_ps(M, bytes_ps(sc + 128 + 16 * b, false)));
+  } else if constexpr (F == Form::Sym16) {
+    scale[0] = _mm512_mul_ps(D, bytes_ps(sc + 32 * b, true));
+    scale[1] = _mm512_mul_ps(D, bytes_ps(sc + 32 * b + 16, true));
+  } else {
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      const __m512i raw = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 32 * b + 16 * h)));
+      scale[h] = _mm512_mul_ps(D, _mm512_cvtepi32_ps(_mm512_and_si512(raw, _mm512_set1_epi32(0x0F))));
+      mn[h] = negate(_mm512_mul_ps(M, _mm512_cvtepi32_ps(_mm512_srli_epi32(raw, 4))));
+    }
+  }
+  // Two levels: the step 1/128 goes into the block's scales once (a power of two, so
+  // (scale / 128) · d rounds exactly as scale · (d / 128)) and each row's d is broadcast from memory.
+  BlockScales S{{scale[0], scale[1]}, {mn[0], mn[1]}};
+  if constexpr (Two) {
+    S.step_scale[0] = _mm512_mul_ps(scale[0], _mm512_set1_ps(kStep));
+    if constexpr (F != Form::Min32) S.step_scale[1] = _mm512_mul_ps(scale[1], _mm512_set1_ps(kStep));
+  }
+  return S;
+}
+
+// One activation row's update of acc by block gb, from its int32 half dots (two levels: already
+// 128 · Σ u · q + Σ u · q2).
+template <Form F, bool Two>
+[[gnu::always_inline]] inline void accumulate(const BlockScales& S, int32_t offset, const __m512i* dot, const ActRow& a,
+                                              int64_t gb, __m512& acc) {
+  constexpr float kStep = 1.0f / (1 << panels::kLevelShift);
+  const float e = Two ? a.d[gb] * kStep : a.d[gb];
+  const int32_t* sums = a.s + 2 * gb;
+  const __m512 ev = _mm512_set1_ps(a.d[gb]);
+  if constexpr (F == Form::Min32) {
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(dot[0], dot[1])), _mm512_mul_ps(S.step_scale[0], ev), acc);
+    acc = _mm512_fmadd_ps(S.mn[0], _mm512_set1_ps(static_cast<float>(sums[0] + sums[1]) * e), acc);
+  } else {
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      if constexpr (F == Form::Sym16) {
+        const __m512i centred = _mm512_sub_epi32(dot[h], _mm512_set1_epi32(offset * sums[h]));
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(centred), _mm512_mul_ps(S.step_scale[h], ev), acc);
+      } else {
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[h]), _mm512_mul_ps(S.step_scale[h], ev), acc);
+        acc = _mm512_fmadd_ps(S.mn[h], _mm512_set1_ps(static_cast<float>(sums[h]) * e), acc);
+      }
+    }
+  }
+}
+
 // Super-block s (at panel) of one panel into acc[NA].
 template <int NA, Form F, bool Nib, bool P2, bool P1, bool Two>
 [[gnu::always_inline]] inline void super_block(int32_t offset, const uint8_t* panel, int64_t s, const ActRow* a, __m512* acc) {
   using Z = Sizes<F, Nib, P2, P1>;
-  constexpr float kStep = 1.0f / (1 << panels::kLevelShift);
   const __m512 D = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel)));
   __m512 M = _mm512_setzero_ps();
   if constexpr (Z::has_min) M = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 32)));
@@ -102,57 +162,18 @@ template <int NA, Form F, bool Nib, bool P2, bool P1, bool Two>
   for (int b = 0; b < kBlocks; ++b) {
     __m512i w[8];
     unpack<Nib, P2, P1>(panel + Z::header + b * Z::code_bytes, w);
-    __m512 scale[2], mn[2];  // mn: −(M · m)
-    if constexpr (F == Form::Min32) {
-      scale[0] = _mm512_mul_ps(D, bytes_ps(sc + 16 * b, false));
-      mn[0] = negate(_mm512_mul_ps(M, bytes_ps(sc + 128 + 16 * b, false)));
-    } else if constexpr (F == Form::Sym16) {
-      scale[0] = _mm512_mul_ps(D, bytes_ps(sc + 32 * b, true));
-      scale[1] = _mm512_mul_ps(D, bytes_ps(sc + 32 * b + 16, true));
-    } else {
-#pragma GCC unroll 2
-      for (int h = 0; h < 2; ++h) {
-        const __m512i raw = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 32 * b + 16 * h)));
-        scale[h] = _mm512_mul_ps(D, _mm512_cvtepi32_ps(_mm512_and_si512(raw, _mm512_set1_epi32(0x0F))));
-        mn[h] = negate(_mm512_mul_ps(M, _mm512_cvtepi32_ps(_mm512_srli_epi32(raw, 4))));
-      }
-    }
-    // Two levels: the step 1/128 goes into the block's scales once (a power of two, so
-    // (scale / 128) · d rounds exactly as scale · (d / 128)) and each row's d is broadcast from memory.
-    __m512 step_scale[2] = {scale[0], scale[1]};
-    if constexpr (Two) {
-      step_scale[0] = _mm512_mul_ps(scale[0], _mm512_set1_ps(kStep));
-      if constexpr (F != Form::Min32) step_scale[1] = _mm512_mul_ps(scale[1], _mm512_set1_ps(kStep));
-    }
+    const BlockScales S = block_scales<F, Two>(D, M, sc, b);
     const int64_t gb = s * kBlocks + b;
 #pragma GCC unroll 8
     for (int i = 0; i < NA; ++i) {
       const int8_t* q = a[i].q + gb * panels::kBlock;
       __m512i dot[2] = {half_dot(w, q), half_dot(w + 4, q + kHalf)};
-      float e = a[i].d[gb];
       if constexpr (Two) {
         const int8_t* q2 = a[i].q2 + gb * panels::kBlock;
         dot[0] = _mm512_add_epi32(_mm512_slli_epi32(dot[0], panels::kLevelShift), half_dot(w, q2));
         dot[1] = _mm512_add_epi32(_mm512_slli_epi32(dot[1], panels::kLevelShift), half_dot(w + 4, q2 + kHalf));
-        e *= kStep;
       }
-      const int32_t* sums = a[i].s + 2 * gb;
-      const __m512 ev = _mm512_set1_ps(a[i].d[gb]);
-      if constexpr (F == Form::Min32) {
-        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(dot[0], dot[1])), _mm512_mul_ps(step_scale[0], ev), acc[i]);
-        acc[i] = _mm512_fmadd_ps(mn[0], _mm512_set1_ps(static_cast<float>(sums[0] + sums[1]) * e), acc[i]);
-      } else {
-#pragma GCC unroll 2
-        for (int h = 0; h < 2; ++h) {
-          if constexpr (F == Form::Sym16) {
-            const __m512i centred = _mm512_sub_epi32(dot[h], _mm512_set1_epi32(offset * sums[h]));
-            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(centred), _mm512_mul_ps(step_scale[h], ev), acc[i]);
-          } else {
-            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[h]), _mm512_mul_ps(step_scale[h], ev), acc[i]);
-            acc[i] = _mm512_fmadd_ps(mn[h], _mm512_set1_ps(static_cast<float>(sums[h]) * e), acc[i]);
-          }
-        }
-      }
+      accumulate<F, Two>(S, offset, dot, a[i], gb, acc[i]);
     }
   }
 }
@@ -207,7 +228,92 @@ void tile_levels(const Layout& L, const PanelJob* jobs, int np, int64_t supers, 
   return tile_na<F, Nib, P2, P1, false>(L, jobs, np, supers, a, na, ldc);
 }
 
+// AMX tiles (palette 1) for `tokens` activation rows: tmm0 the block's 8 code vectors (B: 8 rows of
+// 4 codes x 16 weight rows), tmm1 / tmm2 the rows' 32 codes q / q2 (A), tmm3 / tmm4 their int32 dots.
+void configure_min32_tiles(int tokens) {
+  amx::TileConfig cfg;
+  cfg.rows[0] = 8;
+  cfg.colsb[0] = 64;
+  for (int t = 1; t <= 2; ++t) {
+    cfg.rows[t] = static_cast<uint8_t>(tokens);
+    cfg.colsb[t] = 32;
+  }
+  for (int t = 3; t <= 4; ++t) {
+    cfg.rows[t] = static_cast<uint8_t>(tokens);
+    cfg.colsb[t] = 64;
+  }
+  amx::load_tile_config(cfg);
+}
+
+// One Min32 panel (Q4_K, Q5_K) against kAmxTokens activation rows (row t's codes at a[0].q + t ·
+// stride): per block, the code vectors go to memory once, TDPBSUD forms every row's int32 dots at
+// once, and the VNNI tile's accumulate() takes them from there — the same arithmetic, so the same
+// results. The tiles of block g + 1 are issued before block g's dots are read back.
+template <bool P1, bool Two>
+void tile_amx_panel(const Layout& L, const PanelJob& job, int64_t supers, const ActRow* a, int64_t stride, int64_t ldc) {
+  using Z = Sizes<Form::Min32, true, false, P1>;
+  constexpr int NA = kAmxTokens;
+  configure_min32_tiles(NA);
+  alignas(64) uint8_t codes[8 * 64];
+  alignas(64) int32_t dots[2][2][NA * 16];  // [block parity][level][token][row]
+  __m512 acc[NA];
+#pragma GCC unroll 16
+  for (auto& v : acc) v = _mm512_setzero_ps();
+  const auto issue = [&](int64_t gb) {  // block gb's integer dots into dots[gb & 1]
+    const uint8_t* panel = job.panel + (gb / kBlocks) * Z::super_bytes;
+    __m512i w[8];
+    unpack<true, false, P1>(panel + Z::header + (gb % kBlocks) * Z::code_bytes, w);
+#pragma GCC unroll 8
+    for (int v = 0; v < 8; ++v) _mm512_store_si512(codes + 64 * v, w[v]);
+    int32_t* out = &dots[gb & 1][0][0];
+    _tile_loadd(0, codes, 64);
+    _tile_zero(3);
+    _tile_loadd(1, a[0].q + gb * panels::kBlock, stride);
+    _tile_dpbsud(3, 1, 0);
+    _tile_stored(3, out, 64);
+    if constexpr (Two) {
+      _tile_zero(4);
+      _tile_loadd(2, a[0].q2 + gb * panels::kBlock, stride);
+      _tile_dpbsud(4, 2, 0);
+      _tile_stored(4, out + NA * 16, 64);
+    }
+  };
+  const int64_t blocks = supers * kBlocks;
+  issue(0);
+#pragma GCC unroll 1
+  for (int64_t gb = 0; gb < blocks; ++gb) {
+    if (gb + 1 < blocks) issue(gb + 1);
+    const uint8_t* panel = job.panel + (gb / kBlocks) * Z::super_bytes;
+    const __m512 D = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel)));
+    const __m512 M = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 32)));
+    const BlockScales S = block_scales<Form::Min32, Two>(D, M, panel + Z::scales_at, static_cast<int>(gb % kBlocks));
+    const int32_t* in = &dots[gb & 1][0][0];
+#pragma GCC unroll 16
+    for (int i = 0; i < NA; ++i) {
+      __m512i dot[2] = {_mm512_load_si512(in + 16 * i), _mm512_setzero_si512()};  // both halves in dot[0]
+      if constexpr (Two)
+        dot[0] = _mm512_add_epi32(_mm512_slli_epi32(dot[0], panels::kLevelShift), _mm512_load_si512(in + NA * 16 + 16 * i));
+      accumulate<Form::Min32, Two>(S, L.offset, dot, a[i], gb, acc[i]);
+    }
+  }
+  const __mmask16 mask = static_cast<__mmask16>(job.nr >= 16 ? 0xFFFF : (1u << job.nr) - 1);
+  const __m512 bv = job.bias ? _mm512_maskz_loadu_ps(mask, job.bias) : _mm512_setzero_ps();
+#pragma GCC unroll 16
+  for (int i = 0; i < NA; ++i) _mm512_mask_storeu_ps(job.C + i * ldc, mask, _mm512_add_ps(acc[i], bv));
+}
+
+template <bool P1>
+void amx_levels(const Layout& L, const PanelJob& job, int64_t supers, const ActRow* a, int64_t stride, int64_t ldc) {
+  if (a[0].q2) return tile_amx_panel<P1, true>(L, job, supers, a, stride, ldc);
+  return tile_amx_panel<P1, false>(L, job, supers, a, stride, ldc);
+}
+
 }  // namespace
+
+void tile_amx(const Layout& L, const PanelJob& job, int64_t supers, const ActRow* a, int64_t stride, int64_t ldc) {
+  if (L.plane1) return amx_levels<true>(L, job, supers, a, stride, ldc);  // Q5_K
+  amx_levels<false>(L, job, supers, a, stride, ldc);                       // Q4_K
+}
 
 void tile_avx512(const Layout& L, const PanelJob* jobs, int np, int64_t supers, const ActRow* a, int na, int64_t ldc) {
   switch (L.form) {

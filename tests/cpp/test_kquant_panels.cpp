@@ -11,6 +11,7 @@
 #include "quantized_rows.h"
 #include "squish/formats/ggml_type.h"
 #include "squish/kernels/block_panels.h"
+#include "squish/kernels/gemm.h"
 
 namespace sk = squish::kernels;
 using squish::GGMLType;
@@ -99,7 +100,7 @@ void expect_lockstep_equals_scalar(sk::Isa isa) {
 void expect_extreme_codes_exact(sk::Isa isa) {
   const int64_t n = 16, k = 256;
   for (GGMLType t : kTypes)
-    for (int64_t m : {1, 3}) {
+    for (int64_t m : {1, 3, 16, 17}) {  // 16, 17: AMX tiles where present
       std::vector<float> w(static_cast<size_t>(n * k), 1.0f), A(static_cast<size_t>(m * k), 1.0f);
       for (size_t i = 0; i < w.size(); i += 7) w[i] = -1.0f;
       std::vector<uint8_t> rows(squish::row_bytes(t, k) * n);
@@ -122,6 +123,12 @@ bool has(sk::Isa isa) { return sk::active_isa() >= isa; }
 
 TEST(KQuantPanels, Avx512TilesEqualScalarBitForBit) {
   if (!has(sk::Isa::Avx512)) GTEST_SKIP() << "no AVX-512 VNNI";
+  expect_tiles_equal_scalar(sk::Isa::Avx512);
+}
+
+// Where the CPU has AMX, prompts (16 rows at a time) run on its tiles: m = 16..70 above took them.
+TEST(KQuantPanels, AmxTilesEqualScalarBitForBit) {
+  if (!has(sk::Isa::Avx512) || !sk::cpu_has_amx()) GTEST_SKIP() << "no AMX";
   expect_tiles_equal_scalar(sk::Isa::Avx512);
 }
 

@@ -36,6 +36,9 @@ void gemm_nt_reference(int64_t m, int64_t n, int64_t k, const float* A, int64_t 
 bool cpu_has_avx512();
 // Whether cpu_has_avx512() and the CPU has AVX512-BF16 (vdpbf16ps, vcvtneps2bf16).
 bool cpu_has_avx512_bf16();
+// Whether cpu_has_avx512_bf16() and the CPU has AMX (TILE, BF16, INT8) and the kernel granted this
+// process the tile state (SQUISH_AMX=0 turns AMX off, leaving the AVX-512 kernels).
+bool cpu_has_amx();
 // Whether the running CPU has AVX2 and FMA (and SQUISH_ISA=scalar is not set).
 bool cpu_has_avx2();
 
