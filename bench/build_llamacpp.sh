@@ -2,7 +2,8 @@
 # Builds llama.cpp's tools (llama-bench, llama-quantize, llama-perplexity, llama-imatrix, llama-server)
 # from the llama.cpp that the llama-cpp-python source package vendors, at the version pinned in
 # scripts/requirements.txt, offline after the one `pip download`. Two builds, cached outside git:
-#   $SQUISH_CACHE/llamacpp/native  GGML_NATIVE=ON (everything this CPU has, AVX-512 included)
+#   $SQUISH_CACHE/llamacpp/native  GGML_NATIVE=ON (everything this CPU has, AVX-512 included; on
+#                                  AMX CPUs everything but AMX, whose matmul crashes: see flags_for)
 #   $SQUISH_CACHE/llamacpp/avx2    AVX2 + FMA + F16C only (no AVX-512, no AVX-VNNI)
 # Idempotent: a build whose binaries and stamp (version + flags) exist is skipped.
 # Usage: bench/build_llamacpp.sh [native|avx2 ...]   (default: both); LLAMACPP_JOBS (default 2).
@@ -32,7 +33,20 @@ common_flags=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF
 
 flags_for() {
   case "$1" in
-    native) echo "-DGGML_NATIVE=ON" ;;
+    native)
+      # llama.cpp's AMX matmul segfaults on this CPU (ggml-org/llama.cpp#20824, open; ollama and
+      # dspy drop the AMX variant for it), so on AMX CPUs the native build is everything the CPU
+      # has but AMX: its AVX-512 VNNI/BF16 repacked kernels, which run.
+      if grep -qw amx_int8 /proc/cpuinfo; then
+        local f on
+        f="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_BMI2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON"
+        for on in avx_vnni:AVX_VNNI avx512vbmi:AVX512_VBMI avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16; do
+          grep -qw "${on%%:*}" /proc/cpuinfo && f+=" -DGGML_${on#*:}=ON" || f+=" -DGGML_${on#*:}=OFF"
+        done
+        echo "$f -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+      else
+        echo "-DGGML_NATIVE=ON"
+      fi ;;
     avx2) echo "-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_BMI2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
                "-DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF" \
                "-DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" ;;
