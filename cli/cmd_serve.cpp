@@ -61,6 +61,9 @@ CommandRegistrar reg(45, [](CLI::App& app) {
       ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{4096}));
   cmd->add_option("-n,--n-predict", o.max_tokens_limit, "Most tokens a request may generate (-1: until its context is full)")
       ->capture_default_str()->check(CLI::Range(int64_t{-1}, int64_t{1} << 22));
+  cmd->add_flag("--no-prompt-cache{false}", o.scheduler.prompt_cache,
+                "Evaluate every prompt in full (by default a free slot whose cache starts with the new prompt's "
+                "first tokens keeps them, as llama-server's cache_prompt does)");
   cmd->add_option("--api-key", o.api_key, "Require 'Authorization: Bearer KEY' on every endpoint but /health");
   cmd->add_option("--max-body-kib", args->max_body_kib, "Largest request body accepted (KiB; larger ones get 413)")
       ->capture_default_str()->check(CLI::Range(size_t{1}, size_t{1} << 20));

@@ -30,6 +30,14 @@ void BatchSession::reset(int64_t s) {
   n_past_[static_cast<size_t>(s)] = 0;
 }
 
+void BatchSession::truncate(int64_t s, int64_t n) {
+  if (s < 0 || s >= n_seq()) throw Error(model_->path(), "no sequence " + std::to_string(s) + " in the batch");
+  if (n < 0 || n > n_past(s))
+    throw Error(model_->path(), "cannot keep " + std::to_string(n) + " of sequence " + std::to_string(s) + "'s " +
+                                    std::to_string(n_past(s)) + " positions");
+  n_past_[static_cast<size_t>(s)] = n;
+}
+
 size_t BatchSession::kv_cache_bytes() const {
   size_t b = 0;
   for (const auto& c : caches_) b += c->bytes();

@@ -54,6 +54,8 @@ std::string Metrics::render(const SchedulerGauges& gauges) const {
       out += fmt::format("squish_requests_total{{status=\"{}\"}} {}\n", status, n);
   }
   out += scalar("squish_prompt_tokens_total", "counter", "Prompt tokens evaluated", static_cast<double>(prompt_tokens.load()));
+  out += scalar("squish_prompt_tokens_cached_total", "counter", "Prompt tokens reused from a slot's cache",
+                static_cast<double>(prompt_tokens_cached.load()));
   out += scalar("squish_generated_tokens_total", "counter", "Tokens generated", static_cast<double>(generated_tokens.load()));
   out += time_to_first_token.render("squish_time_to_first_token_seconds", "Time from a request's arrival to its first token");
   out += inter_token_latency.render("squish_inter_token_latency_seconds", "Time between consecutive tokens of one request");

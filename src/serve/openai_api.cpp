@@ -31,6 +31,7 @@ OpenAIRequest parse_common(const ServeContext& ctx, const json& j) {
   r.params.max_tokens = checked_max_tokens(ctx, max_tokens);
   r.params.stop = stop_field(j, "stop");
   r.params.ignore_eos = bool_field(j, "ignore_eos").value_or(false);  // llama-server's extension
+  r.params.cache_prompt = bool_field(j, "cache_prompt").value_or(true);  // likewise
   r.stream = bool_field(j, "stream").value_or(false);
   if (const auto it = j.find("stream_options"); it != j.end() && !it->is_null()) {
     if (!it->is_object()) throw ApiError(400, "'stream_options' must be an object", "stream_options");

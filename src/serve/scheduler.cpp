@@ -18,6 +18,7 @@ struct Scheduler::Slot {
   int64_t index = 0;
   std::shared_ptr<RequestStream> request;  // null: free
   size_t prefilled = 0;                    // prompt tokens already in the cache
+  std::vector<int32_t> cached;             // the tokens the slot's cache holds, in order
   int32_t last_token = -1;                 // the token to feed next (decode phase)
   int64_t generated = 0;                   // tokens sampled
   std::optional<Sampler> sampler;
@@ -120,26 +121,48 @@ bool Scheduler::admit_waiting(std::unique_lock<std::mutex>& lock) {
     (*it)->push(std::move(d));
     it = waiting_.erase(it);
   }
-  int64_t busy = 0;
-  for (auto& s : slots_) {
-    if (!s->request && !waiting_.empty()) {
-      std::shared_ptr<RequestStream> r = std::move(waiting_.front());
-      waiting_.pop_front();
-      if (r->cancelled()) continue;
-      batch_.reset(s->index);
-      s->request = std::move(r);
-      s->prefilled = 0;
-      s->generated = 0;
+  while (!waiting_.empty()) {
+    Slot* s = slot_for(waiting_.front()->prompt);
+    if (!s) break;
+    std::shared_ptr<RequestStream> r = std::move(waiting_.front());
+    waiting_.pop_front();
+    if (r->cancelled()) continue;
+    // The longest prefix of the prompt the slot still holds stays in its cache (all but the last
+    // prompt token at most: its logits give the first token).
+    size_t keep = 0;
+    if (options_.prompt_cache && r->params.cache_prompt)
+      while (keep + 1 < r->prompt.size() && keep < s->cached.size() && s->cached[keep] == r->prompt[keep]) ++keep;
+    batch_.truncate(s->index, static_cast<int64_t>(keep));
+    s->cached.resize(keep);
+    metrics_.prompt_tokens_cached += keep;
+    s->request = std::move(r);
+    s->prefilled = keep;
+    s->generated = 0;
       s->last_token = -1;
-      s->sampler.emplace(s->request->params.sampling);
-      s->text.emplace(s->request->params.stop);
-      s->logprobs.clear();
-    }
-    busy += s->request != nullptr;
+    s->sampler.emplace(s->request->params.sampling);
+    s->text.emplace(s->request->params.stop);
+    s->logprobs.clear();
   }
+  int64_t busy = 0;
+  for (const auto& s : slots_) busy += s->request != nullptr;
   queued_ = static_cast<int64_t>(waiting_.size());
   busy_ = busy;  // before the lock is released, so drain() sees admitted requests as running
   return busy > 0;
+}
+
+Scheduler::Slot* Scheduler::slot_for(const std::vector<int32_t>& prompt) {
+  Slot* best = nullptr;
+  size_t best_common = 0;
+  for (auto& s : slots_) {
+    if (s->request) continue;
+    size_t common = 0;
+    while (common < prompt.size() && common < s->cached.size() && s->cached[common] == prompt[common]) ++common;
+    if (!best || common > best_common) {
+      best = s.get();
+      best_common = common;
+    }
+  }
+  return best;
 }
 
 void Scheduler::run() {
@@ -192,12 +215,17 @@ void Scheduler::step() {
     logits = batch_.advance(parts);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "squish serve: error: %s\n", e.what());
-    for (Slot* s : owners) finish(*s, "stop", {}, e.what());
+    for (Slot* s : owners) {
+      s->cached.clear();  // what the failed pass left in the cache is unknown
+      batch_.reset(s->index);
+      finish(*s, "stop", {}, e.what());
+    }
     return;
   }
   const size_t V = static_cast<size_t>(model_->config().n_vocab);
   for (size_t i = 0; i < owners.size(); ++i) {
     Slot& s = *owners[i];
+    s.cached.insert(s.cached.end(), parts[i].tokens.begin(), parts[i].tokens.end());
     if (s.prefilling()) {
       s.prefilled += parts[i].tokens.size();
       metrics_.prompt_tokens += parts[i].tokens.size();

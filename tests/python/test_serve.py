@@ -61,6 +61,23 @@ def test_completion_greedy_matches_generate(oai):
     assert got.usage.total_tokens == got.usage.prompt_tokens + got.usage.completion_tokens
 
 
+def test_repeated_prompt_reuses_the_slot_cache_and_matches_generate(server, oai):
+    """A free slot whose cache starts with the new prompt keeps those positions (llama-server's
+    cache_prompt): the second identical request evaluates only the prompt's last token, and both
+    outputs equal `squish generate`'s."""
+    prompt = "A lighthouse keeper finds a message in a bottle. The message says"
+    want = generate_cli(prompt, 12)
+    server.wait_idle()
+    before = server.metric("squish_prompt_tokens_cached_total", 0)
+    first = oai.completions.create(model=MODEL_ID, prompt=prompt, max_tokens=12, temperature=0)
+    server.wait_idle()
+    second = oai.completions.create(model=MODEL_ID, prompt=prompt, max_tokens=12, temperature=0)
+    reused = server.metric("squish_prompt_tokens_cached_total") - before
+    assert first.choices[0].text == second.choices[0].text == want
+    assert reused == first.usage.prompt_tokens - 1, (reused, first.usage.prompt_tokens)
+    assert second.usage.prompt_tokens == first.usage.prompt_tokens  # usage counts the whole prompt
+
+
 def test_chat_greedy_matches_generate_streamed_and_not(oai):
     want = generate_cli(QUESTION, 24, "--chat")
     messages = [{"role": "user", "content": QUESTION}]
@@ -89,7 +106,11 @@ def test_stop_sequence_cuts_the_output(oai):
 
 
 def test_seeded_sampling_is_reproduced_and_matches_generate(oai):
-    kw = dict(model=MODEL_ID, prompt=PROMPT, max_tokens=16, temperature=1.0, seed=1234)
+    # cache_prompt false: a slot's cached prompt leaves only the last prompt token to evaluate, whose
+    # logits then come from the one-row path and may differ from a whole prompt's in the last bits
+    # (as llama-server documents for its cache_prompt) — enough to move a sampled token.
+    kw = dict(model=MODEL_ID, prompt=PROMPT, max_tokens=16, temperature=1.0, seed=1234,
+              extra_body={"cache_prompt": False})
     a = oai.completions.create(**kw).choices[0].text
     b = oai.completions.create(**kw).choices[0].text
     assert a == b

@@ -41,6 +41,9 @@ class BatchSession {
   void reset();
   // Empties sequence s's cache (the others keep theirs).
   void reset(int64_t s);
+  // Keeps only the first n positions of sequence s's cache (0 <= n <= n_past(s)): a later
+  // advance() appends after them, as if the positions after n had never been evaluated.
+  void truncate(int64_t s, int64_t n);
   // Context capacity of each sequence.
   int64_t n_ctx() const { return n_ctx_; }
   // Bytes held by the KV caches.

@@ -42,6 +42,7 @@ class Metrics {
   // Counts one finished HTTP request with its status code.
   void count_request(int status);
   std::atomic<uint64_t> prompt_tokens{0};     // prompt tokens evaluated
+  std::atomic<uint64_t> prompt_tokens_cached{0};  // prompt tokens whose cache a slot still held
   std::atomic<uint64_t> generated_tokens{0};  // tokens generated
   Histogram time_to_first_token;              // seconds from arrival to the first token
   Histogram inter_token_latency;              // seconds between a request's consecutive tokens

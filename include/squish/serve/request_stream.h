@@ -24,6 +24,7 @@ struct GenerationParams {
   std::vector<std::string> stop;   // stop sequences (not included in the output)
   int top_logprobs = -1;           // -1: no log-probabilities; >= 0: chosen token's plus this many alternatives
   bool ignore_eos = false;         // never sample an end-of-generation token (fixed output lengths)
+  bool cache_prompt = true;        // may reuse a slot's cached prefix of the prompt (llama-server's field)
 };
 
 // The log-probability of one generated token (under the model's untempered distribution).

@@ -27,6 +27,7 @@ struct SchedulerOptions {
   KVCacheType kv_type = KVCacheType::F32;   // --kv-cache-dtype
   int64_t max_queue = 128;                  // requests waiting for a slot beyond which submit refuses
   int64_t step_tokens = 256;                // rows per forward pass: decode tokens plus prompt chunks
+  bool prompt_cache = true;                 // reuse a free slot's cached prefix of a new prompt
 };
 
 // The thread that runs every generation.
@@ -49,6 +50,7 @@ class Scheduler {
   struct Slot;
   void run();
   bool admit_waiting(std::unique_lock<std::mutex>& lock);
+  Slot* slot_for(const std::vector<int32_t>& prompt);
   void step();
   void on_token(Slot& slot, float* logits);
   void finish(Slot& slot, std::string reason, std::string text, std::string error = {});
