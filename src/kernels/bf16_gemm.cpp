@@ -123,7 +123,9 @@ Bf16Split bf16_split_for(GGMLType t, QuantPath path) {
     s.weight_levels = forced[0] - '0';
     s.act_levels = forced[1] - '0';
   } else {
-    s.weight_levels = 1;
+    // On AMX tiles the extra term pair of exact F16 weights (hi + lo) costs little, and the
+    // result then rounds only the activations.
+    s.weight_levels = cpu_has_amx() && path != QuantPath::Fast ? 2 : 1;
     s.act_levels = path == QuantPath::Fast ? 1 : 2;
   }
   if (t == GGMLType::BF16) s.weight_levels = 1;  // BF16 weights are exact in one level

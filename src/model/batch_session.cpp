@@ -38,6 +38,15 @@ void BatchSession::truncate(int64_t s, int64_t n) {
   n_past_[static_cast<size_t>(s)] = n;
 }
 
+void BatchSession::copy_prefix(int64_t from, int64_t to, int64_t n) {
+  if (from == to || to < 0 || to >= n_seq()) throw Error(model_->path(), "no sequence " + std::to_string(to) + " to copy into");
+  if (n < 0 || n > n_past(from))
+    throw Error(model_->path(), "cannot copy " + std::to_string(n) + " of sequence " + std::to_string(from) + "'s " +
+                                    std::to_string(n_past(from)) + " positions");
+  caches_[static_cast<size_t>(to)]->copy_prefix(*caches_[static_cast<size_t>(from)], n);
+  n_past_[static_cast<size_t>(to)] = n;
+}
+
 size_t BatchSession::kv_cache_bytes() const {
   size_t b = 0;
   for (const auto& c : caches_) b += c->bytes();

@@ -170,6 +170,24 @@ void KVCache::store(int64_t il, int64_t g, int64_t pos, const float* k, const fl
   }
 }
 
+void KVCache::copy_prefix(const KVCache& from, int64_t n) {
+  if (from.type_ != type_ || from.n_layer_ != n_layer_ || from.n_ctx_ != n_ctx_ || from.n_kv_ != n_kv_ ||
+      from.hdk_ != hdk_ || from.hdv_ != hdv_ || n < 0 || n > n_ctx_)
+    throw Error("KV cache", "cannot copy " + std::to_string(n) + " positions between caches of different shapes");
+  for (int64_t il = 0; il < n_layer_; ++il)
+    for (int64_t g = 0; g < n_kv_; ++g) {
+      std::memcpy(k_row(il, g, 0), from.k_row(il, g, 0), static_cast<size_t>(n) * kb_);
+      if (type_ != KVCacheType::F32) {
+        std::memcpy(v_row(il, g, 0), from.v_row(il, g, 0), static_cast<size_t>(n) * vb_);
+        continue;
+      }
+      const size_t head = static_cast<size_t>((il * n_kv_ + g) * hdv_ * n_ctx_);  // transposed values
+      const auto* src = reinterpret_cast<const float*>(from.v_.data()) + head;
+      auto* dst = reinterpret_cast<float*>(v_.data()) + head;
+      for (int64_t d = 0; d < hdv_; ++d) std::memcpy(dst + d * n_ctx_, src + d * n_ctx_, static_cast<size_t>(n) * sizeof(float));
+    }
+}
+
 const float* KVCache::keys(int64_t il, int64_t g, int64_t j0, int64_t j1, std::vector<float>& buf) const {
   if (type_ == KVCacheType::F32) return reinterpret_cast<const float*>(k_row(il, g, j0));
   buf.resize(static_cast<size_t>((j1 - j0) * hdk_));

@@ -13,6 +13,16 @@ namespace squish::serve {
 
 using Clock = RequestStream::Clock;
 
+namespace {
+
+// How many leading tokens a and b share.
+size_t shared_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  const size_t n = std::min(a.size(), b.size());
+  return static_cast<size_t>(std::mismatch(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(n), b.begin()).first - a.begin());
+}
+
+}  // namespace
+
 // One running request and where it stands.
 struct Scheduler::Slot {
   int64_t index = 0;
@@ -127,13 +137,26 @@ bool Scheduler::admit_waiting(std::unique_lock<std::mutex>& lock) {
     std::shared_ptr<RequestStream> r = std::move(waiting_.front());
     waiting_.pop_front();
     if (r->cancelled()) continue;
-    // The longest prefix of the prompt the slot still holds stays in its cache (all but the last
-    // prompt token at most: its logits give the first token).
+    // The longest prefix of the prompt the slot still holds stays in its cache, or, where another
+    // slot (running or free) holds a longer one, that slot's positions are copied: all but the
+    // last prompt token at most (its logits give the first token).
     size_t keep = 0;
-    if (options_.prompt_cache && r->params.cache_prompt)
-      while (keep + 1 < r->prompt.size() && keep < s->cached.size() && s->cached[keep] == r->prompt[keep]) ++keep;
-    batch_.truncate(s->index, static_cast<int64_t>(keep));
-    s->cached.resize(keep);
+    Slot* from = nullptr;
+    if (options_.prompt_cache && r->params.cache_prompt && !r->prompt.empty()) {
+      const size_t most = r->prompt.size() - 1;
+      keep = std::min(shared_prefix(s->cached, r->prompt), most);
+      for (auto& o : slots_) {
+        const size_t n = o.get() == s ? 0 : std::min(shared_prefix(o->cached, r->prompt), most);
+        if (n > keep) keep = n, from = o.get();
+      }
+    }
+    if (from) {
+      batch_.copy_prefix(from->index, s->index, static_cast<int64_t>(keep));
+      s->cached.assign(r->prompt.begin(), r->prompt.begin() + static_cast<std::ptrdiff_t>(keep));
+    } else {
+      batch_.truncate(s->index, static_cast<int64_t>(keep));
+      s->cached.resize(keep);
+    }
     metrics_.prompt_tokens_cached += keep;
     s->request = std::move(r);
     s->prefilled = keep;
@@ -155,8 +178,7 @@ Scheduler::Slot* Scheduler::slot_for(const std::vector<int32_t>& prompt) {
   size_t best_common = 0;
   for (auto& s : slots_) {
     if (s->request) continue;
-    size_t common = 0;
-    while (common < prompt.size() && common < s->cached.size() && s->cached[common] == prompt[common]) ++common;
+    const size_t common = shared_prefix(s->cached, prompt);
     if (!best || common > best_common) {
       best = s.get();
       best_common = common;

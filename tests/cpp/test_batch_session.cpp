@@ -91,6 +91,32 @@ TEST_P(BatchDecode, AdvanceMixesPromptChunksWithDecodeTokensAndResetsOneSequence
   EXPECT_THROW(batch.reset(3), squish::Error);
 }
 
+// A prompt cache: truncating a sequence, or copying another's first positions into it, leaves exactly
+// the cache that evaluating those positions gives (for every KV-cache layout: F32 keeps values
+// transposed, the others row by row).
+TEST_P(BatchDecode, TruncateAndCopyPrefixKeepExactlyTheFirstPositions) {
+  auto model = squish::Model::load(st::source_dir() + "/tests/goldens/model/" + GetParam() + ".gguf");
+  const int64_t V = model->config().n_vocab;
+  const auto tok = [&](int32_t t) { return t % static_cast<int32_t>(V); };
+  const std::vector<int32_t> prompt = {tok(3), tok(14), tok(15), tok(9), tok(26), tok(5)}, last = {tok(35)};
+  for (auto kv : {squish::KVCacheType::F32, squish::KVCacheType::F16, squish::KVCacheType::FP8_E4M3}) {
+    squish::BatchSession batch(model, 3, 32, kv);
+    batch.prefill(0, prompt);
+    batch.prefill(1, std::vector<int32_t>{tok(7), tok(7)});  // overwritten by the copy
+    batch.copy_prefix(0, 1, 4);
+    EXPECT_EQ(batch.n_past(1), 4);
+    batch.prefill(2, std::span(prompt).first(4));  // the reference: the 4 positions evaluated
+    batch.truncate(0, 4);
+    EXPECT_EQ(batch.n_past(0), 4);
+    const auto want = batch.prefill(2, last);
+    EXPECT_EQ(batch.prefill(1, last), want) << "copied, kv " << squish::kv_cache_type_name(kv);
+    EXPECT_EQ(batch.prefill(0, last), want) << "truncated, kv " << squish::kv_cache_type_name(kv);
+    EXPECT_THROW(batch.truncate(0, 6), squish::Error);
+    EXPECT_THROW(batch.copy_prefix(0, 0, 1), squish::Error);
+    EXPECT_THROW(batch.copy_prefix(0, 1, 9), squish::Error);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Archs, BatchDecode, ::testing::Values("tiny_llama", "tiny_qwen2", "tiny_gemma3"));
 
 }  // namespace

@@ -78,6 +78,24 @@ def test_repeated_prompt_reuses_the_slot_cache_and_matches_generate(server, oai)
     assert second.usage.prompt_tokens == first.usage.prompt_tokens  # usage counts the whole prompt
 
 
+def test_a_shared_prefix_is_copied_from_a_running_slot(server, oai):
+    """A prompt that shares its beginning with a running request's prompt (a common system prompt)
+    takes those positions from that request's slot instead of evaluating them again."""
+    prefix = "You are a patient assistant who knows everything about lighthouses and the sea. "
+    server.wait_idle()
+    before = server.metric("squish_prompt_tokens_cached_total", 0)
+    stream = oai.completions.create(model=MODEL_ID, prompt=prefix + "Tell me a long story.", max_tokens=120,
+                                    temperature=0, stream=True, extra_body={"ignore_eos": True})
+    first = next(iter(stream))  # its prompt is in its slot's cache now
+    other = oai.completions.create(model=MODEL_ID, prompt=prefix + "Name one lighthouse.", max_tokens=4, temperature=0,
+                                   extra_body={"ignore_eos": True})
+    reused = server.metric("squish_prompt_tokens_cached_total") - before
+    rest = "".join(c.choices[0].text for c in stream if c.choices)
+    assert first.choices and len(rest) > 0
+    assert other.usage.completion_tokens == 4
+    assert 10 <= reused < other.usage.prompt_tokens, (reused, other.usage.prompt_tokens)
+
+
 def test_chat_greedy_matches_generate_streamed_and_not(oai):
     want = generate_cli(QUESTION, 24, "--chat")
     messages = [{"role": "user", "content": QUESTION}]

@@ -26,7 +26,8 @@ struct Bf16Split {
 bool bf16_gemm_available();
 
 // The split quant_matmul takes for weight type t under path: Auto holds perplexity within 0.1% of
-// F32 weights, Fast trades that for speed (docs/runtime.md has the measurements).
+// F32 weights (12; with AMX, 22 for F16: exact weights), Fast trades that for speed (11;
+// docs/runtime.md has the measurements).
 // SQUISH_BF16_SPLIT=WA (e.g. "12": one weight level, two activation levels) overrides both.
 Bf16Split bf16_split_for(GGMLType t, QuantPath path);
 

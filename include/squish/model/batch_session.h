@@ -44,6 +44,8 @@ class BatchSession {
   // Keeps only the first n positions of sequence s's cache (0 <= n <= n_past(s)): a later
   // advance() appends after them, as if the positions after n had never been evaluated.
   void truncate(int64_t s, int64_t n);
+  // Makes sequence `to` hold the first n positions of sequence `from` (n <= n_past(from); to != from).
+  void copy_prefix(int64_t from, int64_t to, int64_t n);
   // Context capacity of each sequence.
   int64_t n_ctx() const { return n_ctx_; }
   // Bytes held by the KV caches.

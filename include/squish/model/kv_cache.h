@@ -30,6 +30,9 @@ class KVCache {
   // beyond ±448 · scale saturate) instead of their own absmax / 448, as vLLM runs a calibrated
   // kv_cache_scheme. Throws Error unless both hold one positive scale per layer.
   void set_static_scales(std::vector<float> k, std::vector<float> v);
+  // Positions [0, n) of every layer and head copied from `from`, a cache of the same model, size
+  // and type (throws Error otherwise).
+  void copy_prefix(const KVCache& from, int64_t n);
   // Bytes held.
   size_t bytes() const { return k_.size() + v_.size(); }
   KVCacheType type() const { return type_; }
