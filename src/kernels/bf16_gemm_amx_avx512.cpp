@@ -1,8 +1,6 @@
 // AMX-BF16 kernels of bf16_gemm: activations packed per level into rows of BF16 pairs, and the
 // TDPBF16PS tile loop (32 activation rows x 32 weight rows per step, F32 sums kept in the tiles).
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
+#include "bf16_lanes_avx512.h"  // first: its pragmas cover the intrinsics below
 
 #include <cstring>
 
@@ -12,16 +10,6 @@
 namespace squish::kernels {
 
 namespace {
-
-// Mask of the first n lanes of 16 (none for n <= 0).
-inline __mmask16 first_lanes(int64_t n) {
-  if (n <= 0) return 0;
-  return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1);
-}
-
-inline __m256i to_bf16(__m512 x) { return reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(x)); }
-
-inline __m512 from_bf16(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
 
 // The tile configuration (palette 1): every tile 16 rows of 64 bytes.
 void configure_tiles() {
@@ -52,11 +40,12 @@ void bf16_pack_activations_amx(const float* A, int64_t k, int64_t i0, int64_t i1
     uint16_t* hi = reinterpret_cast<uint16_t*>(act + i * kp16);
     uint16_t* lo = reinterpret_cast<uint16_t*>(act + (rows + i) * kp16);
     for (int64_t t = 0; t < 2 * kp16; t += 16) {
-      const __m512 v = _mm512_maskz_loadu_ps(first_lanes(k - t), x + t);
-      const __m256i h = to_bf16(v);
+      const __m512 v = _mm512_maskz_loadu_ps(bf16_lanes::first_lanes(k - t), x + t);
+      const __m256i h = bf16_lanes::to_bf16(v);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(hi + t), h);
       if (act_levels == 2)
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(lo + t), to_bf16(_mm512_sub_ps(v, from_bf16(h))));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(lo + t),
+                            bf16_lanes::to_bf16(_mm512_sub_ps(v, bf16_lanes::from_bf16(h))));
     }
   }
 }

@@ -11,21 +11,16 @@
 #include <utility>
 
 #include "bf16_gemm_kernels.h"
+#include "bf16_lanes_avx512.h"
 #include "transpose_avx2.h"
 
 namespace squish::kernels {
 
 namespace {
 
-// Mask of the first n lanes of 16 (none for n <= 0).
-inline __mmask16 first_lanes(int64_t n) {
-  if (n <= 0) return 0;
-  return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1);
-}
-
-inline __m256i to_bf16(__m512 x) { return reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(x)); }
-
-inline __m512 from_bf16(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+using bf16_lanes::first_lanes;
+using bf16_lanes::from_bf16;
+using bf16_lanes::to_bf16;
 
 // Elements [t, t + 16) of a row (zero past k) as levels of BF16: lv[0] = hi, lv[1] = lo.
 inline void weight_levels(GGMLType t, const uint16_t* row, int64_t k, int64_t at, int levels, __m256i lv[2]) {
