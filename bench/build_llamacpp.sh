@@ -33,20 +33,10 @@ common_flags=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF
 
 flags_for() {
   case "$1" in
-    native)
-      # llama.cpp's AMX matmul segfaults on this CPU (ggml-org/llama.cpp#20824, open; ollama and
-      # dspy drop the AMX variant for it), so on AMX CPUs the native build is everything the CPU
-      # has but AMX: its AVX-512 VNNI/BF16 repacked kernels, which run.
-      if grep -qw amx_int8 /proc/cpuinfo; then
-        local f on
-        f="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_BMI2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON"
-        for on in avx_vnni:AVX_VNNI avx512vbmi:AVX512_VBMI avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16; do
-          grep -qw "${on%%:*}" /proc/cpuinfo && f+=" -DGGML_${on#*:}=ON" || f+=" -DGGML_${on#*:}=OFF"
-        done
-        echo "$f -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
-      else
-        echo "-DGGML_NATIVE=ON"
-      fi ;;
+    native)  # on AMX CPUs everything but AMX (scripts/env.sh: llamacpp_flags_without_amx)
+      local f
+      f="$(llamacpp_flags_without_amx)"
+      echo "${f:--DGGML_NATIVE=ON}" ;;
     avx2) echo "-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_BMI2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
                "-DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF" \
                "-DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" ;;

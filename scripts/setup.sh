@@ -43,11 +43,21 @@ if [ ! -x "$SQUISH_VENV/bin/python" ]; then
   python3 -m venv "$SQUISH_VENV"
 fi
 stamp="$SQUISH_VENV/.squish-requirements"
+no_amx="$(llamacpp_flags_without_amx)"  # empty but on AMX CPUs
+[ -z "$no_amx" ] || export CMAKE_ARGS="$no_amx"
 if [ "$profile" = test ] && ! cmp -s "$here/scripts/requirements.txt" "$stamp" 2>/dev/null; then
   log "installing Python packages (llama-cpp-python builds llama.cpp from source: several minutes)"
   "$SQUISH_VENV/bin/pip" install -q --upgrade pip >/dev/null
-  CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$SQUISH_VENV/bin/pip" install -q -r "$here/scripts/requirements.txt"
+  CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$SQUISH_VENV/bin/pip" install -q --no-cache-dir -r "$here/scripts/requirements.txt"
   cp "$here/scripts/requirements.txt" "$stamp"
+fi
+# On an AMX CPU the llama.cpp inside llama-cpp-python must be built without AMX (see env.sh); a
+# venv made before that rule (or copied from another machine) is rebuilt once.
+if [ "$profile" = test ] && [ -n "$no_amx" ] &&
+   "$SQUISH_VENV/bin/python" -c "import llama_cpp, sys; sys.exit(b'AMX_INT8 = 1' not in llama_cpp.llama_print_system_info())" 2>/dev/null; then
+  log "rebuilding llama-cpp-python without AMX (its AMX matmul crashes on this CPU)"
+  CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$SQUISH_VENV/bin/pip" install -q --no-cache-dir --force-reinstall --no-deps \
+    "$(grep '^llama-cpp-python==' "$here/scripts/requirements.txt")"
 fi
 
 # --- llama.cpp's own sources (the tests run its convert_hf_to_gguf.py) ------------------------
