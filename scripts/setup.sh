@@ -48,7 +48,7 @@ no_amx="$(llamacpp_flags_without_amx)"  # empty but on AMX CPUs
 if [ "$profile" = test ] && ! cmp -s "$here/scripts/requirements.txt" "$stamp" 2>/dev/null; then
   log "installing Python packages (llama-cpp-python builds llama.cpp from source: several minutes)"
   "$SQUISH_VENV/bin/pip" install -q --upgrade pip >/dev/null
-  CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$SQUISH_VENV/bin/pip" install -q --no-cache-dir -r "$here/scripts/requirements.txt"
+  CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$SQUISH_VENV/bin/pip" install -q -r "$here/scripts/requirements.txt"
   cp "$here/scripts/requirements.txt" "$stamp"
 fi
 # On an AMX CPU the llama.cpp inside llama-cpp-python must be built without AMX (see env.sh); a

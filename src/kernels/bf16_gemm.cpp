@@ -100,7 +100,7 @@ void amx_matmul(GGMLType t, const uint16_t* W, int64_t m, int64_t n, int64_t k, 
         bf16_pack_panel_avx512(t, W, k, j0, cols, wl, block.data(), p0, p0 + real);
         std::memset(block.data() + real * wl * kBf16PanelRows, 0,
                     static_cast<size_t>((pairs - real) * wl * kBf16PanelRows) * sizeof(uint32_t));
-        bf16_block_gemm_amx(block.data(), wl, pairs, act + p0, al, rows, kp16, rows, sums.data(), p0 == 0);
+        bf16_block_gemm_amx(block.data(), wl, pairs, act + p0, al, rows, kp16, sums.data(), p0 == 0);
       }
       for (int64_t i = 0; i < m; ++i)
         for (int c = 0; c < cols; ++c)

@@ -51,10 +51,10 @@ void bf16_pack_activations_amx(const float* A, int64_t k, int64_t i0, int64_t i1
 }
 
 void bf16_block_gemm_amx(const uint32_t* panel, int weight_levels, int64_t pairs, const uint32_t* act,
-                         int act_levels, int64_t rows, int64_t kp16, int64_t m, float* C, bool first) {
+                         int act_levels, int64_t rows, int64_t kp16, float* C, bool first) {
   configure_tiles();
   const int64_t a_stride = kp16 * 4, b_stride = weight_levels * kBf16PanelRows * 4, c_stride = kBf16PanelRows * 4;
-  for (int64_t i = 0; i < m; i += 32) {
+  for (int64_t i = 0; i < rows; i += 32) {
     float* c = C + i * kBf16PanelRows;
     if (first) {
       _tile_zero(0);

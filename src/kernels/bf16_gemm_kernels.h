@@ -47,9 +47,10 @@ void bf16_pack_activations_amx(const float* A, int64_t k, int64_t i0, int64_t i1
 
 // AMX tiles (call only where cpu_has_amx()): for a block of `pairs` (a multiple of 16) weight pairs
 // packed as bf16_pack_panel_avx512 packs them and the same pairs of the AMX-layout activations `act`
-// (already offset to the block's first pair), C (m x 32, row stride 32, m a multiple of 32) = the
-// block's products (first) or C + them. Term pairs as the vdpbf16ps kernel: all but lo x lo.
+// (already offset to the block's first pair), C (rows x 32, row stride 32; rows, the activations'
+// padded row count, a multiple of 32) = the block's products (first) or C + them. Term pairs as
+// the vdpbf16ps kernel: all but lo x lo.
 void bf16_block_gemm_amx(const uint32_t* panel, int weight_levels, int64_t pairs, const uint32_t* act,
-                         int act_levels, int64_t rows, int64_t kp16, int64_t m, float* C, bool first);
+                         int act_levels, int64_t rows, int64_t kp16, float* C, bool first);
 
 }  // namespace squish::kernels

@@ -26,23 +26,19 @@ BatchSession::~BatchSession() = default;
 void BatchSession::reset() { n_past_.assign(n_past_.size(), 0); }
 
 void BatchSession::reset(int64_t s) {
-  if (s < 0 || s >= n_seq()) throw Error(model_->path(), "no sequence " + std::to_string(s) + " in the batch");
+  check_sequence(s);
   n_past_[static_cast<size_t>(s)] = 0;
 }
 
 void BatchSession::truncate(int64_t s, int64_t n) {
-  if (s < 0 || s >= n_seq()) throw Error(model_->path(), "no sequence " + std::to_string(s) + " in the batch");
-  if (n < 0 || n > n_past(s))
-    throw Error(model_->path(), "cannot keep " + std::to_string(n) + " of sequence " + std::to_string(s) + "'s " +
-                                    std::to_string(n_past(s)) + " positions");
+  check_prefix(s, n, "keep");
   n_past_[static_cast<size_t>(s)] = n;
 }
 
 void BatchSession::copy_prefix(int64_t from, int64_t to, int64_t n) {
-  if (from == to || to < 0 || to >= n_seq()) throw Error(model_->path(), "no sequence " + std::to_string(to) + " to copy into");
-  if (n < 0 || n > n_past(from))
-    throw Error(model_->path(), "cannot copy " + std::to_string(n) + " of sequence " + std::to_string(from) + "'s " +
-                                    std::to_string(n_past(from)) + " positions");
+  check_prefix(from, n, "copy");
+  check_sequence(to);
+  if (from == to) throw Error(model_->path(), "cannot copy sequence " + std::to_string(to) + " into itself");
   caches_[static_cast<size_t>(to)]->copy_prefix(*caches_[static_cast<size_t>(from)], n);
   n_past_[static_cast<size_t>(to)] = n;
 }
@@ -51,6 +47,17 @@ size_t BatchSession::kv_cache_bytes() const {
   size_t b = 0;
   for (const auto& c : caches_) b += c->bytes();
   return b;
+}
+
+void BatchSession::check_sequence(int64_t s) const {
+  if (s < 0 || s >= n_seq()) throw Error(model_->path(), "no sequence " + std::to_string(s) + " in the batch");
+}
+
+void BatchSession::check_prefix(int64_t s, int64_t n, const char* what) const {
+  check_sequence(s);
+  if (n < 0 || n > n_past(s))
+    throw Error(model_->path(), std::string("cannot ") + what + " " + std::to_string(n) + " of sequence " +
+                                    std::to_string(s) + "'s " + std::to_string(n_past(s)) + " positions");
 }
 
 void BatchSession::check(std::span<const SeqTokens> parts) const {
@@ -62,7 +69,7 @@ void BatchSession::check(std::span<const SeqTokens> parts) const {
         throw Error(model_->path(), "token id " + std::to_string(id) + " is outside the vocabulary (" +
                                         std::to_string(V) + ")");
     const int64_t s = p.seq;
-    if (s < 0 || s >= n_seq()) throw Error(model_->path(), "no sequence " + std::to_string(s) + " in the batch");
+    check_sequence(s);
     if (seen[static_cast<size_t>(s)])
       throw Error(model_->path(), "sequence " + std::to_string(s) + " appears twice in one batch step");
     seen[static_cast<size_t>(s)] = true;

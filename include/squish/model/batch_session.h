@@ -53,6 +53,10 @@ class BatchSession {
 
  private:
   void check(std::span<const SeqTokens> parts) const;
+  // Throws Error unless s names a sequence.
+  void check_sequence(int64_t s) const;
+  // Throws Error unless s names a sequence and 0 <= n <= n_past(s) (what: the verb of the message).
+  void check_prefix(int64_t s, int64_t n, const char* what) const;
 
   std::shared_ptr<const Model> model_;
   std::vector<std::unique_ptr<KVCache>> caches_;
